@@ -51,10 +51,12 @@ def generate(config: WorldConfig) -> World:
     events = _finalise_events(config, pop, ev)
     people = _finalise_people(config, pop, reg)
     crm_changes = crm.record(config, facts, reg, pop, rng)
+    traits = _finalise_traits(config, facts)
     intent = _finalise_intent(config, ep, ev)
     accounts = pop.accounts.drop(columns=["domain"])
     return World(config=config, people=people, accounts=accounts, events=events,
-                 identifiers=identifiers_table(config, pop, ev), crm_changes=crm_changes, intent=intent)
+                 identifiers=identifiers_table(config, pop, ev), crm_changes=crm_changes, intent=intent,
+                 traits=traits)
 
 
 def _milestones(config, pop, ep, ev, reg, lapse, rng, model) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -100,6 +102,7 @@ def _milestones(config, pop, ep, ev, reg, lapse, rng, model) -> tuple[pd.DataFra
         facts.append(crm.change_rows(upgrades["person"], "plan", "paid", upgrades["t"], "order"))
         facts.append(crm.change_rows(upgrades["person"], "lifecycle_stage", "customer", upgrades["t"], "order"))
     if model == "b2c":
+        facts.append(_abandoned_checkouts(ev, start))
         facts.append(crm.change_rows(known, "lifecycle_stage", "subscriber", reg[known], "form"))
         facts.append(crm.change_rows(known, "country", pop.people["country"].to_numpy(dtype=object)[known], reg[known], "form"))
         if config.behaviour.loyalty_share > 0:
@@ -113,6 +116,16 @@ def _milestones(config, pop, ep, ev, reg, lapse, rng, model) -> tuple[pd.DataFra
     clicks = email_ev[email_ev["event_type"] == "email_click"]
     facts.append(crm.change_rows(clicks["person"], "last_email_click_date", crm.iso(clicks["t"].to_numpy(), start), clicks["t"], "form"))
     return pd.concat(facts, ignore_index=True), more
+
+
+def _abandoned_checkouts(ev: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """Checkouts started (email given) but not completed in the session, as the shop platform's
+    integration reports them to the CRM (e.g. Shopify → HubSpot) with the order sync, an hour on."""
+    in_session = ev["session"].to_numpy() >= 0
+    s = ev[in_session & ev["event_type"].isin(("checkout_started", "purchase")).to_numpy()]
+    bought = s.loc[(s["event_type"] == "purchase").to_numpy(), "session"].unique()
+    co = s[(s["event_type"] == "checkout_started").to_numpy() & ~s["session"].isin(bought).to_numpy()]
+    return crm.change_rows(co["person"], "abandoned_checkout_date", crm.iso(co["t"].to_numpy(), start), co["t"] + 3600, "order")
 
 
 def _purchase_facts(buys: pd.DataFrame, start: pd.Timestamp, model: str) -> list[pd.DataFrame]:
@@ -151,9 +164,10 @@ def _finalise_events(config: WorldConfig, pop, ev: pd.DataFrame) -> pd.DataFrame
         "event_id": np.arange(1, len(ev) + 1, dtype=np.int64),
         "person_id": ev["person"].to_numpy(dtype=np.int64) + 1,
         "ts": ts,
-        "channel": ev["channel"].to_numpy(),
-        "event_type": ev["event_type"].to_numpy(),
-        "page": ev["page"].to_numpy(),
+        # Categoricals over fixed vocabularies: compact, fast to filter, dictionary-encoded in Parquet.
+        "channel": ev["channel"].array,
+        "event_type": ev["event_type"].array,
+        "page": ev["page"].array,
         "value": ev["value"].to_numpy(dtype=float),
         "anonymous_id": as_categorical(ev["anon_code"].to_numpy(), pop.device_ids),
         "user_id": as_categorical(ev["user_code"].to_numpy(), user_ids),
@@ -173,6 +187,18 @@ def _finalise_people(config: WorldConfig, pop, reg: np.ndarray) -> pd.DataFrame:
     people["registered_at"] = _to_ts(config.start_ts, np.where(registered, reg, np.nan))
     people["second_email"] = pop.second_email
     return people
+
+
+def _finalise_traits(config: WorldConfig, facts: pd.DataFrame) -> pd.DataFrame:
+    """The true value of every CRM-worthy field and when it became true (no lag, no errors)."""
+    horizon = config.days * DAY
+    f = facts[facts["eff"].to_numpy() < horizon].sort_values(["person", "eff", "field"], kind="mergesort")
+    return pd.DataFrame({
+        "person_id": f["person"].to_numpy(dtype=np.int64) + 1,
+        "field": f["field"].to_numpy(dtype=object),
+        "value": f["value"].to_numpy(dtype=object),
+        "effective_at": _to_ts(config.start_ts, f["eff"].to_numpy()),
+    })
 
 
 def _finalise_intent(config: WorldConfig, ep, ev: pd.DataFrame) -> pd.DataFrame:

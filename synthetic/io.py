@@ -34,10 +34,16 @@ def write_world(world: World, out_dir: str | os.PathLike) -> Path:
     if out.exists() and any(out.iterdir()) and not (out / "world.json").exists():
         raise UserError(f"cannot write the world to {out}: the folder is not empty and holds no world.json")
     parent = out.resolve().parent
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"cannot write the world to {out}: {existing} is a file, not a folder")
+    created = None if existing == parent else parent.relative_to(existing).parts[0]  # first folder we make
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".world-", dir=parent))
     except OSError as exc:
+        if created:
+            shutil.rmtree(existing / created, ignore_errors=True)
         raise UserError(f"cannot write the world to {out}: {exc.strerror or exc}") from None
     try:
         for name, frame in world.tables().items():
@@ -47,11 +53,10 @@ def write_world(world: World, out_dir: str | os.PathLike) -> Path:
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise UserError(f"cannot write the world to {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(existing / created if created else tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot write the world to {out}: {exc.strerror or exc}") from None
         raise
     return out
 

@@ -40,8 +40,11 @@ def existing_base(config: WorldConfig, pop: Population, rng: np.random.Generator
 
 
 def registration(reg_before: np.ndarray, events: pd.DataFrame, n: int) -> np.ndarray:
-    """A person becomes known at their first identifying event (or was known already)."""
-    ident = events[events["event_type"].isin(IDENTIFYING).to_numpy() & ((events["channel"] != "store").to_numpy() | events["loyalty"].to_numpy())]
+    """A person becomes known at their first identifying event (or was known already).
+
+    A loyalty id scanned at the till identifies the shopper on every event of that store visit."""
+    ident = events[(events["event_type"].isin(IDENTIFYING).to_numpy() & (events["channel"] != "store").to_numpy())
+                   | events["loyalty"].to_numpy(dtype=bool)]
     first = ident.groupby("person")["t"].min()
     reg = reg_before.copy()
     cur = reg[first.index.to_numpy()]

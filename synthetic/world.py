@@ -7,7 +7,7 @@ import pandas as pd
 
 from synthetic.config import WorldConfig
 
-TABLES: tuple[str, ...] = ("people", "accounts", "events", "identifiers", "crm_changes", "intent")
+TABLES: tuple[str, ...] = ("people", "accounts", "events", "identifiers", "crm_changes", "intent", "traits")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class World:
     identifiers: pd.DataFrame
     crm_changes: pd.DataFrame
     intent: pd.DataFrame
+    traits: pd.DataFrame  # true field values (person_id, field, value, effective_at): the CRM's yardstick
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}

@@ -142,6 +142,10 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
     cfg = cfg or CampaignConfig()
     resp = run.play.response
     sched = send_schedule(run, model, cfg)
+    if len(sched) == 0:
+        return CampaignResult(model, sched.assign(holdout=False, p0=0.0, p1=0.0, y=0, value=0.0), None, 0.0, 0.0, 0,
+                              f"the {model.upper()} audience reached nobody, too few to hold out any and measure a lift; "
+                              "widen the rule, improve tracking or lengthen the period")
     person = sched["person_id"].to_numpy(dtype=np.int64)
     t = sched["send_at"]
     s = intent_at(run, person, t.to_numpy())

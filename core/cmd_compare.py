@@ -1,0 +1,168 @@
+"""``audience-lab compare`` and ``audience-lab simulate-lift``: the measures across models."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from core.cmd_generate import parse_sets
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="freshness, overlap and lift of a play across CRM, CDP and hybrid")
+    p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
+    p.add_argument("--play", required=True, help="play name (see 'audience-lab plays')")
+    p.add_argument("--sweep-people", type=int, default=4000, help="people per world in the crossover sweep (0 = no sweep)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_compare)
+    s = sub.add_parser("simulate-lift", help="simulate one campaign on a generated world")
+    s.add_argument("--preset", required=True)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--people", type=int, default=20_000)
+    s.add_argument("--days", type=int, default=90)
+    s.add_argument("--play", required=True)
+    s.add_argument("--model", required=True, choices=("crm", "cdp", "hybrid"))
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=run_simulate)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf → None, timestamps → ISO strings."""
+    import math
+
+    import pandas as pd
+
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return _clean(value.item())
+    return value
+
+
+def _settings_from_world(world) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {**asdict(world.config.knobs), **asdict(world.config.behaviour)}
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from core.engine import Engine
+    from core.overlap import period_accuracy
+    from core.plays import get_play
+    from core.scenario import Scenario, play_results
+    from core.sweep import DEFAULT_SWEEPS, crossover, sweep
+    from synthetic.io import read_world
+
+    world = read_world(args.world)
+    play = get_play(args.play, world.config.preset)
+    extra = {k: _number(v) for k, v in parse_sets(args.set).items()}
+    scenario = Scenario.make(world.config.preset, world.config.seed, world.config.people, world.config.days,
+                             {**_settings_from_world(world), **extra})
+    world_knobs = set(_settings_from_world(world))
+    if world_knobs & set(extra):
+        from core.errors import UserError
+
+        raise UserError(f"{', '.join(sorted(world_knobs & set(extra)))} shape the world itself; regenerate it with "
+                        "'audience-lab generate --set ...' (compare --set takes identity, activation and campaign knobs)")
+    scenario.activation(), scenario.campaign(), scenario.engine_config()
+    results = play_results(Engine(world, scenario.engine_config()), play, scenario)
+    crossovers = []
+    if args.sweep_people > 0:
+        small = Scenario.make(scenario.preset, scenario.seed, args.sweep_people, scenario.days, dict(scenario.settings))
+        for knob in ("coverage_web", "cdp_build_days"):
+            crossovers.append(crossover(sweep(small, play, knob, DEFAULT_SWEEPS[knob])).to_dict())
+    o = results.overlap_mid
+    out = {
+        "play": play.name, "preset": world.config.preset, "seed": world.config.seed, "people": world.config.people,
+        "freshness": results.freshness.to_dict(orient="records"),
+        "overlap_mid_period": {"t": o["t"], "truth": o["truth"], "regions": o["regions"],
+                               "jaccard_crm_cdp": o["jaccard_crm_cdp"], "models": o["models"]},
+        "accuracy_over_period": period_accuracy(results.run).to_dict(orient="records"),
+        "lift": results.lift.to_dict(orient="records"),
+        "crossovers": crossovers,
+    }
+    out = _clean(out)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_text(out))
+    return 0
+
+
+def _fmt(v: Any, pct: bool = False) -> str:
+    if v is None:
+        return "—"
+    if pct:
+        return f"{v:.1%}"
+    return f"{v:,.2f}" if isinstance(v, float) else str(v)
+
+
+def _text(out: dict) -> str:
+    lines = [f"Play {out['play']} on {out['preset']} (seed {out['seed']}, {out['people']:,} people)", "", "Freshness"]
+    for f in out["freshness"]:
+        lines.append(f"  {f['model']:7} qualified {f['n_qualified']:6}  within {f['action_window_hours']:.0f}h {_fmt(f['share_within_window'], True):>6}"
+                     f"  never {_fmt(f['share_never'], True):>6}  median {_fmt(f['median_hours'])}h  p90 {_fmt(f['p90_hours'])}h  stale {f['n_stale_people']}")
+    o = out["overlap_mid_period"]
+    lines += ["", f"Overlap at {o['t']} (truly qualifying: {o['truth']}; Jaccard CRM–CDP {_fmt(o['jaccard_crm_cdp'])})",
+              "  " + ", ".join(f"{k} {v}" for k, v in o["regions"].items())]
+    for m, v in o["models"].items():
+        lines.append(f"  {m:7} members {v['members_persons']:6}  precision {_fmt(v['precision'], True):>6}  recall {_fmt(v['recall'], True):>6}  duplicate reach {v['duplicate_reach']}")
+    lines += ["", "Campaign lift (measured vs true)"]
+    for r in out["lift"]:
+        if r.get("abs_lift") is None:
+            lines.append(f"  {r['model']:7} {r.get('message') or 'no report'}")
+            continue
+        lines.append(f"  {r['model']:7} sends {r['sends']:6}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
+                     f"  true {r['true_abs_lift']:+.2%}  p={r['p_value']:.3g}  true incremental revenue {r['true_incremental_revenue']:,.0f}")
+    if out["crossovers"]:
+        lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
+        for c in out["crossovers"]:
+            where = f"at {c['value']:.3g}" if c["value"] is not None else "never in the swept range"
+            lines.append(f"  {c['knob']}: {c['winner_low']} → {c['winner_high']} {where}")
+    return "\n".join(lines) + "\n"
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from core.campaign import simulate
+    from core.playrun import run_play
+    from core.plays import get_play
+    from core.scenario import Scenario, build_engine
+
+    play = get_play(args.play, args.preset)
+    scenario = Scenario.make(args.preset, args.seed, args.people, args.days,
+                             {k: _number(v) for k, v in parse_sets(args.set).items()})
+    engine = build_engine(scenario)
+    run = run_play(engine, play, scenario.activation(), models=(args.model,))
+    result = simulate(run, args.model, scenario.campaign())
+    out = _clean({"preset": args.preset, "seed": args.seed, "play": play.name, **result.to_dict()})
+    if args.json:
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for k, v in out.items():
+            sys.stdout.write(f"{k:32} {v}\n")
+    return 0
+
+
+def _number(text: str) -> Any:
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text

@@ -1,0 +1,60 @@
+"""``audience-lab members``: who is in a rule's audience in a view at a time (or its SQL)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("members", help="evaluate a rule file on a world's truth/crm/cdp/hybrid view")
+    p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
+    p.add_argument("--rule", required=True, help="rule JSON file")
+    p.add_argument("--view", required=True, choices=("truth", "crm", "cdp", "hybrid"))
+    p.add_argument("--as-of", help="ISO time (default: the end of the world's period)")
+    p.add_argument("--out", help="CSV file to write (default: stdout)")
+    p.add_argument("--sql", action="store_true", help="print the compiled SQL instead of members")
+    p.set_defaults(func=run)
+
+
+def read_rule_file(path: str):
+    from core.rules import parse_rule
+
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"rule file {path} does not exist")
+    try:
+        text = file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read rule file {path}: {exc}") from None
+    return parse_rule(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.engine import Engine
+    from core.export import to_safe_csv
+    from synthetic.io import read_world
+
+    rule = read_rule_file(args.rule)
+    engine = Engine(read_world(args.world))
+    if args.sql:
+        sys.stdout.write(engine.sql(rule, args.view) + "\n")
+        return 0
+    members = engine.members(rule, args.view, args.as_of)
+    id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
+    out = members[["person_id"]].copy()
+    if id_col:
+        out[id_col] = members["subject_id"]
+    data = to_safe_csv(out)
+    if args.out:
+        try:
+            Path(args.out).write_bytes(data)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        sys.stderr.write(json.dumps({"members": len(out), "out": args.out}) + "\n")
+    else:
+        sys.stdout.write(data.decode())
+    return 0

@@ -1,0 +1,132 @@
+"""A scenario: everything a user can set, in one frozen, hashable value — and its results.
+
+Pages, the CLI and the fit advisor all go through here, so a URL, a cache key and a JSON file
+describe the same thing. ``Scenario`` is hashable (knob overrides are a sorted tuple), which makes
+it a natural Streamlit cache key.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Mapping
+
+import pandas as pd
+
+from core.activation import ActivationConfig
+from core.campaign import CampaignConfig, lift_table, simulate
+from core.engine import Engine, EngineConfig
+from core.errors import ConfigError
+from core.freshness import cumulative_curve, freshness_table
+from core.identity import IdentityConfig
+from core.overlap import overlap_at, overlap_series
+from core.playrun import PlayRun, run_play
+from core.plays import Play, get_play, plays_for
+from synthetic import generate, preset_config
+from synthetic.world import World
+
+#: The settings of a well-run and a poorly run CDP programme, used by workshops, tests and `compare`.
+WELL_RUN: dict[str, Any] = {"coverage_web": 0.95, "coverage_app": 0.98, "identified_share": 0.6,
+                            "cdp_mode": "realtime", "cdp_sync_minutes": 15.0, "cdp_build_days": 3.0}
+POORLY_RUN: dict[str, Any] = {"coverage_web": 0.3, "coverage_app": 0.5, "identified_share": 0.05,
+                              "cdp_latency_minutes": 600.0, "cdp_mode": "batch", "cdp_batch_minutes": 1440.0,
+                              "cdp_sync_minutes": 1440.0, "cdp_build_days": 45.0, "merge_on_email": False}
+
+_ACTIVATION = set(ActivationConfig.knob_names())
+_IDENTITY = {f.name for f in fields(IdentityConfig)}
+_CAMPAIGN = {f.name for f in fields(CampaignConfig)} - {"seed"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Preset, seed, size and every knob (world, identity, activation, campaign) by name."""
+
+    preset: str = "b2c-retail"
+    seed: int = 7
+    people: int = 20_000
+    days: int = 90
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def make(cls, preset: str = "b2c-retail", seed: int = 7, people: int = 20_000, days: int = 90,
+             settings: Mapping[str, Any] | None = None) -> "Scenario":
+        return cls(preset, int(seed), int(people), int(days), tuple(sorted((settings or {}).items())))
+
+    def with_settings(self, **changes: Any) -> "Scenario":
+        merged = dict(self.settings)
+        merged.update(changes)
+        return replace(self, settings=tuple(sorted(merged.items())))
+
+    def split(self) -> tuple[dict, dict, dict, dict]:
+        """Settings by destination: world knobs, identity, activation, campaign."""
+        world, identity, activation, campaign = {}, {}, {}, {}
+        for key, value in self.settings:
+            if key in _IDENTITY:
+                identity[key] = value
+            elif key in _ACTIVATION:
+                activation[key] = value
+            elif key in _CAMPAIGN:
+                campaign[key] = value
+            else:
+                world[key] = value
+        return world, identity, activation, campaign
+
+    def world_config(self):
+        world, *_ = self.split()
+        return preset_config(self.preset, seed=self.seed, people=self.people, days=self.days, overrides=world)
+
+    def engine_config(self) -> EngineConfig:
+        _, identity, _, _ = self.split()
+        try:
+            return EngineConfig(identity=IdentityConfig(**identity))
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def activation(self) -> ActivationConfig:
+        _, _, activation, _ = self.split()
+        try:
+            return ActivationConfig(**activation)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def campaign(self) -> CampaignConfig:
+        _, _, _, campaign = self.split()
+        try:
+            return CampaignConfig(seed=self.seed, **campaign)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"preset": self.preset, "seed": self.seed, "people": self.people, "days": self.days,
+                "settings": dict(self.settings)}
+
+
+def build_world(scenario: Scenario) -> World:
+    return generate(scenario.world_config())
+
+
+def build_engine(scenario: Scenario, world: World | None = None) -> Engine:
+    return Engine(world or build_world(scenario), scenario.engine_config())
+
+
+@dataclass(frozen=True)
+class PlayResults:
+    """Every number the pages show for one play, computed once."""
+
+    run: PlayRun
+    freshness: pd.DataFrame
+    curves: pd.DataFrame
+    lift: pd.DataFrame
+    overlap_mid: dict
+    overlap_series: pd.DataFrame
+
+
+def play_results(engine: Engine, play: Play, scenario: Scenario) -> PlayResults:
+    run = run_play(engine, play, scenario.activation())
+    curves = pd.concat([cumulative_curve(run, m) for m in run.models], ignore_index=True)
+    mid = run.start + (run.end - run.start) / 2
+    return PlayResults(run=run, freshness=freshness_table(run), curves=curves,
+                       lift=lift_table(run, scenario.campaign()), overlap_mid=overlap_at(run, mid),
+                       overlap_series=overlap_series(run))
+
+
+def default_play(preset: str) -> Play:
+    return plays_for(preset)[0] if preset not in ("b2c-retail", "omnichannel") else get_play("cart-abandonment")

@@ -834,8 +834,8 @@ def _field_phrase(c: FieldCond, negative: bool) -> str:
     rest = {
         "eq": lambda: f"equal to {_fmt_value(v)}",
         "neq": lambda: f"set and not equal to {_fmt_value(v)}",
-        "in": lambda: "equal to one of " + ", ".join(_fmt_value(x) for x in v),
-        "not_in": lambda: "set and not one of " + ", ".join(_fmt_value(x) for x in v),
+        "in": lambda: "equal to " + _or_list(tuple(_fmt_value(x) for x in v)),
+        "not_in": lambda: "set and not equal to " + _or_list(tuple(_fmt_value(x) for x in v)),
         "contains": lambda: f"containing {_fmt_value(v)}",
         "gt": lambda: f"greater than {_fmt_value(v)}",
         "gte": lambda: f"at least {_fmt_value(v)}",

@@ -80,7 +80,12 @@ def _ts_param(ts: pd.Timestamp) -> _Frag:
 
 
 def _interval(seconds: int) -> str:
-    # Only ever called with integers the parser produced (never user text).
+    """A window length as an INTERVAL literal.
+
+    Only ever called with integers the parser produced (never user text). Always in seconds:
+    a '1 day' interval on TIMESTAMPTZ follows the session's calendar and can be 23 or 25 hours
+    across a DST change, while windows here are exact lengths.
+    """
     return f"INTERVAL '{int(seconds)} seconds'"
 
 
@@ -207,13 +212,19 @@ def _field_test(c: FieldCond, col: str, ftype: str, ctx: _Ctx) -> _Frag:
 # --------------------------------------------------------------------------- events
 
 
+def _where(conds: list[_Frag]) -> _Frag:
+    """``WHERE a\n  AND b``, with a multi-line condition's later lines aligned under its AND."""
+    hang = [_Frag(c.sql.replace("\n", "\n  "), c.params) for c in conds]
+    return _f("\nWHERE ") + _join(hang, "\n  AND ")
+
+
 def _exists(source: _Frag, conds: list[_Frag], select: str = "1") -> _Frag:
-    body = _f(f"SELECT {select}\nFROM ") + source + "\nWHERE " + _join(conds, "\n  AND ")
+    body = _f(f"SELECT {select}\nFROM ") + source + _where(conds)
     return _f("EXISTS (\n") + _indent(body) + "\n)"
 
 
 def _scalar(source: _Frag, conds: list[_Frag], select: str) -> _Frag:
-    body = _f(f"SELECT {select}\nFROM ") + source + "\nWHERE " + _join(conds, "\n  AND ")
+    body = _f(f"SELECT {select}\nFROM ") + source + _where(conds)
     return _f("(\n") + _indent(body) + "\n)"
 
 
@@ -283,7 +294,7 @@ def _sequence(c: Sequence, ctx: _Ctx) -> _Frag:
         return _exists(_f("v_events e1\nJOIN v_events e2 ON e2.subject_id = e1.subject_id"),
                        first + then[:1] + then[2:])
     # Cart abandonment: A's deadline has passed (A.ts + d <= t) and no B arrived before it.
-    pass
+    first.append(_f("e1.ts <= ") + ctx.t + f" - {within}")
     first.append(_f("NOT ") + _exists(_f("v_events e2"), then))
     return _exists(_f("v_events e1"), first)
 

@@ -87,6 +87,7 @@ class Engine:
             if view not in self._cons:
                 con = duckdb.connect()
                 con.execute("SET TimeZone = 'UTC'")
+                con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout
                 subjects, events, fields = getattr(self, f"_{view}_relations")()
                 self._install(con, subjects, events, fields)
                 self._schemas[view] = self._make_schema(view, fields)
@@ -98,7 +99,8 @@ class Engine:
         con.register("_subjects", subjects)
         con.register("_events", events)
         con.register("_fields", fields)
-        con.execute("CREATE TABLE v_subjects AS SELECT CAST(subject_id AS BIGINT) AS subject_id, CAST(person_id AS BIGINT) AS person_id FROM _subjects")
+        con.execute("""CREATE TABLE v_subjects AS SELECT CAST(subject_id AS BIGINT) AS subject_id,
+                       CAST(person_id AS BIGINT) AS person_id, CAST(account_id AS BIGINT) AS account_id FROM _subjects""")
         con.execute("""CREATE TABLE v_events AS SELECT CAST(subject_id AS BIGINT) AS subject_id, ts, visible_at,
                        CAST(event_type AS VARCHAR) AS event_type, CAST(channel AS VARCHAR) AS channel,
                        CAST(page AS VARCHAR) AS page, CAST(value AS DOUBLE) AS value
@@ -114,11 +116,14 @@ class Engine:
 
     def _make_schema(self, view: str, fields: pd.DataFrame) -> ViewSchema:
         names = sorted(set(fields["field"].astype(str).unique())) if len(fields) else []
-        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=view != "crm")
+        b2b = len(self.world.accounts) > 0
+        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=view != "crm",
+                          has_accounts=b2b and view != "crm")
 
     def _truth_relations(self):
         w = self.world
-        subjects = pd.DataFrame({"subject_id": w.people["person_id"], "person_id": w.people["person_id"]})
+        subjects = pd.DataFrame({"subject_id": w.people["person_id"], "person_id": w.people["person_id"],
+                                 "account_id": w.people["account_id"]})
         ev = w.events
         events = pd.DataFrame({"subject_id": ev["person_id"], "ts": ev["ts"], "visible_at": ev["ts"],
                                "event_type": ev["event_type"], "channel": ev["channel"], "page": ev["page"], "value": ev["value"]})
@@ -130,6 +135,7 @@ class Engine:
     def _crm_relations(self):
         ch = self.world.crm_changes
         subjects = ch[["contact_id", "person_id"]].drop_duplicates("contact_id").rename(columns={"contact_id": "subject_id"})
+        subjects["account_id"] = self._crm_accounts(subjects["subject_id"])
         events = _empty_events()
         fields = pd.DataFrame({"subject_id": ch["contact_id"], "field": ch["field"], "value": ch["value"],
                                "valid_from": ch["recorded_at"], "seq": np.arange(len(ch))})
@@ -142,9 +148,10 @@ class Engine:
         # Keep categorical columns categorical: DuckDB scans them as enums, object arrays crawl.
         events = ev.loc[placed.index, ["ts", "event_type", "channel", "page", "value"]].reset_index(drop=True)
         events.insert(0, "subject_id", placed["profile_id"].to_numpy(dtype="int64"))
-        events.insert(2, "visible_at", placed["attached_at"].to_numpy())
+        events.insert(2, "visible_at", placed["attached_at"].array)
         prof = res.profiles
         subjects = pd.DataFrame({"subject_id": prof["profile_id"].astype("int64"), "person_id": prof["person_id"].astype("Int64").fillna(0).astype("int64")})
+        subjects["account_id"] = self._profile_accounts(subjects["subject_id"])
         return subjects, events, _empty_fields()
 
     def _hybrid_relations(self):
@@ -158,6 +165,29 @@ class Engine:
         fields = pd.DataFrame({"subject_id": f["profile_id"].astype("int64"), "field": f["field"], "value": f["value"],
                                "valid_from": f["recorded_at"], "seq": np.arange(len(f))})
         return subjects, events, fields
+
+    def _crm_accounts(self, contacts: pd.Series) -> pd.Series:
+        """The company a contact is associated with, by its recorded company name (B2B only)."""
+        acc = self.world.accounts
+        if len(acc) == 0:
+            return pd.Series(pd.NA, index=contacts.index, dtype="Int64")
+        ch = self.world.crm_changes
+        company = ch[ch["field"] == "company"].drop_duplicates("contact_id", keep="last").set_index("contact_id")["value"]
+        by_name = acc.drop_duplicates("name").set_index("name")["account_id"]
+        return pd.Series(contacts.map(company).map(by_name).to_numpy(), index=contacts.index, dtype="Int64")
+
+    def _profile_accounts(self, profiles: pd.Series) -> pd.Series:
+        """B2B CDPs match profiles to accounts by the domain of their email addresses."""
+        acc = self.world.accounts
+        if len(acc) == 0 or "domain" not in acc:
+            return pd.Series(pd.NA, index=profiles.index, dtype="Int64")
+        ids = self.resolution.identifiers
+        em = ids[ids["identifier_type"] == "email"]
+        domain = em["identifier"].astype(str).str.split("@").str[-1]
+        account = domain.map(acc.drop_duplicates("domain").set_index("domain")["account_id"])
+        per_profile = pd.DataFrame({"profile_id": em["profile_id"].to_numpy(), "account_id": account.to_numpy()}).dropna()
+        first = per_profile.groupby("profile_id")["account_id"].min()
+        return pd.Series(profiles.map(first).to_numpy(), index=profiles.index, dtype="Int64")
 
     # ------------------------------------------------------------------ evaluation
     def members(self, rule: Rule | dict | str, view: str, as_of: pd.Timestamp | str | None = None,

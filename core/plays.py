@@ -162,6 +162,22 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         why_crm="Attendee lists arrive with the weekly import and the tag never expires.",
         why_cdp="The webinar platform streams attendance to the CDP the same day."),
     Play(
+        name="account-intent", title="Account-level intent",
+        goal="Reach buying committees: accounts where at least three people read pricing, docs or case studies in a week.",
+        presets=("b2b-saas",),
+        truth={"name": "Active buying committees (truth)", "all": [
+            {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
+             "within": "7d", "min_people": 3}]},
+        cdp={"name": "Active buying committees", "all": [
+            {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
+             "within": "7d", "min_people": 3}]},
+        crm={"name": "Sales-ready contacts at larger companies", "all": [
+            {"field": "lifecycle_stage", "op": "in", "value": ["mql", "sql", "opportunity"]},
+            {"field": "company_size", "op": "in", "value": ["51-200", "201-1000", "1001-5000", "5000+"]}]},
+        action_window_hours=72, response=Response(0.01, 0.05, 0.05, 72),
+        why_crm="The CRM sees each contact's stage, not the committee reading together; ABM lists approximate it.",
+        why_cdp="Profiles matched to accounts by email domain show several people researching in the same week."),
+    Play(
         name="win-back", title="Win-back of lapsed buyers",
         goal="Re-engage buyers whose last purchase was 60 to 180 days ago.",
         presets=B2C,

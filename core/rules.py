@@ -66,7 +66,7 @@ _UNIT_WORDS = {"m": "minute", "h": "hour", "d": "day"}
 _GROUP_KEYS = {"all": "all", "and": "all", "any": "any", "or": "any", "not": "not"}
 _SEGMENT_KEYS = ("in_segment", "member_of")
 _RULE_KEYS = ("name", "description", "list", "frozen_at")
-_KIND_KEYS = (*_GROUP_KEYS, "field", "first", "trait", *_SEGMENT_KEYS)
+_KIND_KEYS = (*_GROUP_KEYS, "field", "first", "trait", "account", *_SEGMENT_KEYS)
 
 
 # --------------------------------------------------------------------------- model
@@ -174,13 +174,23 @@ class Trait:
 
 
 @dataclass(frozen=True)
+class AccountCond:
+    """Account-level intent: at least ``min_people`` people of the subject's account did the event
+    within the window (B2B buying committees act together; one reader is noise, three is a signal)."""
+
+    spec: EventSpec
+    within: Duration
+    min_people: int = 2
+
+
+@dataclass(frozen=True)
 class InSegment:
     """Membership of another named rule, resolved through a registry and compiled inline."""
 
     name: str
 
 
-Condition = Union[All, Any_, Not, FieldCond, EventCond, Sequence, Trait, InSegment]
+Condition = Union[All, Any_, Not, FieldCond, EventCond, Sequence, Trait, AccountCond, InSegment]
 
 
 @dataclass(frozen=True)
@@ -283,7 +293,21 @@ def _parse_condition(obj: Any, path: str, top: bool = False) -> Condition:
         return _parse_sequence(obj, path)
     if kind == "trait":
         return _parse_trait(obj, path)
+    if kind == "account":
+        return _parse_account(obj, path)
     return _parse_segment(obj, kind, path)
+
+
+def _parse_account(obj: Mapping, path: str) -> AccountCond:
+    """``{"account": {"event": ..., "where": ...}, "within": "7d", "min_people": 3}``."""
+    _check_keys(obj, ("account", "within", "min_people"), path, "an account condition")
+    spec = _parse_eventspec_obj(obj["account"], _key_path(path, "account"))
+    if "within" not in obj:
+        raise RuleError(_key_path(path, "within"), "an account condition needs a window, e.g. \"within\": \"7d\"")
+    within = _parse_duration(obj["within"], _key_path(path, "within"))
+    people = _check_whole(obj.get("min_people", 2), _key_path(path, "min_people"),
+                          "min_people must be a whole number of at least 1", 1)
+    return AccountCond(spec=spec, within=within, min_people=people)
 
 
 def _check_keys(obj: Mapping, allowed: tuple[str, ...], path: str, what: str) -> None:
@@ -599,6 +623,8 @@ def condition_to_dict(c: Condition) -> dict:
             if getattr(c, key) is not None:
                 out[key] = getattr(c, key).text()
         return out
+    if isinstance(c, AccountCond):
+        return {"account": _spec_to_dict(c.spec), "within": c.within.text(), "min_people": c.min_people}
     if isinstance(c, InSegment):
         return {"in_segment": c.name}
     raise TypeError(f"not a condition: {c!r}")
@@ -652,6 +678,11 @@ def _validate(c: Condition, path: str, schema: ViewSchema, registry: Mapping[str
     elif isinstance(c, Trait):
         _require_events(path, schema)
         _validate_spec(c.spec, path, schema)
+    elif isinstance(c, AccountCond):
+        _require_events(path, schema)
+        if not schema.has_accounts:
+            raise RuleError(path, f"the {schema.name} view does not know which account people belong to")
+        _validate_spec(c.spec, f"{path}.account", schema)
     elif isinstance(c, InSegment):
         _validate_segment(c, path, schema, registry, stack)
     else:
@@ -898,13 +929,17 @@ def _english(c: Condition, positive: bool) -> str:
                 f"(first event in the last {c.lookback.english()})")
     if isinstance(c, Trait):
         return _trait_phrase(c, not positive)
+    if isinstance(c, AccountCond):
+        lead = "" if positive else "do not "
+        return (f"{lead}work at an account where at least {c.min_people} people "
+                f"{_spec_phrase(c.spec, False)} in the last {c.within.english()}")
     if isinstance(c, InSegment):
         return f"are in segment \"{c.name}\"" if positive else f"are not in segment \"{c.name}\""
     raise TypeError(f"not a condition: {c!r}")
 
 
 __all__ = [
-    "All", "Any_", "Condition", "Duration", "EventCond", "EventSpec", "FieldCond", "InSegment",
+    "AccountCond", "All", "Any_", "Condition", "Duration", "EventCond", "EventSpec", "FieldCond", "InSegment",
     "Not", "Rule", "Sequence", "Trait", "Where", "condition_to_dict", "parse_rule",
     "resolve_segment", "validate", "COMPARE_OPS", "COUNT_OPS", "FIELD_OPS", "OPS_BY_TYPE",
     "TRAITS",

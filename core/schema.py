@@ -84,6 +84,7 @@ class ViewSchema:
     pages: frozenset[str] = PAGES
     channels: frozenset[str] = CHANNELS
     has_events: bool = True
+    has_accounts: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in VIEW_NAMES:

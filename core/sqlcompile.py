@@ -26,7 +26,7 @@ import pandas as pd
 
 from core.errors import RuleError
 from core.rules import (
-    All, Any_, Condition, EventCond, EventSpec, FieldCond, InSegment, Not, Rule, Sequence, Trait,
+    AccountCond, All, Any_, Condition, EventCond, EventSpec, FieldCond, InSegment, Not, Rule, Sequence, Trait,
     resolve_segment, validate,
 )
 from core.schema import ViewSchema
@@ -137,6 +137,8 @@ def _cond(c: Condition, ctx: _Ctx) -> _Frag:
         return _sequence(c, ctx)
     if isinstance(c, Trait):
         return _trait(c, ctx)
+    if isinstance(c, AccountCond):
+        return _account(c, ctx)
     if isinstance(c, InSegment):
         ref = resolve_segment(c.name, ctx.registry)
         return _f(f"-- in segment: {_comment(c.name)}\n(\n") + _indent(_rule_expr(ref, ctx)) + "\n)"
@@ -216,6 +218,15 @@ def _where(conds: list[_Frag]) -> _Frag:
     """``WHERE a\n  AND b``, with a multi-line condition's later lines aligned under its AND."""
     hang = [_Frag(c.sql.replace("\n", "\n  "), c.params) for c in conds]
     return _f("\nWHERE ") + _join(hang, "\n  AND ")
+
+
+def _account(c: AccountCond, ctx: _Ctx) -> _Frag:
+    """Distinct people of the subject's account with a matching event in the window."""
+    conds = [_f("s.subject_id = a.subject_id")] + _spec_filters("e", c.spec, correlate="m.subject_id")[:1]
+    conds += _seen("e", ctx) + [_window("e", c.within.seconds, ctx)] + _spec_filters("e", c.spec)[2:]
+    source = _f("v_subjects s\nJOIN v_subjects m ON m.account_id = s.account_id\n"
+                "JOIN v_events e ON e.subject_id = m.subject_id")
+    return _scalar(source, conds, "count(DISTINCT m.subject_id)") + _f(" >= ?", c.min_people)
 
 
 def _exists(source: _Frag, conds: list[_Frag], select: str = "1") -> _Frag:
@@ -393,7 +404,20 @@ def _points(c: Condition, schema: ViewSchema, registry: Mapping[str, Rule],
         return _event_points(c.first, first) + _event_points(c.then)
     if isinstance(c, Trait):
         return _trait_points(c)
+    if isinstance(c, AccountCond):
+        return _account_points(c)
     raise RuleError("$", f"cannot compile {c!r}")
+
+
+def _account_points(c: AccountCond) -> list[_Frag]:
+    """Every account mate's matching event (and its exit from the window) is a point for everyone
+    at the account."""
+    filters = _spec_filters("e", c.spec)
+    where = _join(filters[:1] + filters[2:], "\n  AND ")
+    src = ("FROM v_events e\nJOIN v_subjects m ON m.subject_id = e.subject_id\n"
+           "JOIN v_subjects s ON s.account_id = m.account_id\nWHERE ")
+    return [_f("SELECT s.subject_id, GREATEST(e.ts, e.visible_at) AS t\n" + src) + where,
+            _f(f"SELECT s.subject_id, e.ts + {_interval(c.within.seconds)} AS t\n" + src) + where]
 
 
 def _trait_points(c: Trait) -> list[_Frag]:

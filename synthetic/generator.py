@@ -37,10 +37,10 @@ def generate(config: WorldConfig) -> World:
     ev["loyalty"] = (ev["ident"] == "store") & loyalty_session[ev["session"].to_numpy()] & pop.has_account[ev["person"].to_numpy()]
     reg_before, history = lifecycle.existing_base(config, pop, rng)
     extra = [history, lifecycle.webinars(config, ep, rng).assign(ident="email")]
-    ev = pd.concat([ev] + [e.assign(loyalty=False) for e in extra], ignore_index=True)
+    ev = pd.concat([ev] + [e.assign(loyalty=False) for e in extra if len(e)], ignore_index=True)
     reg = lifecycle.registration(reg_before, ev, config.people)
     facts, more = _milestones(config, pop, ep, ev, reg, lapse, rng, model)
-    ev = pd.concat([ev] + [m.assign(loyalty=False) for m in more], ignore_index=True)
+    ev = pd.concat([ev] + [m.assign(loyalty=False) for m in more if len(m)], ignore_index=True)
     ev["device"] = np.where(ev["session"].to_numpy() >= 0, sessions.device[np.maximum(ev["session"].to_numpy(), 0)], -1)
     ev["ident"] = cat(ev["ident"], IDENTS, len(ev))
     product = (ev["ident"] == "product").to_numpy()
@@ -53,7 +53,7 @@ def generate(config: WorldConfig) -> World:
     crm_changes = crm.record(config, facts, reg, pop, rng)
     traits = _finalise_traits(config, facts)
     intent = _finalise_intent(config, ep, ev)
-    accounts = pop.accounts.drop(columns=["domain"])
+    accounts = pop.accounts
     return World(config=config, people=people, accounts=accounts, events=events,
                  identifiers=identifiers_table(config, pop, ev), crm_changes=crm_changes, intent=intent,
                  traits=traits)
@@ -153,8 +153,11 @@ def _to_ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.DatetimeIndex:
 def _finalise_events(config: WorldConfig, pop, ev: pd.DataFrame) -> pd.DataFrame:
     """Sort per person in time, convert times, build identifier columns, number the events."""
     horizon = config.days * DAY
-    ev = ev[ev["t"] < horizon]
-    ev = ev.sort_values(["person", "t", "event_type"], kind="mergesort", ignore_index=True)
+    keep = ["person", "t", "channel", "event_type", "page", "value", "session", "anon_code", "user_code", "email_code", "delay"]
+    ev = ev.loc[ev["t"].to_numpy() < horizon, keep]
+    # np.lexsort on raw arrays: pandas' multi-key sort with a categorical key is ~20x slower.
+    order = np.lexsort((ev["event_type"].cat.codes.to_numpy(), ev["t"].to_numpy(), ev["person"].to_numpy()))
+    ev = ev.take(order).reset_index(drop=True)
     start = config.start_ts
     user_ids, emails = identifier_strings(config, pop)
     ts = _to_ts(start, ev["t"].to_numpy())

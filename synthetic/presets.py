@@ -111,7 +111,7 @@ PRESETS: dict[str, Preset] = {
             "p_form": 0.02,
             "p_demo": 0.01,
             "p_webinar": 0.05,
-            "p_signup": 0.12,               # per in-market session; [OV] ~3–5% of all visitors sign up
+            "p_signup": 0.009,              # per in-market session → ~4% of visitors sign up in 90 days ([OV] 2–5%)
             "trial_to_paid": 0.18,          # [OV] opt-in trial 15–25%
             "feature_events_per_day": 3.0,
             "committee_size": 2.0,

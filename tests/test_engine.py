@@ -113,3 +113,22 @@ def test_each_preset_has_plays_and_unknown_play_is_named():
     with pytest.raises(UserError, match="does not apply"):
         get_play("cart-abandonment", "b2b-saas")
     assert len(PLAYS) >= 6
+
+
+def test_account_condition_counts_distinct_people_of_the_same_account(saas):
+    """Account intent: every member's account really had ≥ 3 people with a matching event in 7 days."""
+    rule = {"name": "committees", "all": [{"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
+                                            "within": "7d", "min_people": 3}]}
+    w = saas.world
+    t = w.start + pd.Timedelta(days=40)
+    members = saas.members(rule, "truth", t)
+    ev = w.events
+    hot = ev[ev["event_type"].eq("page_view").to_numpy() & ev["page"].isin(["pricing", "docs", "case_study"]).to_numpy()
+             & (ev["ts"] > t - pd.Timedelta(days=7)).to_numpy() & (ev["ts"] <= t).to_numpy()]
+    active = hot.merge(w.people[["person_id", "account_id"]], on="person_id").groupby("account_id")["person_id"].nunique()
+    hot_accounts = set(active[active >= 3].index)
+    expected = set(w.people.loc[w.people["account_id"].isin(hot_accounts), "person_id"])
+    assert set(members["subject_id"]) == expected and expected
+    with pytest.raises(RuleError, match="no event stream"):
+        saas.members(rule, "crm", t)
+    assert "at least 3 people" in get_play("account-intent").rule("cdp").to_english()

@@ -1,0 +1,109 @@
+"""Benchmark the engine and the measures (issues 3 and 4).
+
+For one b2c-retail world per size, in a child process each (so peak memory is that world's):
+- identity resolution and building the CDP view;
+- the pricing-style intent audience (product views ≥ 3 in 48 h, no add to cart in 48 h) on the
+  CDP view at one time, and a hand-written DuckDB query for the same audience on the same
+  relations — their ratio is the compiler's overhead (target: within 1.5x);
+- the same rule evaluated at 500 as-of times;
+- all measures for one play (freshness, overlap, lift across CRM, CDP, hybrid).
+
+    .venv/bin/python bench/bench_engine.py                    # 20k (workshop) and 1M people
+    .venv/bin/python bench/bench_engine.py --sizes 100000     # other sizes
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RULE = {"name": "Browse intent", "all": [
+    {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 3}, "within": "48h"},
+    {"not": {"event": "add_to_cart", "within": "48h"}}]}
+
+HAND_WRITTEN = """
+SELECT s.subject_id FROM v_subjects s
+WHERE s.subject_id IN (
+        SELECT subject_id FROM v_events
+        WHERE event_type = 'page_view' AND page = 'product' AND visible_at <= $1
+          AND ts <= $1 AND ts > $1 - INTERVAL 48 HOUR
+        GROUP BY subject_id HAVING count(*) >= 3)
+  AND s.subject_id NOT IN (
+        SELECT subject_id FROM v_events
+        WHERE event_type = 'add_to_cart' AND visible_at <= $1
+          AND ts <= $1 AND ts > $1 - INTERVAL 48 HOUR)
+"""
+
+
+def child(people: int, points: int) -> None:
+    import resource
+
+    sys.path.insert(0, str(ROOT))
+    import pandas as pd
+
+    from core.scenario import Scenario, build_engine, default_play, play_results
+    from core.sqlcompile import compile_membership
+
+    out: dict = {"people": people}
+    t = time.perf_counter()
+    scenario = Scenario.make("b2c-retail", seed=7, people=people)
+    engine = build_engine(scenario)
+    out["generate_s"] = round(time.perf_counter() - t, 2)
+    out["events"] = len(engine.world.events)
+    t = time.perf_counter()
+    engine.resolution
+    out["identity_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    for view in ("truth", "crm", "cdp", "hybrid"):
+        engine.schema(view)
+    out["build_views_s"] = round(time.perf_counter() - t, 2)
+    at = engine.world.start + pd.Timedelta(days=45)
+    engine.members(RULE, "cdp", at)  # warm
+    t = time.perf_counter()
+    compiled_n = len(engine.members(RULE, "cdp", at))
+    out["rule_cdp_s"] = round(time.perf_counter() - t, 3)
+    con = engine._connection("cdp")
+    t = time.perf_counter()
+    hand_n = len(con.execute(HAND_WRITTEN, [at]).fetchall())
+    out["hand_written_s"] = round(time.perf_counter() - t, 3)
+    out["members"] = compiled_n
+    out["same_members"] = compiled_n == hand_n
+    out["ratio_compiled_to_hand"] = round(out["rule_cdp_s"] / max(out["hand_written_s"], 1e-6), 2)
+    times = pd.date_range(engine.world.start + pd.Timedelta(days=2), engine.world.end, periods=points)
+    t = time.perf_counter()
+    for ts in times:
+        engine.members(RULE, "cdp", ts)
+    out[f"rule_at_{points}_times_s"] = round(time.perf_counter() - t, 2)
+    play = default_play("b2c-retail")
+    t = time.perf_counter()
+    play_results(engine, play, scenario)
+    out["all_measures_one_play_s"] = round(time.perf_counter() - t, 2)
+    out["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 2)
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 1_000_000])
+    parser.add_argument("--points", type=int, default=500)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.points)
+        return
+    for size in args.sizes:
+        res = subprocess.run([sys.executable, __file__, "--child", str(size), "--points", str(args.points)],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            print(json.dumps({"people": size, "error": res.stderr.strip().splitlines()[-1:]}))
+            continue
+        print(res.stdout.strip().splitlines()[-1], flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""Dashboard state as URL query parameters, and the catalogue of knobs the dashboard shows.
+
+Pure functions (no Streamlit): ``encode(scenario, play) -> dict[str, str]`` and
+``decode(params) -> (scenario, play)``. A shared link carries the preset, seed, size, play and
+only the knobs that differ from their defaults. Decoding never raises: an unknown or invalid
+parameter is dropped and described in the warnings of :func:`decode_with_warnings`.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import textwrap
+from dataclasses import MISSING, dataclass, fields
+from functools import lru_cache
+from typing import Any, Mapping
+
+from core.activation import ActivationConfig
+from core.campaign import CampaignConfig
+from core.errors import UserError
+from core.identity import IdentityConfig
+from core.plays import PLAYS, plays_for
+from core.scenario import Scenario, default_play
+from synthetic.config import Behaviour, Knobs
+from synthetic.presets import PRESETS, preset_config
+
+#: Default size of the dashboard world. 10,000 people (not the CLI's 20,000) keeps the first
+#: load of a page near 12 s on a 2-core machine; 20,000 takes ~20 s (measured, see README).
+DEFAULT_PEOPLE = 10_000
+PEOPLE_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
+DEFAULT_PRESET = "b2c-retail"
+DEFAULT_SEED = 7
+DEFAULT_DAYS = 90
+BASE_KEYS = ("preset", "seed", "people", "days", "play")
+
+#: Dashboard groups: world knob groups plus the engine's identity, activation and campaign settings.
+GROUP_TITLES = {
+    "tracking": "Tracking & identity",
+    "identity": "Tracking & identity",
+    "crm": "CRM hygiene & sync",
+    "activation": "Activation & team speed",
+    "campaign": "Campaign",
+    "behaviour": "Customer behaviour",
+}
+
+
+@dataclass(frozen=True)
+class KnobSpec:
+    name: str
+    kind: str            # 'float' | 'int' | 'bool' | 'choice'
+    lo: float | None
+    hi: float | None
+    default: Any         # dataclass default (world knobs: use preset_default)
+    help: str
+    group: str           # tracking | crm | behaviour | identity | activation | campaign
+    choices: tuple = ()
+
+
+def _attribute_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings (a string literal right after a field) of a dataclass, by field name."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for prev, node in zip(body, body[1:]):
+        if (isinstance(prev, ast.AnnAssign) and isinstance(prev.target, ast.Name)
+                and isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant)
+                and isinstance(node.value.value, str)):
+            docs[prev.target.id] = " ".join(node.value.value.split())
+    return docs
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "choice"
+
+
+@lru_cache(maxsize=1)
+def knob_catalog() -> dict[str, KnobSpec]:
+    """Every knob a user can move, by name, with its range, help text and group."""
+    out: dict[str, KnobSpec] = {}
+    for cls in (Knobs, Behaviour):
+        for f in fields(cls):
+            lo, hi = f.metadata["range"]
+            out[f.name] = KnobSpec(f.name, _kind(f.default), lo, hi, f.default, f.metadata["help"], f.metadata["group"])
+    engine_parts = ((IdentityConfig, "identity", {"max_anonymous_ids_per_profile": (1, 50), "max_emails_per_profile": (1, 20)}),
+                    (ActivationConfig, "activation", {}),
+                    (CampaignConfig, "campaign", {"holdout_share": (0.01, 0.5), "crm_send_weekday": (0, 6),
+                                                  "crm_send_hour": (0, 23), "crm_send_every_days": (1, 90),
+                                                  "cost_per_send": (0, 10), "fixed_cost": (0, 1e6)}))
+    for cls, group, ranges in engine_parts:
+        docs = _attribute_docs(cls)
+        for f in fields(cls):
+            if f.name in ("seed", "max_user_ids_per_profile"):
+                continue
+            default = f.default if f.default is not MISSING else None
+            kind = _kind(default)
+            choices = ("realtime", "batch") if f.name == "cdp_mode" else ()
+            if kind == "float" and group == "activation":
+                lo, hi = ranges.get(f.name, (0.0, 525_600.0 if "minutes" in f.name else 365.0))
+            else:
+                lo, hi = ranges.get(f.name, (None, None))
+            out[f.name] = KnobSpec(f.name, kind, lo, hi, default, docs.get(f.name, f.name.replace("_", " ")), group, choices)
+    return out
+
+
+@lru_cache(maxsize=8)
+def preset_defaults(preset: str) -> dict[str, Any]:
+    """The value every knob has in a preset before the user moves it."""
+    cfg = preset_config(preset, seed=DEFAULT_SEED, people=1000, days=DEFAULT_DAYS)
+    values: dict[str, Any] = {}
+    for part in (cfg.knobs, cfg.behaviour):
+        for f in fields(part):
+            values[f.name] = getattr(part, f.name)
+    for name, spec in knob_catalog().items():
+        values.setdefault(name, spec.default)
+    return values
+
+
+def _parse_value(spec: KnobSpec, raw: Any) -> Any:
+    """A knob value from a URL string (or a Python value); raises UserError when invalid."""
+    text = str(raw).strip()
+    if spec.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text.lower() in ("false", "0", "no", "off"):
+            return False
+        raise UserError(f"{spec.name} must be true or false (got {text!r})")
+    if spec.kind == "choice":
+        if text not in spec.choices:
+            raise UserError(f"{spec.name} must be one of {', '.join(spec.choices)} (got {text!r})")
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{spec.name} must be a number (got {text!r})") from None
+    if not math.isfinite(value):
+        raise UserError(f"{spec.name} must be a finite number (got {text!r})")
+    if spec.lo is not None and value < spec.lo or spec.hi is not None and value > spec.hi:
+        raise UserError(f"{spec.name} must be between {spec.lo} and {spec.hi} (got {text})")
+    if spec.kind == "int":
+        if value != int(value):
+            raise UserError(f"{spec.name} must be a whole number (got {text})")
+        return int(value)
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def encode(scenario: Scenario, play: str | Any) -> dict[str, str]:
+    """URL query parameters for a scenario and play (only knobs that differ from the preset default)."""
+    name = getattr(play, "name", play)
+    params = {"preset": scenario.preset, "seed": str(scenario.seed), "people": str(scenario.people)}
+    if scenario.days != DEFAULT_DAYS:
+        params["days"] = str(scenario.days)
+    params["play"] = str(name)
+    defaults = preset_defaults(scenario.preset)
+    for key, value in scenario.settings:
+        if key in defaults and _fmt(defaults[key]) == _fmt(value):
+            continue
+        params[key] = _fmt(value)
+    return params
+
+
+def _int_param(params: Mapping[str, str], key: str, default: int, lo: int, hi: int, warnings: list[str]) -> int:
+    if key not in params:
+        return default
+    raw = str(params[key]).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        warnings.append(f"ignored {key}={raw!r}: not a whole number; using {default}")
+        return default
+    if not lo <= value <= hi:
+        warnings.append(f"ignored {key}={raw!r}: must be between {lo} and {hi}; using {default}")
+        return default
+    return value
+
+
+def decode_with_warnings(params: Mapping[str, Any]) -> tuple[Scenario, str, list[str]]:
+    """Scenario and play name from URL parameters, plus a warning for each parameter dropped."""
+    params = {str(k): (v[-1] if isinstance(v, (list, tuple)) and v else v) for k, v in dict(params).items()}
+    warnings: list[str] = []
+    preset = str(params.get("preset", DEFAULT_PRESET))
+    if preset not in PRESETS:
+        warnings.append(f"ignored preset={preset!r}: accepted {', '.join(PRESETS)}; using {DEFAULT_PRESET}")
+        preset = DEFAULT_PRESET
+    seed = _int_param(params, "seed", DEFAULT_SEED, 0, 2**32 - 1, warnings)
+    people = _int_param(params, "people", DEFAULT_PEOPLE, 100, 200_000, warnings)
+    days = _int_param(params, "days", DEFAULT_DAYS, 7, 365, warnings)
+    play = str(params.get("play", "")) or default_play(preset).name
+    if play not in {p.name for p in plays_for(preset)}:
+        if "play" in params:
+            warnings.append(f"ignored play={play!r}: plays for {preset} are "
+                            f"{', '.join(p.name for p in plays_for(preset))}")
+        play = default_play(preset).name
+    catalog = knob_catalog()
+    settings: dict[str, Any] = {}
+    for key, raw in params.items():
+        if key in BASE_KEYS:
+            continue
+        spec = catalog.get(key)
+        if spec is None:
+            warnings.append(f"ignored unknown parameter {key!r}")
+            continue
+        try:
+            settings[key] = _parse_value(spec, raw)
+        except UserError as exc:
+            warnings.append(f"ignored {key}: {exc}")
+    scenario = Scenario.make(preset, seed, people, days, settings)
+    try:  # cross-field validation by the engine's own config classes
+        scenario.world_config(), scenario.engine_config(), scenario.activation(), scenario.campaign()
+    except UserError as exc:
+        warnings.append(f"ignored the changed knobs: {exc}")
+        scenario = Scenario.make(preset, seed, people, days)
+    return scenario, play, warnings
+
+
+def decode(params: Mapping[str, Any]) -> tuple[Scenario, str]:
+    """Scenario and play name from URL parameters; invalid parameters fall back to defaults."""
+    scenario, play, _ = decode_with_warnings(params)
+    return scenario, play
+
+
+def default_scenario(preset: str = DEFAULT_PRESET, people: int = DEFAULT_PEOPLE) -> Scenario:
+    return Scenario.make(preset, DEFAULT_SEED, people, DEFAULT_DAYS)
+
+
+def known_play(name: str) -> bool:
+    return name in PLAYS

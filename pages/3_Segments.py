@@ -1,0 +1,178 @@
+"""Segments & audiences: read, edit (form or JSON), compile to SQL, count and export members."""
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from core import charts  # noqa: E402
+from core.errors import UserError  # noqa: E402
+from core.export import to_safe_csv  # noqa: E402
+from core.plays import get_play  # noqa: E402
+from core.rules import COUNT_OPS, OPS_BY_TYPE, NO_VALUE_OPS, LIST_OPS, parse_rule  # noqa: E402
+from pages import SS, engine_or_stop, page, reset_rules, results_or_stop, set_rules  # noqa: E402
+
+scenario, play = page("Segments & audiences", "🧩")
+st.title("Segments & audiences")
+st.write(f"**{play.title}** — {play.goal}")
+engine = engine_or_stop(scenario)
+library = get_play(play.name)
+VIEWS = {"crm": "crm", "cdp": "cdp"}
+NAMES = {"crm": "CRM segment", "cdp": "CDP audience"}
+
+c_crm, c_cdp = st.columns(2)
+for col, model, why in ((c_crm, "crm", play.why_crm), (c_cdp, "cdp", play.why_cdp)):
+    with col:
+        rule = play.rule(model)
+        edited = dict(getattr(play, model)) != dict(getattr(library, model))
+        st.subheader(f"{NAMES[model]}{' (edited)' if edited else ''}")
+        st.markdown(f"**{rule.name}** — {rule.to_english()}")
+        if why:
+            st.caption(why)
+st.caption(f"Truth (what the play really means): {play.rule('truth').to_english()}")
+
+
+def _body(rule_dict: dict) -> list:
+    """The top-level conditions of a rule as a list (an 'all' is unpacked)."""
+    body = {k: v for k, v in rule_dict.items() if k not in ("name", "description", "list", "frozen_at")}
+    if list(body) == ["all"]:
+        return list(body["all"])
+    return [body]
+
+
+def _with_conditions(rule_dict: dict, conditions: list) -> dict:
+    head = {k: v for k, v in rule_dict.items() if k in ("name", "description", "list", "frozen_at")}
+    return {**head, "all": conditions}
+
+
+def _try_apply(model: str, new_rule: dict) -> bool:
+    """Validate (parse + compile against the view's schema) and store; show errors in place."""
+    try:
+        parsed = parse_rule(new_rule)
+        engine.sql(parsed, VIEWS[model])
+    except UserError as exc:
+        st.error(f"{NAMES[model]}: {exc}")
+        return False
+    set_rules(play.name, **{model: parsed.to_dict()})
+    return True
+
+
+st.subheader("Edit")
+tab_crm, tab_cdp = st.tabs(["CRM segment", "CDP audience"])
+for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
+    with tab:
+        current = dict(getattr(play, model))
+        conditions = _body(current)
+        form_col, json_col = st.columns(2)
+        with form_col:
+            st.markdown("**Form**")
+            kinds = ["field condition", "event condition"] if model == "crm" else ["event condition", "field condition"]
+            kind = st.radio("Add a", kinds, horizontal=True, key=f"kind_{model}")
+            schema = engine.schema(VIEWS[model])
+            if kind == "field condition":
+                fields = sorted(schema.fields.keys()) if hasattr(schema.fields, "keys") else sorted(schema.fields)
+                if not fields:
+                    st.info(f"The {model.upper()} view has no fields: a CDP audience works on events.")
+                    new = None
+                else:
+                    f = st.selectbox("Field", fields, key=f"f_{model}")
+                    ftype = schema.fields[f] if hasattr(schema.fields, "__getitem__") else "text"
+                    op = st.selectbox("Operator", OPS_BY_TYPE.get(ftype, OPS_BY_TYPE["text"]), key=f"op_{model}")
+                    raw = "" if op in NO_VALUE_OPS else st.text_input(
+                        "Value" + (" (comma-separated)" if op in LIST_OPS else ""), key=f"v_{model}",
+                        help="Days for 'within_last_days'; an ISO date for before/after.")
+                    new = {"field": f, "op": op}
+                    if op not in NO_VALUE_OPS:
+                        if op in LIST_OPS:
+                            value = [v.strip() for v in raw.split(",") if v.strip()]
+                        else:
+                            try:
+                                value = float(raw) if ftype == "number" or op == "within_last_days" else raw
+                                value = int(value) if isinstance(value, float) and value.is_integer() else value
+                            except ValueError:
+                                value = raw
+                        new["value"] = value
+            else:
+                ev = st.selectbox("Event type", sorted(schema.event_types), key=f"e_{model}")
+                pg = st.selectbox("Page (page views)", ["(any)"] + sorted(schema.pages), key=f"p_{model}")
+                n1, n2 = st.columns(2)
+                count = n1.number_input("At least (times)", 1, 100, 1, key=f"c_{model}")
+                within = n2.text_input("Within (e.g. 48h, 7d, 30m)", "48h", key=f"w_{model}")
+                negate = st.checkbox("Did NOT do it", key=f"n_{model}")
+                new = {"event": ev}
+                if pg != "(any)":
+                    new["where"] = {"page": pg}
+                if count > 1:
+                    new["count"] = {"gte": int(count)}
+                if within.strip():
+                    new["within"] = within.strip()
+                if negate:
+                    new = {"not": new}
+            b1, b2 = st.columns(2)
+            if b1.button("Add condition", key=f"add_{model}", disabled=new is None):
+                if _try_apply(model, _with_conditions(current, conditions + [new])):
+                    st.rerun()
+            if len(conditions) > 1:
+                drop = st.selectbox("Remove condition", range(len(conditions)), key=f"drop_{model}",
+                                    format_func=lambda i: json.dumps(conditions[i])[:80])
+                if b2.button("Remove", key=f"rm_{model}"):
+                    if _try_apply(model, _with_conditions(current, [c for i, c in enumerate(conditions) if i != drop])):
+                        st.rerun()
+        with json_col:
+            st.markdown("**JSON**")
+            text = json.dumps(current, indent=2)
+            key = f"json_{model}_{abs(hash(text)) % 10**8}"
+            st.text_area("Rule JSON", text, height=260, key=key, label_visibility="collapsed")
+            j1, j2 = st.columns(2)
+            if j1.button("Apply JSON", key=f"apply_{model}"):
+                try:
+                    obj = json.loads(SS[key])
+                except json.JSONDecodeError as exc:
+                    st.error(f"{NAMES[model]}: not valid JSON — {exc.msg} at line {exc.lineno}, column {exc.colno}")
+                else:
+                    if not isinstance(obj, dict):
+                        st.error(f"{NAMES[model]}: a rule must be a JSON object such as {{\"name\": ..., \"all\": [...]}}")
+                    elif _try_apply(model, obj):
+                        st.rerun()
+        if j2.button("Reset to the library rule", key=f"reset_{model}"):
+            reset_rules(play.name)
+            st.rerun()
+
+st.subheader("Compiled SQL")
+q1, q2 = st.columns(2)
+for col, model in ((q1, "crm"), (q2, "cdp")):
+    with col:
+        st.markdown(f"**{NAMES[model]}** on the {model.upper()} view")
+        try:
+            st.code(engine.sql(play.rule(model), VIEWS[model]), language="sql")
+        except UserError as exc:
+            st.error(str(exc))
+
+results = results_or_stop(scenario, play)
+run = results.run
+counts = [engine.counts_over_time(run.truth).assign(model="truth")]
+counts += [engine.counts_over_time(run.members[m]).assign(model=m) for m in run.models]
+st.plotly_chart(charts.members_over_time(pd.concat(counts, ignore_index=True)), width="stretch")
+st.caption("Read: how many subjects each model holds each day against the truly qualifying people (dotted); "
+           "a CRM line that steps weekly is an import or a batch sync.")
+
+st.subheader("Members at a chosen time")
+days = pd.date_range(run.start, run.end, freq="1D")
+m1, m2 = st.columns([3, 1])
+when = m1.select_slider("As of (UTC)", options=list(days), value=days[len(days) // 2],
+                        format_func=lambda d: d.strftime("%Y-%m-%d"), key="as_of")
+model = m2.radio("Model", ["crm", "cdp"], format_func=NAMES.get, key="members_model")
+try:
+    members = engine.members(play.rule(model), VIEWS[model], when)
+except UserError as exc:
+    st.error(str(exc))
+    st.stop()
+people = engine.world.people[["person_id", "email", "first_name", "last_name", "country"]]
+table = members.merge(people, on="person_id", how="left")
+st.metric(f"{NAMES[model]} members on {when:%Y-%m-%d}", f"{len(table):,}")
+st.dataframe(table.head(1000), hide_index=True, width="stretch")
+st.download_button("Download members (CSV)", to_safe_csv(table), file_name=f"{play.name}-{model}-{when:%Y%m%d}.csv",
+                   mime="text/csv", help="Cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.")

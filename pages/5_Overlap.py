@@ -1,0 +1,42 @@
+"""Overlap: who each model holds at a chosen time, over time, and how accurate each is against truth."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from core import charts  # noqa: E402
+from core.overlap import overlap_at  # noqa: E402
+from pages import page, pct, results_or_stop  # noqa: E402
+
+scenario, play = page("Overlap", "🔀")
+st.title("Overlap")
+st.write(f"**{play.title}** — members are compared as true persons (duplicate contacts and split profiles count once).")
+results = results_or_stop(scenario, play)
+run = results.run
+times = list(pd.date_range(run.start, run.end, freq="6h"))
+when = st.select_slider("Time (UTC)", options=times, value=times[len(times) // 2],
+                        format_func=lambda d: d.strftime("%Y-%m-%d %H:%M"), key="overlap_t")
+ov = overlap_at(run, when)
+r = ov["regions"]
+m = st.columns(5)
+m[0].metric("Truly qualifying", f"{ov['truth']:,}")
+m[1].metric("CRM only", f"{r['crm_only']:,}")
+m[2].metric("Both", f"{r['both']:,}")
+m[3].metric("CDP only", f"{r['cdp_only']:,}")
+m[4].metric("Jaccard CRM–CDP", pct(ov["jaccard_crm_cdp"]), help="People in both over people in either.")
+
+c1, c2 = st.columns(2)
+c1.plotly_chart(charts.venn(ov), width="stretch")
+c1.caption("Read: circle regions count people held by the CRM only, both, or the CDP only; in brackets how many of "
+           "them truly qualify at this time.")
+c2.plotly_chart(charts.precision_recall(ov), width="stretch")
+c2.caption("Read: precision = members who truly qualify; recall = qualifying people the model holds. High bars on both are best.")
+st.plotly_chart(charts.overlap_over_time(results.overlap_series), width="stretch")
+st.caption("Read: how much the two models agree each day; low values mean they target different people.")
+st.plotly_chart(charts.accuracy_over_time(results.overlap_series, "recall"), width="stretch")
+st.caption("Read: the share of truly qualifying people each model holds, day by day.")
+with st.expander("Per-model numbers at this time"):
+    st.dataframe(pd.DataFrame(ov["models"]).T, width="stretch")

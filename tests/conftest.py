@@ -1,0 +1,35 @@
+"""Shared fixtures. Worlds are expensive: build each one once per session and never mutate it."""
+from __future__ import annotations
+
+import pytest
+
+from synthetic import generate, preset_config
+from synthetic.presets import PRESETS
+
+SMALL_PEOPLE, SMALL_DAYS = 3000, 60
+
+
+@pytest.fixture(scope="session")
+def make_world():
+    """``make_world(preset, people=3000, days=60, seed=7, **overrides)``, cached for the session."""
+    cache: dict = {}
+
+    def make(preset: str, people: int = SMALL_PEOPLE, days: int = SMALL_DAYS, seed: int = 7, **overrides):
+        key = (preset, people, days, seed, tuple(sorted(overrides.items())))
+        if key not in cache:
+            cache[key] = generate(preset_config(preset, seed=seed, people=people, days=days, overrides=overrides))
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session", params=sorted(PRESETS))
+def small_world(request, make_world):
+    """A small world (3000 people, 60 days, defaults) of each preset in turn."""
+    return make_world(request.param)
+
+
+@pytest.fixture(scope="session")
+def small_worlds(make_world):
+    """The small default world of every preset, by name."""
+    return {name: make_world(name) for name in PRESETS}

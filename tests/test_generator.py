@@ -1,0 +1,359 @@
+"""The world generator: determinism, table contracts, invariants and knobs that do what they say.
+
+Worlds are small (3000 people, 60 days; see tests/conftest.py) and cached for the session.
+Distribution checks against published benchmarks live in tests/test_realism.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthetic import generate, preset_config
+from synthetic.io import read_world, write_world
+from synthetic.presets import PRESETS
+
+B2C = sorted(n for n, p in PRESETS.items() if p.model == "b2c")
+B2B = sorted(n for n, p in PRESETS.items() if p.model == "b2b")
+UTC = "datetime64[ns, UTC]"
+#: CRM noise off, so the recorded lifecycle is the true one (only lags remain).
+CLEAN_CRM = dict(crm_error_rate=0, crm_missing_rate=0, custom_field_sprawl=0, duplicate_rate=0)
+STAGE_RANK = {"lead": 0, "mql": 1, "sql": 2, "opportunity": 3, "customer": 4}
+
+REQUIRED_EVENT_TYPES = {
+    "b2c-retail": {"page_view", "add_to_cart", "checkout_started", "purchase", "email_open", "email_click", "ad_click"},
+    "omnichannel": {"page_view", "add_to_cart", "checkout_started", "purchase", "email_open", "email_click", "ad_click",
+                    "store_visit"},
+    "b2b-saas": {"page_view", "form_submit", "demo_requested", "webinar_attended", "sales_meeting", "email_open",
+                 "email_click", "ad_click"},
+    "plg-saas": {"page_view", "signup", "trial_started", "feature_used", "login", "email_open", "purchase"},
+}
+
+
+def tiny(preset: str, seed: int = 7, **overrides):
+    return generate(preset_config(preset, seed=seed, people=400, days=14, overrides=overrides))
+
+
+def has_columns(frame: pd.DataFrame, columns) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    assert not missing, f"missing columns {missing}; have {list(frame.columns)}"
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_same_config_and_seed_give_byte_identical_files(preset, tmp_path):
+    a = write_world(tiny(preset), tmp_path / "a")
+    b = write_world(tiny(preset), tmp_path / "b")  # a second, independent generation
+    files = sorted(p.name for p in a.iterdir())
+    assert files == sorted(p.name for p in b.iterdir())
+    assert {f"{t}.parquet" for t in ("people", "accounts", "events", "identifiers", "crm_changes", "intent")} <= set(files)
+    differing = [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert not differing, f"files differ between two runs with the same seed: {differing}"
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_different_seed_gives_a_different_world(preset, tmp_path):
+    a, b = tiny(preset, seed=1), tiny(preset, seed=2)
+    assert not a.events.equals(b.events)
+    assert not a.people.equals(b.people)
+    pa_, pb_ = write_world(a, tmp_path / "a"), write_world(b, tmp_path / "b")
+    assert (pa_ / "events.parquet").read_bytes() != (pb_ / "events.parquet").read_bytes()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_round_trip_preserves_every_table(preset, tmp_path):
+    world = tiny(preset)
+    back = read_world(write_world(world, tmp_path / "w"))
+    assert back.config == world.config
+    for name, frame in world.tables().items():
+        pd.testing.assert_frame_equal(back.tables()[name], frame, check_categorical=False, obj=name)
+        for col in frame.columns:  # nulls must come back as the same kind of null (None vs NaN)
+            if frame[col].dtype == object:
+                assert frame[col].map(type).equals(back.tables()[name][col].map(type)), f"{name}.{col} null kinds differ"
+
+
+# --- table contracts -----------------------------------------------------------------------
+
+def test_people_contract(small_world):
+    people, model = small_world.people, PRESETS[small_world.config.preset].model
+    has_columns(people, ["person_id", "model", "account_id", "email", "first_name", "last_name", "user_id", "registered_at"])
+    assert len(people) == small_world.config.people
+    assert people["person_id"].dtype == np.int64 and people["person_id"].is_unique
+    assert (people["model"] == model).all()
+    assert str(people["account_id"].dtype) == "Int64"
+    if model == "b2c":
+        assert people["account_id"].isna().all()
+    else:
+        assert people["account_id"].notna().all()
+        assert set(people["account_id"].astype("int64")) <= set(small_world.accounts["account_id"])
+    assert people["email"].notna().all() and people["email"].is_unique
+    assert people["email"].str.match(r"^[^@\s]+@[^@\s]+\.[a-z]+$").all()
+    assert people["first_name"].str.len().gt(0).all() and people["last_name"].str.len().gt(0).all()
+    uid = people["user_id"].dropna()
+    assert uid.map(type).eq(str).all() and uid.is_unique
+    assert str(people["registered_at"].dtype) == UTC
+    assert people.loc[people["user_id"].notna(), "registered_at"].notna().all(), "a user id before registration"
+
+
+def test_accounts_contract(small_world):
+    accounts, model = small_world.accounts, PRESETS[small_world.config.preset].model
+    has_columns(accounts, ["account_id", "name", "industry", "employees", "region"])
+    if model == "b2c":
+        assert accounts.empty
+        return
+    assert len(accounts) > 0 and accounts["account_id"].is_unique
+    assert accounts["name"].notna().all() and accounts["name"].is_unique
+    assert accounts["industry"].notna().all() and accounts["industry"].nunique() > 1
+    assert (accounts["employees"] >= 1).all()
+    assert accounts["region"].isin(["North America", "EMEA", "APAC", "LATAM"]).all()
+    assert accounts["icp_fit"].between(0, 1).all()
+    # every account has at least one person (no empty companies)
+    assert set(accounts["account_id"]) == set(small_world.people["account_id"].astype("int64"))
+
+
+def test_events_contract(small_world):
+    ev = small_world.events
+    has_columns(ev, ["event_id", "person_id", "ts", "channel", "event_type", "page", "value", "anonymous_id",
+                     "user_id", "email", "received_at", "session_id"])
+    assert ev["event_id"].dtype == np.int64 and ev["event_id"].is_unique
+    assert str(ev["ts"].dtype) == UTC and str(ev["received_at"].dtype) == UTC
+    assert ev["ts"].notna().all() and (ev["ts"] < small_world.end).all()
+    assert ev["person_id"].isin(small_world.people["person_id"]).all()
+    assert ev["channel"].notna().all() and ev["event_type"].notna().all()
+    pv = ev["event_type"] == "page_view"
+    assert ev.loc[pv, "page"].notna().all(), "page_view without a page"
+    paged = ev[~pv & ev["page"].notna()]
+    allowed = {"checkout_started": "checkout", "signup": "signup"}
+    assert paged["event_type"].isin(list(allowed)).all(), f"page set on {set(paged['event_type'])}"
+    assert (paged["page"] == paged["event_type"].map(allowed)).all()
+    buy = ev["event_type"] == "purchase"
+    assert ev.loc[ev["value"].notna(), "event_type"].eq("purchase").all(), "value on a non-purchase event"
+    assert (ev.loc[buy, "value"] > 0).all() and ev.loc[buy, "value"].notna().all()
+    for col in ("anonymous_id", "user_id", "email"):
+        assert ev[col].dropna().map(type).eq(str).all()
+    assert ev["email"].dropna().str.contains("@").all()
+
+
+def test_crm_changes_contract(small_world):
+    crm = small_world.crm_changes
+    has_columns(crm, ["contact_id", "person_id", "field", "value", "effective_at", "recorded_at"])
+    assert crm["contact_id"].dtype == np.int64 and crm["person_id"].dtype == np.int64
+    assert str(crm["effective_at"].dtype) == UTC and str(crm["recorded_at"].dtype) == UTC
+    assert crm["field"].notna().all() and len(crm) > 0
+    assert crm.groupby("contact_id")["person_id"].nunique().eq(1).all(), "a contact belongs to two people"
+    assert {"email", "lifecycle_stage"} <= set(crm["field"])
+    assert (crm["recorded_at"] < small_world.end).all()
+
+
+def test_intent_contract(small_world):
+    it = small_world.intent
+    has_columns(it, ["person_id", "start", "end", "strength", "state"])
+    assert str(it["start"].dtype) == UTC and str(it["end"].dtype) == UTC
+    assert (it["end"] >= it["start"]).all()
+    assert it["strength"].between(0, 1).all()
+    assert set(it["state"]) <= {"in_market", "cooling", "bought"} and "in_market" in set(it["state"])
+    assert it["person_id"].isin(small_world.people["person_id"]).all()
+    assert ((it["end"] > small_world.start) & (it["start"] < small_world.end)).any()
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_required_event_types_appear(preset, make_world):
+    ev = make_world(preset).events
+    missing = REQUIRED_EVENT_TYPES[preset] - set(ev.loc[ev["ts"] >= make_world(preset).start, "event_type"])
+    assert not missing, f"{preset} has no {sorted(missing)} in the window"
+
+
+def test_omnichannel_has_store_purchases_and_others_do_not(small_worlds):
+    for name, world in small_worlds.items():
+        store = world.events[world.events["channel"] == "store"]
+        if name == "omnichannel":
+            assert (store["event_type"] == "purchase").sum() > 0
+            assert (store["event_type"] == "store_visit").sum() > 0
+        else:
+            assert store.empty, f"{name} has store events"
+
+
+# --- invariants ----------------------------------------------------------------------------
+
+def test_events_sorted_per_person_in_time(small_world):
+    ev = small_world.events
+    key = pd.DataFrame({"p": ev["person_id"], "t": ev["ts"]})
+    assert key["p"].is_monotonic_increasing
+    same = key["p"].diff().eq(0)
+    assert (key["t"].diff()[same] >= pd.Timedelta(0)).all()
+
+
+def test_received_at_never_before_ts(small_world):
+    ev = small_world.events
+    got = ev["received_at"].notna()
+    assert got.any() and not got.all()  # some loss, some delivery
+    assert (ev.loc[got, "received_at"] >= ev.loc[got, "ts"]).all()
+
+
+def test_recorded_at_never_before_effective_at(small_world):
+    crm = small_world.crm_changes
+    assert (crm["recorded_at"] >= crm["effective_at"]).all()
+
+
+def test_sessions_belong_to_one_person_and_channel(small_world):
+    s = small_world.events.dropna(subset=["session_id"])
+    assert len(s) > 0
+    assert s.groupby("session_id")["person_id"].nunique().eq(1).all()
+
+
+@pytest.mark.parametrize("preset", B2B)
+def test_b2b_lifecycle_stages_only_move_forward(preset, make_world):
+    world = make_world(preset, **CLEAN_CRM)
+    crm = world.crm_changes
+    stages = crm[crm["field"] == "lifecycle_stage"].sort_values(["contact_id", "effective_at"], kind="mergesort")
+    rank = stages["value"].map(STAGE_RANK)
+    assert rank.notna().all(), f"unknown stages {set(stages.loc[rank.isna(), 'value'])}"
+    assert (rank.groupby(stages["contact_id"]).nunique() > 1).sum() > 10, "too few contacts progress to test order"
+    step = rank.groupby(stages["contact_id"]).diff()
+    back = stages[step <= 0]
+    assert back.empty, f"stage went backwards or repeated for contacts {back['contact_id'].unique()[:5]}"
+
+
+def test_b2b_true_stages_follow_the_funnel(make_world):
+    traits = make_world("b2b-saas").traits
+    stages = traits[traits["field"] == "lifecycle_stage"]
+    reached = stages.groupby("person_id")["value"].agg(set)
+    for later, earlier in (("mql", "lead"), ("sql", "mql"), ("opportunity", "sql"), ("customer", "opportunity")):
+        skipped = reached[reached.map(lambda s: later in s and earlier not in s)]
+        assert skipped.empty, f"{len(skipped)} people reached {later} without {earlier}"
+
+
+def test_user_ids_and_emails_belong_to_exactly_one_person(small_world):
+    ids = small_world.identifiers
+    has_columns(ids, ["identifier_type", "identifier", "person_id", "shared"])
+    assert set(ids["identifier_type"]) == {"anonymous_id", "user_id", "email"}
+    owners = ids.groupby(["identifier_type", "identifier"])["person_id"].nunique()
+    for kind in ("user_id", "email"):
+        assert owners[kind].eq(1).all(), f"a {kind} maps to several people"
+    multi = owners[owners > 1].index
+    flagged = ids.set_index(["identifier_type", "identifier"])["shared"]
+    assert flagged.loc[multi].all() if len(multi) else True
+    assert not flagged[flagged].index.difference(multi).size, "marked shared but has one owner"
+    assert set(multi.get_level_values(0)) <= {"anonymous_id"}
+
+
+def test_identifiers_table_covers_every_observed_identifier(small_world):
+    ev, ids = small_world.events, small_world.identifiers
+    for kind in ("anonymous_id", "user_id", "email"):
+        seen = ev[[kind, "person_id"]].dropna().astype({kind: str}).drop_duplicates()
+        table = ids.loc[ids["identifier_type"] == kind, ["identifier", "person_id"]]
+        merged = seen.merge(table, left_on=[kind, "person_id"], right_on=["identifier", "person_id"], how="left", indicator=True)
+        assert (merged["_merge"] == "both").all(), f"{kind}s observed on events but not in identifiers"
+
+
+def test_event_user_ids_match_people_and_registration(small_world):
+    ev, people = small_world.events, small_world.people.set_index("person_id")
+    with_uid = ev[ev["user_id"].notna()]
+    assert len(with_uid) > 0
+    owner_uid = people["user_id"].reindex(with_uid["person_id"]).to_numpy()
+    assert (with_uid["user_id"].astype(str).to_numpy() == owner_uid).all(), "event user_id differs from people.user_id"
+    reg = people["registered_at"].reindex(with_uid["person_id"]).to_numpy()
+    assert (with_uid["ts"].to_numpy() >= reg).all(), "user_id seen before the person registered"
+
+
+@pytest.mark.parametrize("preset", ["b2c-retail", "b2b-saas"])
+def test_no_shared_anonymous_ids_without_shared_devices(preset, make_world):
+    ids = make_world(preset, shared_device_rate=0).identifiers
+    assert not ids["shared"].any()
+    assert ids.groupby(["identifier_type", "identifier"])["person_id"].nunique().max() == 1
+    assert make_world(preset, shared_device_rate=0.2).identifiers["shared"].any()  # the knob is live
+
+
+def _contacts_per_known_person(world) -> pd.Series:
+    known = world.people.loc[world.people["registered_at"] < world.end, "person_id"]
+    n = world.crm_changes.groupby("person_id")["contact_id"].nunique()
+    return n.reindex(known, fill_value=0)
+
+
+@pytest.mark.parametrize("preset", ["b2c-retail", "b2b-saas"])
+def test_duplicate_rate_sets_share_of_people_with_two_contacts(preset, make_world):
+    none = _contacts_per_known_person(make_world(preset, duplicate_rate=0))
+    assert none.max() == 1
+    assert (none == 1).mean() > 0.97, "known people without a contact"
+    some = _contacts_per_known_person(make_world(preset, duplicate_rate=0.3))
+    assert some.max() == 2
+    assert 0.22 <= (some == 2).mean() <= 0.38
+
+
+# --- knobs ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("coverage", [0.2, 0.95])
+def test_coverage_web_sets_share_of_web_events_received(coverage, make_world):
+    ev = make_world("b2c-retail", coverage_web=coverage).events
+    web = ev[ev["channel"] == "web"]
+    share = web["received_at"].notna().mean()
+    assert abs(share - coverage) < 0.08, f"coverage_web={coverage} but {share:.2f} of web events received"
+
+
+@pytest.mark.parametrize("identified", [0.1, 0.9])
+def test_identified_share_sets_share_of_logged_in_sessions(identified, make_world):
+    world = make_world("b2c-retail", identified_share=identified)
+    ev, people = world.events, world.people.set_index("person_id")
+    web = ev[(ev["channel"] == "web") & ev["session_id"].notna()]
+    s = web.groupby("session_id").agg(person=("person_id", "first"), t=("ts", "min"), known=("user_id", "count"))
+    s["known"] = s["known"] > 0
+    eligible = people["has_login"].reindex(s["person"]).to_numpy() & (s["t"].to_numpy() >= people["registered_at"].reindex(s["person"]).to_numpy())
+    assert eligible.sum() > 1000
+    share = s.loc[eligible, "known"].mean()
+    # checkout and form events identify the session too, so the share sits a little above the knob
+    assert identified - 0.02 <= share <= identified + 0.08, f"identified_share={identified}, measured {share:.3f}"
+
+
+def test_identified_share_moves_share_of_events_with_user_id(make_world):
+    lo = make_world("b2c-retail", identified_share=0.1).events["user_id"].notna().mean()
+    hi = make_world("b2c-retail", identified_share=0.9).events["user_id"].notna().mean()
+    assert hi > 3 * lo
+
+
+@pytest.mark.parametrize("minutes", [1.0, 120.0])
+def test_cdp_latency_sets_median_arrival_delay(minutes, make_world):
+    ev = make_world("b2c-retail", cdp_latency_minutes=minutes).events
+    lag = (ev["received_at"] - ev["ts"]).dropna().dt.total_seconds() / 60
+    assert abs(lag.median() - minutes) <= 0.15 * minutes + 0.1
+
+
+def test_rep_update_lag_sets_median_lag_of_rep_stage_changes(make_world):
+    def median_lag_days(days: float) -> float:
+        crm = make_world("b2b-saas", rep_update_lag_days=days, **CLEAN_CRM).crm_changes
+        rep = crm[(crm["field"] == "lifecycle_stage") & (crm["source"] == "rep")]
+        assert len(rep) > 50
+        return float((rep["recorded_at"] - rep["effective_at"]).dt.total_seconds().median() / 86400)
+
+    fast, slow = median_lag_days(1.0), median_lag_days(20.0)
+    assert 0.4 <= fast <= 1.2, fast  # exponential lag: median = ln 2 × mean
+    assert slow > 5 * fast
+
+
+def test_form_sourced_stages_are_not_lagged_by_reps(make_world):
+    crm = make_world("b2b-saas", rep_update_lag_days=20.0, **CLEAN_CRM).crm_changes
+    form = crm[(crm["field"] == "lifecycle_stage") & (crm["source"] == "form")]
+    assert (form["recorded_at"] - form["effective_at"]).median() < pd.Timedelta(hours=1)
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.5])
+def test_crm_missing_rate_drops_that_share_of_updates(missing, make_world):
+    world = make_world("b2b-saas", **{**CLEAN_CRM, "crm_missing_rate": missing})
+    # 'company' comes from the enrichment vendor: no errors, no sprawl, recorded within hours
+    truth = world.traits[(world.traits["field"] == "company") & (world.traits["effective_at"] < world.end - pd.Timedelta(days=3))]
+    recorded = world.crm_changes[world.crm_changes["field"] == "company"]
+    share = truth["person_id"].isin(recorded["person_id"]).mean()
+    assert abs(share - (1 - missing)) < 0.06, f"crm_missing_rate={missing}, recorded share {share:.2f}"
+    assert (world.crm_changes["field"] == "email").sum() == world.crm_changes["contact_id"].nunique()  # emails never go missing
+
+
+def test_crm_error_rate_changes_recorded_values(make_world):
+    def wrong_share(rate: float) -> float:
+        world = make_world("b2b-saas", **{**CLEAN_CRM, "crm_error_rate": rate})
+        crm = world.crm_changes[world.crm_changes["field"] == "industry"][["person_id", "value"]]
+        truth = world.traits[world.traits["field"] == "industry"][["person_id", "value"]]
+        m = crm.merge(truth, on="person_id", suffixes=("", "_true"))
+        return float((m["value"] != m["value_true"]).mean())
+
+    assert wrong_share(0.0) == 0.0
+    assert 0.15 < wrong_share(0.3) < 0.35  # a wrong draw can hit the true value (1 in 8 industries)

@@ -103,5 +103,7 @@ def activated_intervals(intervals: pd.DataFrame, model: str, cfg: ActivationConf
     act = activation_times(iv["enter"], model, cfg, origin)
     exit_ = iv["exit"].fillna(end + pd.Timedelta(seconds=1))
     ok = (act < exit_) & (act <= end)
-    return pd.DataFrame({"person_id": iv["person_id"][ok].to_numpy(), "subject_id": iv["subject_id"][ok].to_numpy(),
-                         "active_from": act[ok].to_numpy(), "active_to": iv["exit"][ok].to_numpy()})
+    return pd.DataFrame({"person_id": iv["person_id"][ok].to_numpy(dtype="int64"),
+                         "subject_id": iv["subject_id"][ok].to_numpy(dtype="int64"),
+                         "active_from": pd.to_datetime(act[ok], utc=True).array,
+                         "active_to": pd.to_datetime(iv["exit"][ok], utc=True).array})

@@ -83,7 +83,7 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def wait_for_app(driver, timeout: float = 120) -> None:
+def wait_for_app(driver, timeout: float = 300) -> None:
     """Connected, and the script has finished its run (Streamlit's own e2e readiness signal)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -123,3 +123,35 @@ def test_every_page_renders_without_an_exception(server, browser):
         charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stPlotlyChart'], .stPlotlyChart")
         errors = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")
         assert charts or errors or page.name.startswith(("2_", "3_")), f"{page.name} shows no chart"
+
+
+def _button(driver, text: str):
+    from selenium.webdriver.common.by import By
+
+    for b in driver.find_elements(By.CSS_SELECTOR, "button"):
+        if b.text.strip() == text:
+            return b
+    raise AssertionError(f"no button {text!r}; buttons: {[b.text for b in driver.find_elements(By.CSS_SELECTOR, 'button')]}")
+
+
+def test_a_knob_preset_changes_the_url_and_the_report_downloads(server, browser):
+    """A facilitator clicks 'Poorly run CDP': the shareable URL carries the knobs, the page reruns
+    without an exception, and the one-file HTML report downloads."""
+    browser.get(f"{server}/?{SMALL}")
+    wait_for_app(browser)
+    before = browser.current_url
+    _button(browser, "Poorly run CDP").click()
+    wait_for_app(browser)
+    assert not exceptions(browser)
+    assert browser.current_url != before and "coverage_web" in browser.current_url
+    _button(browser, "Download an interactive HTML report (one file, works offline)").click()
+    deadline = time.time() + 120
+    files: list[Path] = []
+    while time.time() < deadline:
+        files = [f for f in browser.downloads.iterdir() if f.suffix == ".html"]
+        if files and not any(f.suffix == ".crdownload" for f in browser.downloads.iterdir()):
+            break
+        time.sleep(0.5)
+    assert files, "the report did not download"
+    html = files[0].read_text(errors="replace")
+    assert "<html" in html.lower() and "plotly" in html.lower() and len(html) > 100_000

@@ -47,6 +47,7 @@ def child(people: int, points: int) -> None:
     import pandas as pd
 
     from core.scenario import Scenario, build_engine, default_play, play_results
+    from core.rules import parse_rule
     from core.sqlcompile import compile_membership
 
     out: dict = {"people": people}
@@ -63,17 +64,25 @@ def child(people: int, points: int) -> None:
         engine.schema(view)
     out["build_views_s"] = round(time.perf_counter() - t, 2)
     at = engine.world.start + pd.Timedelta(days=45)
-    engine.members(RULE, "cdp", at)  # warm
+    engine.members(RULE, "cdp", at)  # warm: builds v_at for this time
     t = time.perf_counter()
-    compiled_n = len(engine.members(RULE, "cdp", at))
-    out["rule_cdp_s"] = round(time.perf_counter() - t, 3)
+    members_n = len(engine.members(RULE, "cdp", at))
+    out["engine_members_s"] = round(time.perf_counter() - t, 3)  # end to end: v_at, query, join to persons
     con = engine._connection("cdp")
-    t = time.perf_counter()
-    hand_n = len(con.execute(HAND_WRITTEN, [at]).fetchall())
-    out["hand_written_s"] = round(time.perf_counter() - t, 3)
-    out["members"] = compiled_n
-    out["same_members"] = compiled_n == hand_n
-    out["ratio_compiled_to_hand"] = round(out["rule_cdp_s"] / max(out["hand_written_s"], 1e-6), 2)
+    compiled = compile_membership(parse_rule(RULE), engine.schema("cdp"))
+    best = {"compiled": float("inf"), "hand": float("inf")}
+    for _ in range(3):  # same relations, same time: the compiler's SQL against a hand-written query
+        t = time.perf_counter()
+        compiled_n = len(con.execute(compiled.sql, list(compiled.params)).fetchall())
+        best["compiled"] = min(best["compiled"], time.perf_counter() - t)
+        t = time.perf_counter()
+        hand_n = len(con.execute(HAND_WRITTEN, [at]).fetchall())
+        best["hand"] = min(best["hand"], time.perf_counter() - t)
+    out["compiled_sql_s"] = round(best["compiled"], 3)
+    out["hand_written_s"] = round(best["hand"], 3)
+    out["members"] = members_n
+    out["same_members"] = compiled_n == hand_n == members_n
+    out["ratio_compiled_to_hand"] = round(best["compiled"] / max(best["hand"], 1e-6), 2)
     times = pd.date_range(engine.world.start + pd.Timedelta(days=2), engine.world.end, periods=points)
     t = time.perf_counter()
     for ts in times:

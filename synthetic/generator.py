@@ -48,15 +48,16 @@ def generate(config: WorldConfig) -> World:
     logged = (sessions.t >= np.nan_to_num(reg[sessions.person], nan=np.inf)) & pop.has_account[sessions.person] & (
         np.asarray(sessions.channel == "app") | (rng.random(len(sessions.person)) < config.knobs.identified_share))
     ev = observe(config, pop, ev, reg, logged, rng)
-    events = _finalise_events(config, pop, ev)
+    identifiers = identifiers_table(config, pop, ev)
+    intent = _finalise_intent(config, ep, ev)
+    holder = [ev]
+    del ev, sessions  # the working frame is freed column by column while events are finalised
+    events = _finalise_events(config, pop, holder)
     people = _finalise_people(config, pop, reg)
     crm_changes = crm.record(config, facts, reg, pop, rng)
     traits = _finalise_traits(config, facts)
-    intent = _finalise_intent(config, ep, ev)
-    accounts = pop.accounts
-    return World(config=config, people=people, accounts=accounts, events=events,
-                 identifiers=identifiers_table(config, pop, ev), crm_changes=crm_changes, intent=intent,
-                 traits=traits)
+    return World(config=config, people=people, accounts=pop.accounts, events=events,
+                 identifiers=identifiers, crm_changes=crm_changes, intent=intent, traits=traits)
 
 
 def _milestones(config, pop, ep, ev, reg, lapse, rng, model) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
@@ -150,32 +151,40 @@ def _to_ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
-def _finalise_events(config: WorldConfig, pop, ev: pd.DataFrame) -> pd.DataFrame:
-    """Sort per person in time, convert times, build identifier columns, number the events."""
+def _finalise_events(config: WorldConfig, pop, holder: list[pd.DataFrame]) -> pd.DataFrame:
+    """Sort per person in time, convert times, build identifier columns, number the events.
+
+    Takes the working frame out of ``holder`` and reads it one column at a time, so a 1M-person
+    world never holds the working frame, a sorted copy and the output at once.
+    """
+    ev = holder.pop()
     horizon = config.days * DAY
-    keep = ["person", "t", "channel", "event_type", "page", "value", "session", "anon_code", "user_code", "email_code", "delay"]
-    ev = ev.loc[ev["t"].to_numpy() < horizon, keep]
+    t_all = ev["t"].to_numpy()
+    rows = np.flatnonzero(t_all < horizon)
     # np.lexsort on raw arrays: pandas' multi-key sort with a categorical key is ~20x slower.
-    order = np.lexsort((ev["event_type"].cat.codes.to_numpy(), ev["t"].to_numpy(), ev["person"].to_numpy()))
-    ev = ev.take(order).reset_index(drop=True)
+    order = np.lexsort((ev["event_type"].cat.codes.to_numpy()[rows], t_all[rows], ev["person"].to_numpy()[rows]))
+    idx = rows[order]
+    del rows, order, t_all
+    cols = {name: ev[name].array.take(idx) if isinstance(ev[name].dtype, pd.CategoricalDtype) else ev[name].to_numpy()[idx]
+            for name in ("person", "t", "channel", "event_type", "page", "value", "session", "anon_code", "user_code",
+                         "email_code", "delay")}
+    del ev, idx
     start = config.start_ts
     user_ids, emails = identifier_strings(config, pop)
-    ts = _to_ts(start, ev["t"].to_numpy())
-    received = _to_ts(start, ev["t"].to_numpy() + ev["delay"].to_numpy())
-    session = ev["session"].to_numpy()
+    session = cols["session"]
     out = pd.DataFrame({
-        "event_id": np.arange(1, len(ev) + 1, dtype=np.int64),
-        "person_id": ev["person"].to_numpy(dtype=np.int64) + 1,
-        "ts": ts,
+        "event_id": np.arange(1, len(session) + 1, dtype=np.int64),
+        "person_id": cols.pop("person").astype(np.int64) + 1,
+        "ts": _to_ts(start, cols["t"]),
         # Categoricals over fixed vocabularies: compact, fast to filter, dictionary-encoded in Parquet.
-        "channel": ev["channel"].array,
-        "event_type": ev["event_type"].array,
-        "page": ev["page"].array,
-        "value": ev["value"].to_numpy(dtype=float),
-        "anonymous_id": as_categorical(ev["anon_code"].to_numpy(), pop.device_ids),
-        "user_id": as_categorical(ev["user_code"].to_numpy(), user_ids),
-        "email": as_categorical(ev["email_code"].to_numpy(), emails),
-        "received_at": received,
+        "channel": cols.pop("channel"),
+        "event_type": cols.pop("event_type"),
+        "page": cols.pop("page"),
+        "value": cols.pop("value").astype(float),
+        "anonymous_id": as_categorical(cols.pop("anon_code"), pop.device_ids),
+        "user_id": as_categorical(cols.pop("user_code"), user_ids),
+        "email": as_categorical(cols.pop("email_code"), emails),
+        "received_at": _to_ts(start, cols.pop("t") + cols.pop("delay")),
         "session_id": pd.array(np.where(session >= 0, session + 1, 0), dtype="Int64"),
     })
     out.loc[session < 0, "session_id"] = pd.NA

@@ -207,11 +207,11 @@ def _cumsum_by_group(values: np.ndarray, group: np.ndarray) -> np.ndarray:
 def _frame(person, t, channel, event_type, session, page=None, value=None) -> pd.DataFrame:
     n = len(person)
     return pd.DataFrame({
-        "person": np.asarray(person, dtype=np.int64), "t": np.asarray(t, dtype=float),
+        "person": np.asarray(person, dtype=np.int32), "t": np.asarray(t, dtype=float),
         "channel": cat(channel, CHANNELS, n), "event_type": cat(event_type, EVENT_TYPES, n),
         "page": cat(page, PAGES, n),
         "value": value if value is not None else np.full(n, np.nan),
-        "session": np.asarray(session, dtype=np.int64),
+        "session": np.asarray(session, dtype=np.int32),
     })
 
 

@@ -37,14 +37,18 @@ class NamePool:
 
 
 @lru_cache(maxsize=8)
-def name_pool(seed: int, size: int = 1500) -> NamePool:
-    """Faker-generated names for one seed; cached because every world of a seed shares it."""
+def name_pool(seed: int, size: int = 500) -> NamePool:
+    """Faker-generated names for one seed; cached because every world of a seed shares it.
+
+    500 first × 500 last names already give 250,000 combinations (emails add the person id, so
+    they stay unique); a bigger pool only costs start-up time (~2 ms per Faker call).
+    """
     fake = Faker("en_US")
     fake.seed_instance(seed)
     first = np.array([fake.first_name() for _ in range(size)], dtype=object)
     last = np.array([fake.last_name() for _ in range(size)], dtype=object)
     companies = np.array(sorted({fake.company() for _ in range(size)}), dtype=object)
-    cities = np.array([fake.city() for _ in range(200)], dtype=object)
+    cities = np.array([fake.city() for _ in range(100)], dtype=object)
     return NamePool(first, last, companies, cities)
 
 

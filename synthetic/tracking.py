@@ -38,9 +38,10 @@ def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndar
     gives_email = (email_event & (ident != "store").to_numpy()) | ident.isin(("email", "sales")).to_numpy()
     second = pop.second_email[person] != None  # noqa: E711
     use_second = second & etype.isin(("form_submit", "webinar_attended", "checkout_started")).to_numpy() & (rng.random(n) < 0.5)
-    ev["anon_code"] = np.where(device >= 0, device, -1)
-    ev["user_code"] = np.where(user, person, -1)
-    ev["email_code"] = np.where(gives_email, np.where(use_second, person + config.people, person), -1)
+    # int32 codes: a 1M-person world has ~50M events, and every 8-byte column costs 400 MB per copy.
+    ev["anon_code"] = np.where(device >= 0, device, -1).astype(np.int32)
+    ev["user_code"] = np.where(user, person, -1).astype(np.int32)
+    ev["email_code"] = np.where(gives_email, np.where(use_second, person + config.people, person), -1).astype(np.int32)
     ev["delay"] = _received_delay(config, pop, ev, rng)
     return ev
 

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from scripts.browser import CHROMEDRIVER, CHROMIUM, free_port, make_driver, start_server, wait_for_app, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PAGES = sorted(p for p in (ROOT / "pages").glob("[0-9]*_*.py"))
 SMALL = "people=2000&days=45"
 
@@ -29,32 +27,14 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    port = free_port()
+    proc = start_server(port, quiet=False)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.read().decode().strip() == "ok":
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
+    if not wait_healthy(url, timeout=120):
         proc.kill()
-        pytest.fail("streamlit did not become healthy in 90 s:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
+        pytest.fail("streamlit did not become healthy in 120 s:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
     yield url
     proc.terminate()
     try:
@@ -65,39 +45,11 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     downloads = tmp_path_factory.mktemp("downloads")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000"):
-        opts.add_argument(flag)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver = make_driver(downloads)
     driver.downloads = downloads
     yield driver
     driver.quit()
-
-
-def wait_for_app(driver, timeout: float = 300) -> None:
-    """Connected, and the script has finished its run (Streamlit's own e2e readiness signal)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    def ready(d) -> bool:
-        apps = d.find_elements(By.CSS_SELECTOR, "[data-testid='stApp']")
-        if not apps:
-            return False
-        app = apps[0]
-        return (app.get_attribute("data-test-connection-state") == "CONNECTED"
-                and app.get_attribute("data-test-script-state") == "notRunning")
-
-    time.sleep(0.5)  # let a rerun triggered by the last action start before we poll
-    WebDriverWait(driver, timeout, poll_frequency=0.25).until(ready)
 
 
 def exceptions(driver) -> list[str]:

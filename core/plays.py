@@ -51,30 +51,38 @@ class Play:
     title: str
     goal: str
     presets: tuple[str, ...]
-    truth: Mapping[str, Any]
     crm: Mapping[str, Any]
     cdp: Mapping[str, Any]
     action_window_hours: float
     response: Response
     why_crm: str = ""
     why_cdp: str = ""
+    truth: Mapping[str, Any] | None = None
+    """The truth definition; None when it is the CDP audience's rule run on ground truth (the usual
+    case: the CDP's rule is right, only its data is partial and late)."""
+
+    def truth_rule(self) -> Mapping[str, Any]:
+        if self.truth is not None:
+            return self.truth
+        return {**self.cdp, "name": f"{self.cdp['name']} (truth)"}
 
     def rule(self, model: str) -> Rule:
         """The parsed rule for 'truth', 'crm', 'cdp' or 'hybrid' (hybrid runs the CDP audience)."""
-        key = {"truth": "truth", "crm": "crm", "cdp": "cdp", "hybrid": "cdp"}.get(model)
-        if key is None:
+        rules = {"truth": self.truth_rule, "crm": lambda: self.crm, "cdp": lambda: self.cdp, "hybrid": lambda: self.cdp}
+        if model not in rules:
             raise UserError(f"unknown model {model!r}; accepted: truth, crm, cdp, hybrid")
-        return parse_rule(copy.deepcopy(dict(getattr(self, key))))
+        return parse_rule(copy.deepcopy(dict(rules[model]())))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "goal": self.goal, "presets": list(self.presets),
                 "action_window_hours": self.action_window_hours,
-                "truth": dict(self.truth), "crm": dict(self.crm), "cdp": dict(self.cdp)}
+                "truth": dict(self.truth_rule()), "crm": dict(self.crm), "cdp": dict(self.cdp)}
 
 
-def _pricing(page: str, block_event: str, title: str) -> dict:
+def _browse_intent(page: str, views: int, block_event: str, title: str) -> dict:
+    """Viewed ``page`` at least ``views`` times in 48 h and did not do ``block_event`` in 48 h."""
     return {"name": title, "all": [
-        {"event": "page_view", "where": {"page": page}, "count": {"gte": 2}, "within": "48h"},
+        {"event": "page_view", "where": {"page": page}, "count": {"gte": views}, "within": "48h"},
         {"not": {"event": block_event, "within": "48h"}}]}
 
 
@@ -83,8 +91,7 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="pricing-intent", title="Pricing-page intent",
         goal="Reach prospects who viewed pricing at least twice in 48 hours and have not asked for a demo.",
         presets=B2B,
-        truth=_pricing("pricing", "demo_requested", "Pricing intent (truth)"),
-        cdp=_pricing("pricing", "demo_requested", "Pricing intent"),
+        cdp=_browse_intent("pricing", 2, "demo_requested", "Pricing intent"),
         crm={"name": "MQLs (pricing proxy)", "all": [{"field": "lifecycle_stage", "op": "in", "value": ["mql"]}]},
         action_window_hours=48, response=Response(0.01, 0.06, 0.07, 24),
         why_crm="The CRM never sees page views; lead scoring that promotes to MQL is its closest proxy.",
@@ -93,12 +100,7 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="product-intent", title="Product-browsing intent",
         goal="Reach shoppers who viewed products at least three times in 48 hours without adding to cart.",
         presets=B2C,
-        truth={"name": "Browse intent (truth)", "all": [
-            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 3}, "within": "48h"},
-            {"not": {"event": "add_to_cart", "within": "48h"}}]},
-        cdp={"name": "Browse intent", "all": [
-            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 3}, "within": "48h"},
-            {"not": {"event": "add_to_cart", "within": "48h"}}]},
+        cdp=_browse_intent("product", 3, "add_to_cart", "Browse intent"),
         crm={"name": "Recent email clickers", "all": [
             {"field": "last_email_click_date", "op": "within_last_days", "value": 7}]},
         action_window_hours=48, response=Response(0.01, 0.05, 0.05, 24),
@@ -108,8 +110,6 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="cart-abandonment", title="Cart abandonment recovery",
         goal="Message people who added to cart and did not buy within an hour.",
         presets=B2C,
-        truth={"name": "Cart abandoners (truth)", "first": {"event": "add_to_cart"}, "then_not": {"event": "purchase"},
-               "within": "1h", "lookback": "3d"},
         cdp={"name": "Cart abandoners", "first": {"event": "add_to_cart"}, "then_not": {"event": "purchase"},
              "within": "1h", "lookback": "3d"},
         crm={"name": "Abandoned checkouts (shop sync)", "all": [
@@ -121,10 +121,6 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="trial-gone-quiet", title="Trial users gone quiet",
         goal="Rescue trialists who started in the last 14 days and have not used the product for 3 days.",
         presets=("plg-saas",),
-        truth={"name": "Quiet trialists (truth)", "all": [
-            {"trait": "first_time", "event": "trial_started", "within": "14d"},
-            {"not": {"event": "feature_used", "within": "3d"}},
-            {"not": {"event": "purchase"}}]},
         cdp={"name": "Quiet trialists", "all": [
             {"trait": "first_time", "event": "trial_started", "within": "14d"},
             {"not": {"event": "feature_used", "within": "3d"}},
@@ -155,7 +151,6 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="webinar-follow-up", title="Webinar follow-up",
         goal="Follow up with webinar attendees within a week of the webinar.",
         presets=B2B,
-        truth={"name": "Webinar attendees (truth)", "all": [{"event": "webinar_attended", "within": "7d"}]},
         cdp={"name": "Webinar attendees", "all": [{"event": "webinar_attended", "within": "7d"}]},
         crm={"name": "Tagged webinar attendees", "all": [{"field": "attended_webinar", "op": "eq", "value": "true"}]},
         action_window_hours=72, response=Response(0.01, 0.05, 0.05, 48),
@@ -165,9 +160,6 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="account-intent", title="Account-level intent",
         goal="Reach buying committees: accounts where at least three people read pricing, docs or case studies in a week.",
         presets=("b2b-saas",),
-        truth={"name": "Active buying committees (truth)", "all": [
-            {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
-             "within": "7d", "min_people": 3}]},
         cdp={"name": "Active buying committees", "all": [
             {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
              "within": "7d", "min_people": 3}]},
@@ -181,9 +173,6 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="win-back", title="Win-back of lapsed buyers",
         goal="Re-engage buyers whose last purchase was 60 to 180 days ago.",
         presets=B2C,
-        truth={"name": "Lapsed buyers (truth)", "all": [
-            {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
-            {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180}]},
         cdp={"name": "Lapsed buyers", "all": [
             {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
             {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180}]},
@@ -222,4 +211,6 @@ def with_rules(play: Play, crm: Mapping[str, Any] | None = None, cdp: Mapping[st
         parse_rule(dict(crm))
     if cdp is not None:
         parse_rule(dict(cdp))
-    return replace(play, crm=dict(crm) if crm is not None else play.crm, cdp=dict(cdp) if cdp is not None else play.cdp)
+    # Editing the CDP audience must never move the yardstick: pin the truth rule first.
+    return replace(play, truth=dict(play.truth_rule()), crm=dict(crm) if crm is not None else play.crm,
+                   cdp=dict(cdp) if cdp is not None else play.cdp)

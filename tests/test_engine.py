@@ -132,3 +132,12 @@ def test_account_condition_counts_distinct_people_of_the_same_account(saas):
     with pytest.raises(RuleError, match="no event stream"):
         saas.members(rule, "crm", t)
     assert "at least 3 people" in get_play("account-intent").rule("cdp").to_english()
+
+
+def test_editing_the_cdp_audience_keeps_the_truth_definition():
+    from core.plays import with_rules
+
+    play = get_play("cart-abandonment")
+    edited = with_rules(play, cdp={"name": "Any cart", "all": [{"event": "add_to_cart", "within": "7d"}]})
+    assert edited.rule("truth") == play.rule("truth")
+    assert edited.rule("cdp") != play.rule("cdp")

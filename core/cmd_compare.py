@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from core.cmd_generate import parse_sets
+from core.jsonsafe import json_safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,25 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_simulate)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf → None, timestamps → ISO strings."""
-    import math
-
-    import pandas as pd
-
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return _clean(value.item())
-    return value
 
 
 def _settings_from_world(world) -> dict[str, Any]:
@@ -87,11 +69,11 @@ def run_compare(args: argparse.Namespace) -> int:
         "freshness": results.freshness.to_dict(orient="records"),
         "overlap_mid_period": {"t": o["t"], "truth": o["truth"], "regions": o["regions"],
                                "jaccard_crm_cdp": o["jaccard_crm_cdp"], "models": o["models"]},
-        "accuracy_over_period": period_accuracy(results.run).to_dict(orient="records"),
+        "accuracy_over_period": period_accuracy(results.overlap_series).to_dict(orient="records"),
         "lift": results.lift.to_dict(orient="records"),
         "crossovers": crossovers,
     }
-    out = _clean(out)
+    out = json_safe(out)
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -145,7 +127,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     engine = build_engine(scenario)
     run = run_play(engine, play, scenario.activation(), models=(args.model,))
     result = simulate(run, args.model, scenario.campaign())
-    out = _clean({"preset": args.preset, "seed": args.seed, "play": play.name, **result.to_dict()})
+    out = json_safe({"preset": args.preset, "seed": args.seed, "play": play.name, **result.to_dict()})
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -36,11 +36,13 @@ from core.activation import activated_intervals
 from core.campaign import CampaignConfig, lift_table, simulate
 from core.engine import Engine
 from core.errors import UserError
+from core.jsonsafe import json_safe
 from core.freshness import freshness_table
 from core.overlap import overlap_at
-from core.playrun import PlayRun, run_play
+from core.playrun import PlayRun, run_play, with_activation
 from core.plays import Play, get_play
 from core.scenario import POORLY_RUN, WELL_RUN, Scenario, build_world
+from core.sweep import best_model, crossover_of
 
 MODELS = ("crm", "cdp", "hybrid")
 Progress = Callable[[float, str], None]
@@ -361,17 +363,6 @@ def _money(run: PlayRun, cfg: CampaignConfig, models=MODELS) -> dict[str, tuple[
     return out
 
 
-def _reactivate(run: PlayRun, activation) -> PlayRun:
-    """The same membership, new activation settings (sync, build days): no rule re-evaluation."""
-    world = run.engine.world
-    addressable = run.engine.resolution.profiles.set_index("profile_id")["addressable"]
-    active = dict(run.active)
-    for m in ("cdp", "hybrid"):
-        if m in run.members:
-            active[m] = activated_intervals(run.members[m], m, activation, world.start, world.end, addressable)
-    return replace(run, activation=activation, active=active)
-
-
 def hybrid_routes(answers: Answers, money: Mapping[str, Mapping[str, tuple[float, int]]]) -> dict[str, str]:
     """Per play, the route a hybrid runs it on: 'crm' (the CRM segment, as today) or 'hybrid'
     (the CDP audience synced into the CRM / marketing tool) — whichever nets more for that play.
@@ -403,11 +394,6 @@ def _net(answers: Answers, money: Mapping[str, Mapping[str, tuple[float, int]]],
          cdp_cost_factor: float = 1.0) -> dict[str, float]:
     costs = _tco_totals(answers, cdp_cost_factor)
     return {m: rev - send - costs[m] for m, (rev, send) in _revenue(answers, money).items()}
-
-
-def _best(net: Mapping[str, float]) -> str:
-    # Ties go to the simpler, cheaper model (order crm, cdp, hybrid).
-    return max(MODELS, key=lambda m: (round(net[m], 6), -MODELS.index(m)))
 
 
 #: Knobs swept by default: what they model, their unit and the values tried (low → high).
@@ -457,7 +443,7 @@ def _simulate_base(answers: Answers, scenario: Scenario, plays: list[Play]) -> t
         run = run_play(engine, play, scenario.activation())
         runs[play.name] = run
         lift = lift_table(run, cfg).set_index("model")
-        fresh = _freshness(run)
+        fresh = freshness_table(run).set_index("model")
         ov = overlap_at(run, run.start + (run.end - run.start) / 2)
         money[play.name] = {m: (float(lift.loc[m, "true_incremental_revenue"]), int(lift.loc[m, "sends"])) for m in MODELS}
         for m in MODELS:
@@ -472,19 +458,6 @@ def _simulate_base(answers: Answers, scenario: Scenario, plays: list[Play]) -> t
                          "incremental_revenue_12m": k * float(L["true_incremental_revenue"]),
                          "send_cost_12m": k * answers.cost_per_send * int(L["sends"])})
     return _Base(scenario, engine, plays, runs, money), pd.DataFrame(rows)
-
-
-def _freshness(run: PlayRun) -> pd.DataFrame:
-    """Freshness per model; an empty frame when core.freshness cannot summarise this run.
-
-    core.freshness raises a TypeError comparing tz-naive and tz-aware times when a model's
-    activation intervals are empty (seen on tiny worlds); timely reach is then shown as n/a
-    rather than failing the whole advice.
-    """
-    try:
-        return freshness_table(run).set_index("model")
-    except TypeError:
-        return pd.DataFrame(columns=["share_within_window"])
 
 
 def _num(v: Any) -> float | None:
@@ -524,7 +497,7 @@ def _sweep_point(base: _Base, answers: Answers, knob: str, value: float,
         cfg = base.scenario.campaign()
         money = {}
         for name, run in base.runs.items():
-            m = _money(_reactivate(run, act), cfg, ("cdp", "hybrid"))
+            m = _money(with_activation(run, act), cfg, ("cdp", "hybrid"))
             money[name] = {"crm": base.money[name]["crm"], **m}
         return _net(answers, money)
     if world_money is None:
@@ -543,37 +516,6 @@ def _start_pool(workers: int):
         return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
     except Exception:  # noqa: BLE001 - no processes allowed here: run serially
         return None
-
-
-def crossover_of(table: pd.DataFrame, current: float | None = None) -> tuple[float | None, str, str]:
-    """Where the best model changes along one knob's sweep: (value, best below, best above).
-
-    Linear interpolation, between the two adjacent sweep points where the best model changes, of
-    the net-value difference of the two models best on either side. When the best model changes
-    more than once, the change nearest to ``current`` (the user's own value) is the one reported:
-    it is the one that flips *their* answer. ``(None, best at low end, best at high end)`` when
-    the best model never changes in the swept range.
-    """
-    wide = table.pivot(index="value", columns="model", values="net_value").sort_index()
-    xs = wide.index.to_numpy(dtype=float)
-    best = [_best(wide.loc[x].to_dict()) for x in xs]
-    changes = []
-    for i in range(len(xs) - 1):
-        a, b = best[i], best[i + 1]
-        if a != b:
-            d0 = wide.loc[xs[i], b] - wide.loc[xs[i], a]
-            d1 = wide.loc[xs[i + 1], b] - wide.loc[xs[i + 1], a]
-            x = xs[i] + (xs[i + 1] - xs[i]) * (0 - d0) / (d1 - d0) if d1 != d0 else (xs[i] + xs[i + 1]) / 2
-            changes.append((float(min(max(x, xs[i]), xs[i + 1])), a, b, i))
-    if not changes:
-        return None, best[0], best[-1]
-    if current is None:
-        x, a, b, _ = changes[0]
-    else:
-        pos = int(np.searchsorted(xs, current))  # grid position of the user's value
-        # Change i lies between grid points i and i+1: distance 0 when the user's value is one of them.
-        x, a, b, _ = min(changes, key=lambda c: (max(0, c[3] - pos, pos - (c[3] + 1)), abs(c[0] - current)))
-    return x, a, b
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,7 +545,7 @@ class Advice:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (what ``audience-lab advise --json`` prints)."""
-        return _clean({
+        return json_safe({
             "recommendation": self.recommendation, "reasons": list(self.reasons), "risks": list(self.risks),
             "net_value": self.net_value, "incremental_revenue": self.incremental_revenue,
             "tco": self.costs.groupby("model")["cost"].sum().to_dict(), "hybrid_routes": self.hybrid_routes,
@@ -612,18 +554,6 @@ class Advice:
             "summary": self.summary.to_dict(orient="records"),
             "tornado": self.tornado.to_dict(orient="records"), "timings": self.timings,
         })
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (np.generic,)):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def _money_fmt(x: float) -> str:
@@ -734,7 +664,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
         summary_rows.append({"model": m, "incremental_revenue_12m": rev, "send_cost_12m": send, "tco_12m": totals[m],
                              "net_value_12m": net[m]})
     summary = pd.DataFrame(summary_rows)
-    rec = _best(net)
+    rec = best_model(net)
     reasons = _reasons(answers, scenario, rec, net, inc, totals, metrics, detail)
     risks = _risks(answers, rec, net, totals, metrics)
     tick(1.0, "done")

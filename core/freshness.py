@@ -42,9 +42,13 @@ def qualifying_times(run: PlayRun) -> pd.DataFrame:
     return first
 
 
-def lags(run: PlayRun, model: str) -> pd.DataFrame:
-    """Per truly qualifying person: ``qualified_at, activated_at`` (NaT = missed), ``lag_hours``."""
-    q = qualifying_times(run)
+def lags(run: PlayRun, model: str, qualified: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per truly qualifying person: ``qualified_at, activated_at`` (NaT = missed), ``lag_hours``.
+
+    ``qualified`` is :func:`qualifying_times` when the caller already has it (it is per play, not
+    per model).
+    """
+    q = qualifying_times(run) if qualified is None else qualified
     q = q[q["qualified_at"] > run.start]
     act = run.active[model]
     m = q.merge(act, on="person_id", how="left")
@@ -58,13 +62,16 @@ def lags(run: PlayRun, model: str) -> pd.DataFrame:
     return out
 
 
-def summary(run: PlayRun, model: str) -> FreshnessSummary:
-    lg = lags(run, model)
+def summary(run: PlayRun, model: str, lg: pd.DataFrame | None = None,
+            qualified: pd.DataFrame | None = None) -> FreshnessSummary:
+    """Headline freshness of one model; pass ``lg``/``qualified`` when already computed."""
+    qualified = qualifying_times(run) if qualified is None else qualified
+    lg = lags(run, model, qualified) if lg is None else lg
     window = run.play.action_window_hours
     n = len(lg)
     activated = lg["lag_hours"].dropna()
     stale_people, stale_days = _stale(run, model)
-    n_start = int((qualifying_times(run)["qualified_at"] <= run.start).sum())
+    n_start = int((qualified["qualified_at"] <= run.start).sum())
     return FreshnessSummary(
         model=model, n_qualified=n, n_activated=int(len(activated)),
         share_within_window=float((activated <= window).sum() / n) if n else 0.0,
@@ -75,9 +82,10 @@ def summary(run: PlayRun, model: str) -> FreshnessSummary:
         n_already_qualifying_at_start=n_start)
 
 
-def cumulative_curve(run: PlayRun, model: str, max_hours: float | None = None, points: int = 200) -> pd.DataFrame:
+def cumulative_curve(run: PlayRun, model: str, max_hours: float | None = None, points: int = 200,
+                     lg: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of truly qualified people activated within x hours (missed people never arrive)."""
-    lg = lags(run, model)
+    lg = lags(run, model) if lg is None else lg
     max_hours = max_hours or max(run.play.action_window_hours * 4, 24)
     x = np.linspace(0, max_hours, points)
     lag = np.sort(lg["lag_hours"].dropna().to_numpy())
@@ -102,6 +110,8 @@ def _stale(run: PlayRun, model: str) -> tuple[int, float]:
     return int(m["person_id"].nunique()), float(stale.clip(lower=0).sum())
 
 
-def freshness_table(run: PlayRun) -> pd.DataFrame:
+def freshness_table(run: PlayRun, lags_by_model: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """One row per model: the headline freshness figures."""
-    return pd.DataFrame([summary(run, m).to_dict() for m in run.models])
+    qualified = qualifying_times(run)
+    lg = lags_by_model or {}
+    return pd.DataFrame([summary(run, m, lg.get(m), qualified).to_dict() for m in run.models])

@@ -96,9 +96,8 @@ def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def period_accuracy(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
-    """Precision / recall averaged over the period's grid (None-safe), one row per model."""
-    s = overlap_series(run, freq)
-    if s.empty:
-        return pd.DataFrame(columns=["model", "precision", "recall"])
-    return s.groupby("model", as_index=False)[["precision", "recall", "members"]].mean(numeric_only=True)
+def period_accuracy(series: pd.DataFrame) -> pd.DataFrame:
+    """Precision / recall / members averaged over an :func:`overlap_series`, one row per model."""
+    if series.empty:
+        return pd.DataFrame(columns=["model", "precision", "recall", "members"])
+    return series.groupby("model", as_index=False)[["precision", "recall", "members"]].mean(numeric_only=True)

@@ -5,13 +5,14 @@ engine and activation settings) and shared by freshness, overlap and lift.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from core.activation import ActivationConfig, activated_intervals
 from core.engine import MODELS, Engine
 from core.plays import Play
+from core.rules import FieldCond, Rule, iter_conditions
 
 
 @dataclass(frozen=True)
@@ -43,23 +44,28 @@ def run_play(engine: Engine, play: Play, activation: ActivationConfig | None = N
     world = engine.world
     truth = engine.intervals(play.rule("truth"), "truth")
     members: dict[str, pd.DataFrame] = {}
-    active: dict[str, pd.DataFrame] = {}
-    cdp_iv = None
-    addressable = engine.resolution.profiles.set_index("profile_id")["addressable"]
     for model in models:
-        if model in ("cdp", "hybrid") and cdp_iv is not None and _same_rule(play):
-            iv = cdp_iv
+        if model == "hybrid" and "cdp" in members and not _uses_fields(play.rule("cdp")):
+            members[model] = members["cdp"]  # same audience, same events: only the sync differs
         else:
-            view = "hybrid" if model == "hybrid" else model
-            iv = engine.intervals(play.rule(model), view)
-        if model == "cdp":
-            cdp_iv = iv
-        members[model] = iv
-        reach = addressable if model in ("cdp", "hybrid") else None
-        active[model] = activated_intervals(iv, model, activation, world.start, world.end, reach)
-    return PlayRun(play=play, engine=engine, activation=activation, truth=truth, members=members, active=active)
+            members[model] = engine.intervals(play.rule(model), "hybrid" if model == "hybrid" else model)
+    return PlayRun(play=play, engine=engine, activation=activation, truth=truth, members=members,
+                   active=_activate(engine, members, activation))
 
 
-def _same_rule(play: Play) -> bool:
-    """Hybrid runs the CDP audience; only field conditions differ between cdp and hybrid views."""
-    return "field" not in repr(play.cdp)
+def with_activation(run: PlayRun, activation: ActivationConfig) -> PlayRun:
+    """The same membership under other activation settings (sync, build days): no rule re-evaluation."""
+    return replace(run, activation=activation, active=_activate(run.engine, run.members, activation))
+
+
+def _activate(engine: Engine, members: dict[str, pd.DataFrame], activation: ActivationConfig) -> dict[str, pd.DataFrame]:
+    """Membership → reachable intervals; anonymous CDP profiles cannot be reached by a sending tool."""
+    world = engine.world
+    addressable = engine.resolution.profiles.set_index("profile_id")["addressable"]
+    return {m: activated_intervals(iv, m, activation, world.start, world.end, addressable if m != "crm" else None)
+            for m, iv in members.items()}
+
+
+def _uses_fields(rule: Rule) -> bool:
+    """Hybrid runs the CDP audience on the CDP's events; only CRM field conditions can differ."""
+    return any(isinstance(c, FieldCond) for c in iter_conditions(rule.root))

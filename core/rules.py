@@ -585,6 +585,16 @@ def _parse_between(raw: Any, path: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 # --------------------------------------------------------------------------- to_dict
 
 
+def iter_conditions(c: Condition):
+    """Every condition in a tree, depth first (segment references are not followed)."""
+    yield c
+    if isinstance(c, (All, Any_)):
+        for item in c.items:
+            yield from iter_conditions(item)
+    elif isinstance(c, Not):
+        yield from iter_conditions(c.item)
+
+
 def condition_to_dict(c: Condition) -> dict:
     """Canonical JSON for one condition (canonical keys, canonical ops)."""
     if isinstance(c, All):
@@ -940,7 +950,7 @@ def _english(c: Condition, positive: bool) -> str:
 
 __all__ = [
     "AccountCond", "All", "Any_", "Condition", "Duration", "EventCond", "EventSpec", "FieldCond", "InSegment",
-    "Not", "Rule", "Sequence", "Trait", "Where", "condition_to_dict", "parse_rule",
+    "Not", "Rule", "Sequence", "Trait", "Where", "condition_to_dict", "iter_conditions", "parse_rule",
     "resolve_segment", "validate", "COMPARE_OPS", "COUNT_OPS", "FIELD_OPS", "OPS_BY_TYPE",
     "TRAITS",
 ]

@@ -15,7 +15,7 @@ from core.activation import ActivationConfig
 from core.campaign import CampaignConfig, lift_table, simulate
 from core.engine import Engine, EngineConfig
 from core.errors import ConfigError
-from core.freshness import cumulative_curve, freshness_table
+from core.freshness import cumulative_curve, freshness_table, lags, qualifying_times
 from core.identity import IdentityConfig
 from core.overlap import overlap_at, overlap_series
 from core.playrun import PlayRun, run_play
@@ -75,28 +75,27 @@ class Scenario:
 
     def engine_config(self) -> EngineConfig:
         _, identity, _, _ = self.split()
-        try:
-            return EngineConfig(identity=IdentityConfig(**identity))
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from None
+        return EngineConfig(identity=_build(IdentityConfig, identity))
 
     def activation(self) -> ActivationConfig:
         _, _, activation, _ = self.split()
-        try:
-            return ActivationConfig(**activation)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from None
+        return _build(ActivationConfig, activation)
 
     def campaign(self) -> CampaignConfig:
         _, _, _, campaign = self.split()
-        try:
-            return CampaignConfig(seed=self.seed, **campaign)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from None
+        return _build(CampaignConfig, {"seed": self.seed, **campaign})
 
     def to_dict(self) -> dict[str, Any]:
         return {"preset": self.preset, "seed": self.seed, "people": self.people, "days": self.days,
                 "settings": dict(self.settings)}
+
+
+def _build(cls, values: Mapping[str, Any]):
+    """A settings dataclass from its knobs; a wrongly typed value is a ConfigError, not a crash."""
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def build_world(scenario: Scenario) -> World:
@@ -121,9 +120,11 @@ class PlayResults:
 
 def play_results(engine: Engine, play: Play, scenario: Scenario) -> PlayResults:
     run = run_play(engine, play, scenario.activation())
-    curves = pd.concat([cumulative_curve(run, m) for m in run.models], ignore_index=True)
+    qualified = qualifying_times(run)
+    lg = {m: lags(run, m, qualified) for m in run.models}  # shared by the table and the curves
+    curves = pd.concat([cumulative_curve(run, m, lg=lg[m]) for m in run.models], ignore_index=True)
     mid = run.start + (run.end - run.start) / 2
-    return PlayResults(run=run, freshness=freshness_table(run), curves=curves,
+    return PlayResults(run=run, freshness=freshness_table(run, lg), curves=curves,
                        lift=lift_table(run, scenario.campaign()), overlap_mid=overlap_at(run, mid),
                        overlap_series=overlap_series(run))
 

@@ -7,12 +7,13 @@ CDP-minus-CRM difference between the two sweep points where its sign changes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from core.campaign import CampaignConfig, simulate
+from core.engine import MODELS
 from core.playrun import run_play
 from core.plays import Play
 
@@ -62,15 +63,43 @@ def sweep(scenario, play: Play, knob: str, values: Sequence[float],
     return pd.DataFrame(rows)
 
 
-def crossover(table: pd.DataFrame, a: str = "cdp", b: str = "crm") -> Crossover:
-    """Where ``a`` − ``b`` changes sign along the sweep (linear interpolation)."""
+def best_model(net: Mapping[str, float]) -> str:
+    """The model with the highest net value; ties go to the simpler, cheaper one (crm, cdp, hybrid)."""
+    return max(net, key=lambda m: (round(net[m], 6), -MODELS.index(m)))
+
+
+def crossover_of(table: pd.DataFrame, current: float | None = None) -> tuple[float | None, str, str]:
+    """Where the best model changes along one knob's sweep: (value, best below, best above).
+
+    Linear interpolation, between the two adjacent sweep points where the best model changes, of
+    the net-value difference of the two models best on either side. When the best model changes
+    more than once, the change nearest to ``current`` (the user's own value) is the one reported:
+    it is the one that flips *their* answer. ``(None, best at low end, best at high end)`` when
+    the best model never changes in the swept range.
+    """
     wide = table.pivot(index="value", columns="model", values="net_value").sort_index()
-    diff = (wide[a] - wide[b]).to_numpy()
     xs = wide.index.to_numpy(dtype=float)
-    knob = str(table["knob"].iloc[0])
-    win = lambda d: a if d > 0 else b  # noqa: E731
-    for i in range(len(diff) - 1):
-        if np.sign(diff[i]) != np.sign(diff[i + 1]) and diff[i] != diff[i + 1]:
-            x = xs[i] + (xs[i + 1] - xs[i]) * (0 - diff[i]) / (diff[i + 1] - diff[i])
-            return Crossover(knob, float(x), win(diff[i]), win(diff[i + 1]))
-    return Crossover(knob, None, win(diff[0]), win(diff[-1]))
+    best = [best_model(wide.loc[x].to_dict()) for x in xs]
+    changes = []
+    for i in range(len(xs) - 1):
+        a, b = best[i], best[i + 1]
+        if a != b:
+            d0 = wide.loc[xs[i], b] - wide.loc[xs[i], a]
+            d1 = wide.loc[xs[i + 1], b] - wide.loc[xs[i + 1], a]
+            x = xs[i] + (xs[i + 1] - xs[i]) * (0 - d0) / (d1 - d0) if d1 != d0 else (xs[i] + xs[i + 1]) / 2
+            changes.append((float(min(max(x, xs[i]), xs[i + 1])), a, b, i))
+    if not changes:
+        return None, best[0], best[-1]
+    if current is None:
+        x, a, b, _ = changes[0]
+    else:
+        pos = int(np.searchsorted(xs, current))  # grid position of the user's value
+        # Change i lies between grid points i and i+1: distance 0 when the user's value is one of them.
+        x, a, b, _ = min(changes, key=lambda c: (max(0, c[3] - pos, pos - (c[3] + 1)), abs(c[0] - current)))
+    return x, a, b
+
+
+def crossover(table: pd.DataFrame, a: str = "cdp", b: str = "crm") -> Crossover:
+    """Where the better of ``a`` and ``b`` changes along the sweep (the first change)."""
+    value, below, above = crossover_of(table[table["model"].isin((a, b))])
+    return Crossover(str(table["knob"].iloc[0]), value, below, above)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic.config import WorldConfig
-from synthetic.journeys import DAY
+from synthetic.journeys import DAY, to_ts
 from synthetic.names import Domains
 from synthetic.population import Population
 
@@ -39,7 +39,7 @@ def change_rows(person, field: str, value, eff, mech: str) -> pd.DataFrame:
 
 def iso(seconds: np.ndarray, start: pd.Timestamp) -> np.ndarray:
     """Float seconds from start → ISO strings (the CRM stores dates as text)."""
-    ts = pd.to_datetime(start.value + (np.asarray(seconds) * 1e9).astype(np.int64), utc=True)
+    ts = to_ts(start, np.asarray(seconds, dtype=float))
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(dtype=object)
 
 
@@ -62,14 +62,13 @@ def record(config: WorldConfig, facts: pd.DataFrame, reg: np.ndarray, pop: Popul
     dups = _duplicates(config, facts, reg, order, pop, rng)
     out = pd.concat([facts, dups], ignore_index=True)
     out = out[out["rec"] < horizon]
-    start = config.start_ts.value
     frame = pd.DataFrame({
         "contact_id": out["contact_id"].to_numpy(dtype=np.int64),
         "person_id": out["person"].to_numpy(dtype=np.int64) + 1,
         "field": out["field"].to_numpy(dtype=object),
         "value": out["value"].to_numpy(dtype=object),
-        "effective_at": pd.to_datetime(start + (out["eff"].to_numpy() * 1e9).astype(np.int64), utc=True),
-        "recorded_at": pd.to_datetime(start + (out["rec"].to_numpy() * 1e9).astype(np.int64), utc=True),
+        "effective_at": to_ts(config.start_ts, out["eff"].to_numpy()),
+        "recorded_at": to_ts(config.start_ts, out["rec"].to_numpy()),
         "source": out["mech"].to_numpy(dtype=object),
     })
     frame = frame.sort_values(["contact_id", "recorded_at", "field"], kind="mergesort", ignore_index=True)

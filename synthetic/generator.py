@@ -10,7 +10,7 @@ import pandas as pd
 
 from synthetic import crm, lifecycle
 from synthetic.config import WorldConfig, validate
-from synthetic.journeys import (DAY, IDENTS, cat, draw_episodes, draw_sessions, expand_sessions, intent_table,
+from synthetic.journeys import (DAY, IDENTS, cat, draw_episodes, to_ts, draw_sessions, expand_sessions, intent_table,
                                 lapse_times, _frame)
 from synthetic.population import build_population
 from synthetic.presets import PRESETS
@@ -48,12 +48,13 @@ def generate(config: WorldConfig) -> World:
     logged = (sessions.t >= np.nan_to_num(reg[sessions.person], nan=np.inf)) & pop.has_account[sessions.person] & (
         np.asarray(sessions.channel == "app") | (rng.random(len(sessions.person)) < config.knobs.identified_share))
     ev = observe(config, pop, ev, reg, logged, rng)
-    identifiers = identifiers_table(config, pop, ev)
+    id_strings = identifier_strings(config, pop)  # built once: ~1 s of string work at 1M people
+    identifiers = identifiers_table(config, pop, ev, id_strings)
     intent = _finalise_intent(config, ep, ev)
     holder = [ev]
     del ev, sessions  # the working frame is freed column by column while events are finalised
-    events = _finalise_events(config, pop, holder)
-    people = _finalise_people(config, pop, reg)
+    events = _finalise_events(config, pop, holder, id_strings)
+    people = _finalise_people(config, pop, reg, id_strings[0])
     crm_changes = crm.record(config, facts, reg, pop, rng)
     traits = _finalise_traits(config, facts)
     return World(config=config, people=people, accounts=pop.accounts, events=events,
@@ -144,14 +145,8 @@ def _purchase_facts(buys: pd.DataFrame, start: pd.Timestamp, model: str) -> list
     return out
 
 
-def _to_ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.DatetimeIndex:
-    ms = np.round(np.asarray(seconds, dtype=float) * 1000)
-    missing = np.isnan(ms)
-    ns = np.where(missing, np.iinfo(np.int64).min, start.value + np.where(missing, 0, ms).astype(np.int64) * 1_000_000)
-    return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
-
-
-def _finalise_events(config: WorldConfig, pop, holder: list[pd.DataFrame]) -> pd.DataFrame:
+def _finalise_events(config: WorldConfig, pop, holder: list[pd.DataFrame],
+                     id_strings: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """Sort per person in time, convert times, build identifier columns, number the events.
 
     Takes the working frame out of ``holder`` and reads it one column at a time, so a 1M-person
@@ -170,12 +165,12 @@ def _finalise_events(config: WorldConfig, pop, holder: list[pd.DataFrame]) -> pd
                          "email_code", "delay")}
     del ev, idx
     start = config.start_ts
-    user_ids, emails = identifier_strings(config, pop)
+    user_ids, emails = id_strings
     session = cols["session"]
     out = pd.DataFrame({
         "event_id": np.arange(1, len(session) + 1, dtype=np.int64),
         "person_id": cols.pop("person").astype(np.int64) + 1,
-        "ts": _to_ts(start, cols["t"]),
+        "ts": to_ts(start, cols["t"]),
         # Categoricals over fixed vocabularies: compact, fast to filter, dictionary-encoded in Parquet.
         "channel": cols.pop("channel"),
         "event_type": cols.pop("event_type"),
@@ -184,19 +179,18 @@ def _finalise_events(config: WorldConfig, pop, holder: list[pd.DataFrame]) -> pd
         "anonymous_id": as_categorical(cols.pop("anon_code"), pop.device_ids),
         "user_id": as_categorical(cols.pop("user_code"), user_ids),
         "email": as_categorical(cols.pop("email_code"), emails),
-        "received_at": _to_ts(start, cols.pop("t") + cols.pop("delay")),
+        "received_at": to_ts(start, cols.pop("t") + cols.pop("delay")),
         "session_id": pd.array(np.where(session >= 0, session + 1, 0), dtype="Int64"),
     })
     out.loc[session < 0, "session_id"] = pd.NA
     return out
 
 
-def _finalise_people(config: WorldConfig, pop, reg: np.ndarray) -> pd.DataFrame:
+def _finalise_people(config: WorldConfig, pop, reg: np.ndarray, user_ids: np.ndarray) -> pd.DataFrame:
     people = pop.people.copy()
-    user_ids, _ = identifier_strings(config, pop)
     registered = ~np.isnan(reg)
     people["user_id"] = np.where(registered & pop.has_account, user_ids, None)
-    people["registered_at"] = _to_ts(config.start_ts, np.where(registered, reg, np.nan))
+    people["registered_at"] = to_ts(config.start_ts, np.where(registered, reg, np.nan))
     people["second_email"] = pop.second_email
     return people
 
@@ -209,7 +203,7 @@ def _finalise_traits(config: WorldConfig, facts: pd.DataFrame) -> pd.DataFrame:
         "person_id": f["person"].to_numpy(dtype=np.int64) + 1,
         "field": f["field"].to_numpy(dtype=object),
         "value": f["value"].to_numpy(dtype=object),
-        "effective_at": _to_ts(config.start_ts, f["eff"].to_numpy()),
+        "effective_at": to_ts(config.start_ts, f["eff"].to_numpy()),
     })
 
 
@@ -220,8 +214,8 @@ def _finalise_intent(config: WorldConfig, ep, ev: pd.DataFrame) -> pd.DataFrame:
     it = it[(it["end"] > -30 * DAY) & (it["start"] < horizon)]
     return pd.DataFrame({
         "person_id": it["person"].to_numpy(dtype=np.int64) + 1,
-        "start": _to_ts(config.start_ts, it["start"].to_numpy()),
-        "end": _to_ts(config.start_ts, it["end"].to_numpy()),
+        "start": to_ts(config.start_ts, it["start"].to_numpy()),
+        "end": to_ts(config.start_ts, it["end"].to_numpy()),
         "strength": it["strength"].round(3).to_numpy(),
         "state": it["state"].to_numpy(dtype=object),
     })

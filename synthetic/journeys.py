@@ -69,6 +69,14 @@ class Sessions:
     channel: np.ndarray       # 'web' | 'app' | 'store'
 
 
+def to_ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.DatetimeIndex:
+    """Float seconds from the world start → UTC timestamps at millisecond precision (NaN → NaT)."""
+    ms = np.round(np.asarray(seconds, dtype=float) * 1000)
+    missing = np.isnan(ms)
+    ns = np.where(missing, np.iinfo(np.int64).min, start.value + np.where(missing, 0, ms).astype(np.int64) * 1_000_000)
+    return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
+
+
 def lapse_times(config: WorldConfig, rng: np.random.Generator) -> np.ndarray:
     """When each person stops engaging (churn), in seconds from start; exponential lifetimes."""
     return rng.exponential(config.behaviour.lifetime_days * DAY, config.people)

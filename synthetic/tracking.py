@@ -84,9 +84,10 @@ def as_categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(new_codes, categories=pd.Index(strings[used].astype(str), dtype=object))
 
 
-def identifiers_table(config: WorldConfig, pop: Population, ev: pd.DataFrame) -> pd.DataFrame:
+def identifiers_table(config: WorldConfig, pop: Population, ev: pd.DataFrame,
+                      id_strings: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """Every identifier observed, its true owner(s), and whether it is a shared device."""
-    user_ids, emails = identifier_strings(config, pop)
+    user_ids, emails = id_strings
     frames = []
     for kind, col, strings in (("anonymous_id", "anon_code", pop.device_ids), ("user_id", "user_code", user_ids), ("email", "email_code", emails)):
         pairs = ev.loc[ev[col] >= 0, [col, "person"]].drop_duplicates()

@@ -6,11 +6,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import streamlit as st  # noqa: E402
 
-from core import charts  # noqa: E402
-from core.export import html_report  # noqa: E402
-from core.freshness import lags  # noqa: E402
-from core.scenario import POORLY_RUN, WELL_RUN  # noqa: E402
-from core.ui_state import GROUP_TITLES, knob_catalog, preset_defaults  # noqa: E402
+from core.present import charts  # noqa: E402
+from core.present.export import html_report  # noqa: E402
+from core.measures.freshness import lags  # noqa: E402
+from core.advice.scenario import POORLY_RUN, WELL_RUN  # noqa: E402
+from core.present.urlstate import GROUP_TITLES, knob_catalog, preset_defaults  # noqa: E402
 from pages import SS, engine_or_stop, get_results, page, pct, set_settings  # noqa: E402
 from synthetic.presets import PRESETS  # noqa: E402
 

@@ -46,9 +46,9 @@ def child(people: int, points: int) -> None:
     sys.path.insert(0, str(ROOT))
     import pandas as pd
 
-    from core.scenario import Scenario, build_engine, default_play, play_results
-    from core.rules import parse_rule
-    from core.sqlcompile import compile_membership
+    from core.advice.scenario import Scenario, build_engine, default_play, play_results
+    from core.engine.rules import parse_rule
+    from core.engine.sqlcompile import compile_membership
 
     out: dict = {"people": people}
     t = time.perf_counter()

@@ -1,17 +1,15 @@
 """Errors a user can cause, each with a message that names the problem and what is accepted.
 
-The CLI turns these into one line on stderr and exit code 2; the dashboard turns them into an
-``st.error`` in place. Anything else escaping is a bug.
+The base classes live in :mod:`synthetic.errors` (the bottom of the stack, so the generator
+never imports the engine); this module re-exports them and adds :class:`RuleError`. The CLI
+turns any :class:`UserError` into one line on stderr and exit code 2; the dashboard turns it into
+an ``st.error`` in place. Anything else escaping is a bug.
 """
 from __future__ import annotations
 
+from synthetic.errors import ConfigError, DataError, UserError
 
-class UserError(ValueError):
-    """Bad input from a person (CLI flag, rule JSON, uploaded file, knob value)."""
-
-
-class ConfigError(UserError):
-    """A world or engine configuration value that is unknown or out of range."""
+__all__ = ["UserError", "ConfigError", "DataError", "RuleError"]
 
 
 class RuleError(UserError):
@@ -21,7 +19,3 @@ class RuleError(UserError):
         self.path = path or "$"
         self.detail = message
         super().__init__(f"rule {self.path}: {message}")
-
-
-class DataError(UserError):
-    """An input file of the wrong shape (missing columns, wrong values, absent arms)."""

@@ -7,8 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import charts  # noqa: E402
-from core.freshness import lags  # noqa: E402
+from core.present import charts  # noqa: E402
+from core.measures.freshness import lags  # noqa: E402
 from pages import page, results_or_stop  # noqa: E402
 
 scenario, play = page("Journeys", "🧭")

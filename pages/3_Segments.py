@@ -8,11 +8,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import charts  # noqa: E402
+from core.present import charts  # noqa: E402
 from core.errors import UserError  # noqa: E402
-from core.export import to_safe_csv  # noqa: E402
-from core.plays import get_play  # noqa: E402
-from core.rules import COUNT_OPS, OPS_BY_TYPE, NO_VALUE_OPS, LIST_OPS, parse_rule  # noqa: E402
+from core.present.export import to_safe_csv  # noqa: E402
+from core.engine.plays import get_play  # noqa: E402
+from core.engine.rules import COUNT_OPS, OPS_BY_TYPE, NO_VALUE_OPS, LIST_OPS, parse_rule  # noqa: E402
 from pages import SS, engine_or_stop, page, reset_rules, results_or_stop, set_rules  # noqa: E402
 
 scenario, play = page("Segments & audiences", "🧩")

@@ -7,8 +7,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import charts  # noqa: E402
-from core.overlap import overlap_at  # noqa: E402
+from core.present import charts  # noqa: E402
+from core.measures.overlap import overlap_at  # noqa: E402
 from pages import page, pct, results_or_stop  # noqa: E402
 
 scenario, play = page("Overlap", "🔀")

@@ -9,9 +9,9 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import charts  # noqa: E402
+from core.present import charts  # noqa: E402
 from core.errors import UserError  # noqa: E402
-from core.liftcsv import lift_from_csv  # noqa: E402
+from core.measures.liftcsv import lift_from_csv  # noqa: E402
 from pages import page, pct, results_or_stop  # noqa: E402
 
 scenario, play = page("Campaign lift", "📈")

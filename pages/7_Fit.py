@@ -11,7 +11,7 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core.errors import UserError  # noqa: E402
-from core.fit import (BUSINESS_MODELS, CADENCES, MODELS, NAMES, SWEEP_KNOBS, AnswerError, Answers, advise,  # noqa: E402
+from core.advice.fit import (BUSINESS_MODELS, CADENCES, MODELS, NAMES, SWEEP_KNOBS, AnswerError, Answers, advise,  # noqa: E402
                       well_vs_poorly_run)
 
 COLORS = {"crm": "#E69F00", "cdp": "#0072B2", "hybrid": "#009E73"}  # Okabe–Ito

@@ -11,10 +11,10 @@ from typing import Any
 import streamlit as st
 
 from core.errors import UserError
-from core.playrun import PlayRun
-from core.plays import Play, get_play, plays_for, with_rules
-from core.scenario import POORLY_RUN, WELL_RUN, PlayResults, Scenario, build_engine, build_world, default_play, play_results
-from core.ui_state import PEOPLE_CHOICES, decode_with_warnings, encode
+from core.engine.playrun import PlayRun
+from core.engine.plays import Play, get_play, plays_for, with_rules
+from core.advice.scenario import POORLY_RUN, WELL_RUN, PlayResults, Scenario, build_engine, build_world, default_play, play_results
+from core.present.urlstate import PEOPLE_CHOICES, decode_with_warnings, encode
 from synthetic.presets import PRESETS
 
 SS = st.session_state

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from core.errors import ConfigError
+from synthetic.errors import ConfigError
 
 GENERATOR_VERSION = "1.0.0"
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.errors import UserError
+from synthetic.errors import UserError
 from synthetic.config import GENERATOR_VERSION, Behaviour, Knobs, WorldConfig
 from synthetic.world import TABLES, World
 

@@ -187,7 +187,7 @@ def preset_config(name: str, seed: int = 7, people: int = 20_000, days: int = 90
     from synthetic.config import validate
 
     if name not in PRESETS:
-        from core.errors import ConfigError
+        from synthetic.errors import ConfigError
 
         raise ConfigError(f"unknown preset {name!r}; accepted: {', '.join(PRESETS)}")
     preset = PRESETS[name]

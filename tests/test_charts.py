@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import charts
+from core.present import charts
 
 
 def test_palette_is_okabe_ito_and_fixed():

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.engine import Engine
+from core.engine.views import Engine
 from core.errors import RuleError, UserError
-from core.playrun import run_play
-from core.plays import PLAYS, get_play, plays_for
+from core.engine.playrun import run_play
+from core.engine.plays import PLAYS, get_play, plays_for
 from synthetic.presets import PRESETS
 
 
@@ -135,7 +135,7 @@ def test_account_condition_counts_distinct_people_of_the_same_account(saas):
 
 
 def test_editing_the_cdp_audience_keeps_the_truth_definition():
-    from core.plays import with_rules
+    from core.engine.plays import with_rules
 
     play = get_play("cart-abandonment")
     edited = with_rules(play, cdp={"name": "Any cart", "all": [{"event": "add_to_cart", "within": "7d"}]})

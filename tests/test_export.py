@@ -6,8 +6,8 @@ import io
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.export import html_report, to_safe_csv
-from core.scenario import Scenario
+from core.present.export import html_report, to_safe_csv
+from core.advice.scenario import Scenario
 
 
 def test_csv_neutralises_formula_cells():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import UserError
-from core.fit import AnswerError, Answers, advise, answers_to_scenario, crossover_of, tco
+from core.advice.fit import AnswerError, Answers, advise, answers_to_scenario, crossover_of, tco
 
 PAGE = Path(__file__).resolve().parents[1] / "pages" / "7_Fit.py"
 

@@ -1,4 +1,4 @@
-"""Tests of core.identity: CDP identity resolution (hand-checked tables + hypothesis invariants).
+"""Tests of core.engine.identity: CDP identity resolution (hand-checked tables + hypothesis invariants).
 
 Speed sanity check (measured once, not asserted): 1,000,000 events (100k people, 3 devices each,
 2% of events on another person's device, 60% registered, ~300k identifiers, 3% never received)
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import ConfigError, DataError
-from core.identity import IDENTIFIER_TYPES, IdentityConfig, Resolution, resolve
+from core.engine.identity import IDENTIFIER_TYPES, IdentityConfig, Resolution, resolve
 
 T0 = pd.Timestamp("2024-03-01 09:00", tz="UTC")
 

@@ -1,4 +1,4 @@
-"""core.liftcsv + `audience-lab lift` on Hillstrom's MineThatData e-mail experiment.
+"""core.measures.liftcsv + `audience-lab lift` on Hillstrom's MineThatData e-mail experiment.
 
 Published figures (Hillstrom 2008): visit Mens 18.28%, Womens 15.14%, No E-Mail 10.62%;
 conversion 1.25% / 0.88% / 0.57%; spend per customer $1.42 / $1.08 / $0.65.
@@ -13,7 +13,7 @@ import pytest
 
 from core.cli import main
 from core.errors import DataError
-from core.liftcsv import lift_from_csv
+from core.measures.liftcsv import lift_from_csv
 
 REPO = Path(__file__).resolve().parents[1]
 HILLSTROM = REPO.parent / "shared" / "data" / "hillstrom" / "hillstrom.csv"

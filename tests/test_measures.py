@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.campaign import CampaignConfig, simulate
+from core.measures.campaign import CampaignConfig, simulate
 from core.cli import main
-from core.engine import Engine
+from core.engine.views import Engine
 from core.errors import UserError
-from core.freshness import cumulative_curve, lags, summary
-from core.overlap import overlap_at, overlap_series
-from core.playrun import run_play
-from core.plays import get_play
-from core.scenario import POORLY_RUN, WELL_RUN, Scenario, build_engine, play_results
+from core.measures.freshness import cumulative_curve, lags, summary
+from core.measures.overlap import overlap_at, overlap_series
+from core.engine.playrun import run_play
+from core.engine.plays import get_play
+from core.advice.scenario import POORLY_RUN, WELL_RUN, Scenario, build_engine, play_results
 
 
 @pytest.fixture(scope="module")

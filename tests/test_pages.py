@@ -16,8 +16,8 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core.scenario import POORLY_RUN, Scenario  # noqa: E402
-from core.ui_state import DEFAULT_PEOPLE, decode, decode_with_warnings, encode  # noqa: E402
+from core.advice.scenario import POORLY_RUN, Scenario  # noqa: E402
+from core.present.urlstate import DEFAULT_PEOPLE, decode, decode_with_warnings, encode  # noqa: E402
 from synthetic.presets import PRESETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import RuleError
-from core.rules import parse_rule
-from core.schema import ViewSchema
-from core.sqlcompile import (
+from core.engine.rules import parse_rule
+from core.engine.schema import ViewSchema
+from core.engine.sqlcompile import (
     Compiled, compile_change_points, compile_membership, explain_sql, inline_params,
 )
 

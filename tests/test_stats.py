@@ -1,4 +1,4 @@
-"""core.stats: textbook values, frequentist calibration by simulation, invariants, bad input."""
+"""core.measures.stats: textbook values, frequentist calibration by simulation, invariants, bad input."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 
 from core.errors import DataError
-from core.stats import holdout_split, lift_report, power_two_proportions
+from core.measures.stats import holdout_split, lift_report, power_two_proportions
 
 #: Simulated A/B tests per calibration check. Coverage of a 95% CI estimated from k tests has
 #: SE sqrt(.95 * .05 / k): 1.1 pp at 400, where the 93-97% band is only +-1.8 SE and fails for about

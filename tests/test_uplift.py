@@ -1,4 +1,4 @@
-"""core.uplift: T-learner and Qini on Hillstrom (Mens E-Mail vs No E-Mail, outcome visit)."""
+"""core.measures.uplift: T-learner and Qini on Hillstrom (Mens E-Mail vs No E-Mail, outcome visit)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeRegressor
 
 from core.errors import DataError
-from core.uplift import TwoModelUplift, qini_coefficient, qini_curve
+from core.measures.uplift import TwoModelUplift, qini_coefficient, qini_curve
 
 HILLSTROM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hillstrom" / "hillstrom.csv"
 FEATURES = ["recency", "history", "mens", "womens", "newbie", "channel", "zip_code"]

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from core.activation import ActivationConfig, activated_intervals
-from core.engine import MODELS, Engine
-from core.plays import Play
-from core.rules import FieldCond, Rule, iter_conditions
+from core.engine.activation import ActivationConfig, activated_intervals
+from core.engine.views import MODELS, Engine
+from core.engine.plays import Play
+from core.engine.rules import FieldCond, Rule, iter_conditions
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A rule is plain JSON (so it can be saved, diffed and shown), parsed into frozen dataclasses (so a
 rule can key a cache and cannot change under an evaluation), validated against a view's
 ``ViewSchema`` with errors that name the JSON path and the accepted values, printed as plain
-English for people who do not read JSON, and compiled to SQL by ``core.sqlcompile``. Nothing here
+English for people who do not read JSON, and compiled to SQL by ``core.engine.sqlcompile``. Nothing here
 ever evaluates user text as code.
 
 Grammar (see ``parse_rule``)::
@@ -28,7 +28,7 @@ from typing import Any, Union
 import pandas as pd
 
 from core.errors import RuleError
-from core.schema import ViewSchema
+from core.engine.schema import ViewSchema
 
 # --------------------------------------------------------------------------- vocabulary
 

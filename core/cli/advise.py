@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def load_answers(path: str):
     """Read and validate an answers file; every problem is an AnswerError naming the answer."""
-    from core.fit import AnswerError, Answers
+    from core.advice.fit import AnswerError, Answers
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -38,7 +38,7 @@ def load_answers(path: str):
 
 
 def run_advise(args: argparse.Namespace) -> int:
-    from core.fit import advise, text_report
+    from core.advice.fit import advise, text_report
 
     answers = load_answers(args.answers)
     advice = advise(answers, sweep=not args.no_sweep)

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_rule_file(path: str):
-    from core.rules import parse_rule
+    from core.engine.rules import parse_rule
 
     file = Path(path)
     if not file.is_file():
@@ -34,8 +34,8 @@ def read_rule_file(path: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.engine import Engine
-    from core.export import to_safe_csv
+    from core.engine.views import Engine
+    from core.present.export import to_safe_csv
     from synthetic.io import read_world
 
     rule = read_rule_file(args.rule)

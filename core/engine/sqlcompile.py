@@ -25,11 +25,11 @@ from typing import Any
 import pandas as pd
 
 from core.errors import RuleError
-from core.rules import (
+from core.engine.rules import (
     AccountCond, All, Any_, Condition, EventCond, EventSpec, FieldCond, InSegment, Not, Rule, Sequence, Trait,
     resolve_segment, validate,
 )
-from core.schema import ViewSchema
+from core.engine.schema import ViewSchema
 
 IND = "    "
 _SQL_OPS = {"eq": "=", "neq": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}

@@ -15,12 +15,12 @@ from dataclasses import MISSING, dataclass, fields
 from functools import lru_cache
 from typing import Any, Mapping
 
-from core.activation import ActivationConfig
-from core.campaign import CampaignConfig
+from core.engine.activation import ActivationConfig
+from core.measures.campaign import CampaignConfig
 from core.errors import UserError
-from core.identity import IdentityConfig
-from core.plays import PLAYS, plays_for
-from core.scenario import Scenario, default_play
+from core.engine.identity import IdentityConfig
+from core.engine.plays import PLAYS, plays_for
+from core.advice.scenario import Scenario, default_play
 from synthetic.config import Behaviour, Knobs
 from synthetic.presets import PRESETS, preset_config
 

@@ -1,7 +1,7 @@
 """``audience-lab lift``: the lift report on a randomised experiment CSV.
 
 Text output is an aligned report a marketer can paste into a note; ``--json`` prints
-:meth:`core.stats.LiftReport.to_dict` for scripts.
+:meth:`core.measures.stats.LiftReport.to_dict` for scripts.
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import json
 import math
 from typing import Any
 
-from core.liftcsv import lift_from_csv
-from core.stats import LiftReport
+from core.measures.liftcsv import lift_from_csv
+from core.measures.stats import LiftReport
 
 __all__ = ["register", "run", "format_report"]
 

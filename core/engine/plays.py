@@ -5,7 +5,7 @@ segment can use only what a CRM records (fields, lagging); the CDP audience uses
 as the CDP received and stitched it. Where the CRM cannot see the behaviour at all (carts,
 product usage), its segment is the proxy a CRM team would really use — that gap is the point.
 
-Response parameters (used by :mod:`core.campaign`) carry their sources:
+Response parameters (used by :mod:`core.measures.campaign`) carry their sources:
 - Cart recovery: Klaviyo and Omnisend report abandoned-cart flows converting ~3–10% of
   recipients, with the first email inside an hour converting best; SaleCycle finds most recovered
   carts come back within 24 h → uplift 8 pp at full intent, half-life 12 h.
@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from core.errors import UserError
-from core.rules import Rule, parse_rule
+from core.engine.rules import Rule, parse_rule
 from synthetic.presets import PRESETS
 
 B2C = ("b2c-retail", "omnichannel")

@@ -11,15 +11,15 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from core.activation import ActivationConfig
-from core.campaign import CampaignConfig, lift_table, simulate
-from core.engine import Engine, EngineConfig
+from core.engine.activation import ActivationConfig
+from core.measures.campaign import CampaignConfig, lift_table, simulate
+from core.engine.views import Engine, EngineConfig
 from core.errors import ConfigError
-from core.freshness import cumulative_curve, freshness_table, lags, qualifying_times
-from core.identity import IdentityConfig
-from core.overlap import overlap_at, overlap_series
-from core.playrun import PlayRun, run_play
-from core.plays import Play, get_play, plays_for
+from core.measures.freshness import cumulative_curve, freshness_table, lags, qualifying_times
+from core.engine.identity import IdentityConfig
+from core.measures.overlap import overlap_at, overlap_series
+from core.engine.playrun import PlayRun, run_play
+from core.engine.plays import Play, get_play, plays_for
 from synthetic import generate, preset_config
 from synthetic.world import World
 

@@ -1,6 +1,6 @@
 """The lift calculator on a real randomised experiment stored as a CSV (e.g. Hillstrom's).
 
-The same :func:`core.stats.lift_report` that reads simulated campaigns reads real ones, so a user
+The same :func:`core.measures.stats.lift_report` that reads simulated campaigns reads real ones, so a user
 can check the calculator against published figures before trusting it on synthetic worlds. Every
 way a file can be wrong becomes a :class:`DataError` that names what was found, because the person
 fixing it cannot see our code.
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-from core.stats import LiftReport, lift_report
+from core.measures.stats import LiftReport, lift_report
 
 __all__ = ["lift_from_csv", "read_arms"]
 

@@ -11,7 +11,7 @@ rule runs unchanged on any of them:
 - **hybrid**: the CDP's profiles and events plus CRM fields joined on the contact's email.
 
 Membership over a period is computed exactly at the rule's change points (no grid), then turned
-into activation intervals by each model's processing and sync delays (:mod:`core.activation`).
+into activation intervals by each model's processing and sync delays (:mod:`core.engine.activation`).
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import UserError
-from core.identity import IdentityConfig, Resolution, resolve
-from core.rules import Rule, parse_rule
-from core.schema import ViewSchema
-from core.sqlcompile import compile_change_points, compile_membership, explain_sql
+from core.engine.identity import IdentityConfig, Resolution, resolve
+from core.engine.rules import Rule, parse_rule
+from core.engine.schema import ViewSchema
+from core.engine.sqlcompile import compile_change_points, compile_membership, explain_sql
 from synthetic.world import World
 
 VIEWS: tuple[str, ...] = ("truth", "crm", "cdp", "hybrid")
@@ -39,7 +39,7 @@ DATE_FIELDS = frozenset({"last_purchase_date", "last_email_click_date", "trial_s
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How the CDP resolves identity (the activation delays live in :mod:`core.activation`)."""
+    """How the CDP resolves identity (the activation delays live in :mod:`core.engine.activation`)."""
 
     identity: IdentityConfig = field(default_factory=IdentityConfig)
 

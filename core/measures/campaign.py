@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError, UserError
-from core.playrun import PlayRun
-from core.stats import LiftReport, lift_report
+from core.engine.playrun import PlayRun
+from core.measures.stats import LiftReport, lift_report
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, asdict
 import numpy as np
 import pandas as pd
 
-from core.playrun import PlayRun
+from core.engine.playrun import PlayRun
 
 HOUR = pd.Timedelta(hours=1)
 

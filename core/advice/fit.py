@@ -2,7 +2,7 @@
 
 The choice follows the business model and operational maturity, not a feature list, and execution
 beats precision. So the advisor does not look anything up in a rule table: it turns the answers
-into a :class:`~core.scenario.Scenario` (preset + knobs), generates a world, runs the plays that
+into a :class:`~core.advice.scenario.Scenario` (preset + knobs), generates a world, runs the plays that
 matter for that business through CRM, CDP and hybrid, and compares 12-month net value:
 
     incremental revenue (true, from the simulator's potential outcomes, summed over the plays)
@@ -32,17 +32,17 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from core.activation import activated_intervals
-from core.campaign import CampaignConfig, lift_table, simulate
-from core.engine import Engine
+from core.engine.activation import activated_intervals
+from core.measures.campaign import CampaignConfig, lift_table, simulate
+from core.engine.views import Engine
 from core.errors import UserError
 from core.jsonsafe import json_safe
-from core.freshness import freshness_table
-from core.overlap import overlap_at
-from core.playrun import PlayRun, run_play, with_activation
-from core.plays import Play, get_play
-from core.scenario import POORLY_RUN, WELL_RUN, Scenario, build_world
-from core.sweep import best_model, crossover_of
+from core.measures.freshness import freshness_table
+from core.measures.overlap import overlap_at
+from core.engine.playrun import PlayRun, run_play, with_activation
+from core.engine.plays import Play, get_play
+from core.advice.scenario import POORLY_RUN, WELL_RUN, Scenario, build_world
+from core.advice.sweep import best_model, crossover_of
 
 MODELS = ("crm", "cdp", "hybrid")
 Progress = Callable[[float, str], None]

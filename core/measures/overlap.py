@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.playrun import PlayRun
+from core.engine.playrun import PlayRun
 
 
 def _at(iv: pd.DataFrame, t: pd.Timestamp, start: str = "enter", stop: str = "exit") -> pd.DataFrame:

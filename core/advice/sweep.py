@@ -12,10 +12,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core.campaign import CampaignConfig, simulate
-from core.engine import MODELS
-from core.playrun import run_play
-from core.plays import Play
+from core.measures.campaign import CampaignConfig, simulate
+from core.engine.views import MODELS
+from core.engine.playrun import run_play
+from core.engine.plays import Play
 
 #: Knobs swept by default, with the values tried (low → high).
 DEFAULT_SWEEPS: dict[str, tuple[float, ...]] = {
@@ -28,7 +28,7 @@ DEFAULT_SWEEPS: dict[str, tuple[float, ...]] = {
 
 def net_values(scenario, play: Play) -> dict[str, float]:
     """True net value per model for one scenario (incremental revenue − send cost)."""
-    from core.scenario import build_engine
+    from core.advice.scenario import build_engine
 
     engine = build_engine(scenario)
     run = run_play(engine, play, scenario.activation())

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.plays import PLAYS, plays_for
+    from core.engine.plays import PLAYS, plays_for
 
     plays = plays_for(args.preset) if args.preset else list(PLAYS.values())
     if args.out:

@@ -15,12 +15,12 @@ from core.errors import UserError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "core.cmd_generate",
-    "core.cmd_members",
-    "core.cmd_plays",
-    "core.cmd_lift",
-    "core.cmd_compare",
-    "core.cmd_advise",
+    "core.cli.generate",
+    "core.cli.members",
+    "core.cli.plays",
+    "core.cli.lift",
+    "core.cli.compare",
+    "core.cli.advise",
 )
 
 

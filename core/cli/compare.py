@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from core.cmd_generate import parse_sets
+from core.cli.generate import parse_sets
 from core.jsonsafe import json_safe
 
 
@@ -38,11 +38,11 @@ def _settings_from_world(world) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from core.engine import Engine
-    from core.overlap import period_accuracy
-    from core.plays import get_play
-    from core.scenario import Scenario, play_results
-    from core.sweep import DEFAULT_SWEEPS, crossover, sweep
+    from core.engine.views import Engine
+    from core.measures.overlap import period_accuracy
+    from core.engine.plays import get_play
+    from core.advice.scenario import Scenario, play_results
+    from core.advice.sweep import DEFAULT_SWEEPS, crossover, sweep
     from synthetic.io import read_world
 
     world = read_world(args.world)
@@ -116,10 +116,10 @@ def _text(out: dict) -> str:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from core.campaign import simulate
-    from core.playrun import run_play
-    from core.plays import get_play
-    from core.scenario import Scenario, build_engine
+    from core.measures.campaign import simulate
+    from core.engine.playrun import run_play
+    from core.engine.plays import get_play
+    from core.advice.scenario import Scenario, build_engine
 
     play = get_play(args.play, args.preset)
     scenario = Scenario.make(args.preset, args.seed, args.people, args.days,

@@ -1,0 +1,4 @@
+"""Advice built on the measures: a scenario and its results, knob sweeps and crossovers, the fit advisor.
+
+May import: ``core.measures``, ``core.engine``, ``core.errors``, ``core.jsonsafe``, ``synthetic``.
+"""

@@ -1,4 +1,4 @@
-"""``audience-lab compare`` and ``audience-lab simulate-lift``: the measures across models."""
+"""``audience-lab compare``: freshness, overlap and lift of a play across the models, and where the winner flips."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from core.cli.generate import parse_sets
+from core.cli.generate import parse_number as _number, parse_sets
 from core.jsonsafe import json_safe
 
 
@@ -19,16 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_compare)
-    s = sub.add_parser("simulate-lift", help="simulate one campaign on a generated world")
-    s.add_argument("--preset", required=True)
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--people", type=int, default=20_000)
-    s.add_argument("--days", type=int, default=90)
-    s.add_argument("--play", required=True)
-    s.add_argument("--model", required=True, choices=("crm", "cdp", "hybrid"))
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=run_simulate)
 
 
 def _settings_from_world(world) -> dict[str, Any]:
@@ -113,38 +103,3 @@ def _text(out: dict) -> str:
             where = f"at {c['value']:.3g}" if c["value"] is not None else "never in the swept range"
             lines.append(f"  {c['knob']}: {c['winner_low']} → {c['winner_high']} {where}")
     return "\n".join(lines) + "\n"
-
-
-def run_simulate(args: argparse.Namespace) -> int:
-    from core.measures.campaign import simulate
-    from core.engine.playrun import run_play
-    from core.engine.plays import get_play
-    from core.advice.scenario import Scenario, build_engine
-
-    play = get_play(args.play, args.preset)
-    scenario = Scenario.make(args.preset, args.seed, args.people, args.days,
-                             {k: _number(v) for k, v in parse_sets(args.set).items()})
-    engine = build_engine(scenario)
-    run = run_play(engine, play, scenario.activation(), models=(args.model,))
-    result = simulate(run, args.model, scenario.campaign())
-    out = json_safe({"preset": args.preset, "seed": args.seed, "play": play.name, **result.to_dict()})
-    if args.json:
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        for k, v in out.items():
-            sys.stdout.write(f"{k:32} {v}\n")
-    return 0
-
-
-def _number(text: str) -> Any:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from core.errors import UserError
 
@@ -42,3 +43,17 @@ def run(args: argparse.Namespace) -> int:
     json.dump({"out": str(out), **world.summary()}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def parse_number(text: str) -> Any:
+    """A ``--set`` value as bool, int or float when it reads as one, else the text."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text

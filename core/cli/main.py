@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.plays",
     "core.cli.lift",
     "core.cli.compare",
+    "core.cli.simulate",
     "core.cli.advise",
 )
 

@@ -59,9 +59,10 @@ def test_cdp_view_never_shows_an_event_before_it_was_received(retail):
     assert int(w.events.loc[idx, "person_id"]) in set(truth["subject_id"])
 
 
-def test_event_conditions_on_the_crm_view_are_rejected_with_a_message(retail):
-    with pytest.raises(RuleError, match="crm view has no event stream"):
-        retail.members({"name": "x", "all": [{"event": "page_view"}]}, "crm")
+def test_behaviour_the_crm_cannot_track_is_rejected_with_a_message(retail):
+    """A marketing CRM sees page views, forms and e-mail engagement, never carts or app usage."""
+    with pytest.raises(RuleError, match="accepted: demo_requested, email_click, email_open, form_submit, page_view"):
+        retail.members({"name": "x", "all": [{"event": "add_to_cart"}]}, "crm")
 
 
 def test_unknown_field_names_the_accepted_fields(retail):
@@ -129,8 +130,11 @@ def test_account_condition_counts_distinct_people_of_the_same_account(saas):
     hot_accounts = set(active[active >= 3].index)
     expected = set(w.people.loc[w.people["account_id"].isin(hot_accounts), "person_id"])
     assert set(members["subject_id"]) == expected and expected
-    with pytest.raises(RuleError, match="no event stream"):
-        saas.members(rule, "crm", t)
+    # the CRM knows each contact's company and their tracked visits, so ABM lists work there too,
+    # on the fewer people it can see
+    crm = saas.members(rule, "crm", t)
+    assert set(crm["person_id"]) <= set(w.people["person_id"])
+    assert crm["person_id"].nunique() <= len(expected)
     assert "at least 3 people" in get_play("account-intent").rule("cdp").to_english()
 
 

@@ -4,8 +4,15 @@ An :class:`Engine` holds one world in DuckDB (in-process) and materialises the f
 relations* of docs/ARCHITECTURE.md for each view — truth, CRM, CDP, hybrid — so one compiled
 rule runs unchanged on any of them:
 
-- **truth**: every event under the true person, visible at once; fields from the true traits.
-- **crm**: contacts (duplicates included); fields as recorded (``recorded_at``); no event stream.
+- **truth**: every event under the true person, visible at once; fields from the true traits, plus
+  the latent state only the simulator knows (``intent``: in_market / cooling / bought / none, and
+  ``intent_strength``), so a play's yardstick can be defined from the world, not from either
+  system's rule.
+- **crm**: contacts (duplicates included); fields as recorded (``recorded_at``); and the behaviour a
+  marketing CRM's own tracking sees of known contacts (:data:`CRM_EVENT_TYPES`): events carrying
+  a contact's e-mail attach to that contact, and a browser's events attach once the browser was
+  identified by a form fill or a tracked e-mail click (its past visits included, as HubSpot and
+  Account Engagement associate a cookie's history with the contact on identification).
 - **cdp**: profiles from identity resolution; an event is visible once received *and* attached to
   its profile; no CRM fields.
 - **hybrid**: the CDP's profiles and events plus CRM fields joined on the contact's email.
@@ -32,6 +39,16 @@ from synthetic.world import World
 VIEWS: tuple[str, ...] = ("truth", "crm", "cdp", "hybrid")
 MODELS: tuple[str, ...] = ("crm", "cdp", "hybrid")
 
+#: What a marketing CRM's tracking sees: page views and form fills of tracked browsers, and the
+#: e-mail engagement of the e-mails it sends. No app, store, ad or product-usage events.
+CRM_EVENT_TYPES: frozenset[str] = frozenset({"page_view", "form_submit", "demo_requested", "signup",
+                                             "email_open", "email_click"})
+#: Events that identify a browser to the CRM without being filterable behaviour themselves: a
+#: checkout form typed into a tracked page (HubSpot's collected forms, shop integrations).
+CRM_IDENTIFYING_TYPES: frozenset[str] = CRM_EVENT_TYPES | {"checkout_started"}
+#: Latent fields of the truth view (never visible to the CRM or the CDP).
+LATENT_FIELDS: dict[str, str] = {"intent": "text", "intent_strength": "number"}
+
 #: Fields whose recorded value is a number or a date (everything else is text).
 NUMBER_FIELDS = frozenset({"employees", "orders_count", "total_spend", "deal_amount", "icp_fit"})
 DATE_FIELDS = frozenset({"last_purchase_date", "last_email_click_date", "trial_started_date", "abandoned_checkout_date"})
@@ -45,6 +62,8 @@ class EngineConfig:
 
 
 def field_type(name: str) -> str:
+    if name in LATENT_FIELDS:
+        return LATENT_FIELDS[name]
     if name in NUMBER_FIELDS:
         return "number"
     if name in DATE_FIELDS:
@@ -117,8 +136,9 @@ class Engine:
     def _make_schema(self, view: str, fields: pd.DataFrame) -> ViewSchema:
         names = sorted(set(fields["field"].astype(str).unique())) if len(fields) else []
         b2b = len(self.world.accounts) > 0
-        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=view != "crm",
-                          has_accounts=b2b and view != "crm")
+        kw = {"event_types": CRM_EVENT_TYPES} if view == "crm" else {}
+        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
+                          has_accounts=b2b, **kw)
 
     def _truth_relations(self):
         w = self.world
@@ -129,14 +149,16 @@ class Engine:
                                "event_type": ev["event_type"], "channel": ev["channel"], "page": ev["page"], "value": ev["value"]})
         tr = w.traits
         fields = pd.DataFrame({"subject_id": tr["person_id"], "field": tr["field"], "value": tr["value"],
-                               "valid_from": tr["effective_at"], "seq": np.arange(len(tr))})
+                               "valid_from": tr["effective_at"]})
+        fields = pd.concat([fields, latent_fields(w.intent)], ignore_index=True)
+        fields["seq"] = np.arange(len(fields))
         return subjects, events, fields
 
     def _crm_relations(self):
         ch = self.world.crm_changes
         subjects = ch[["contact_id", "person_id"]].drop_duplicates("contact_id").rename(columns={"contact_id": "subject_id"})
         subjects["account_id"] = self._crm_accounts(subjects["subject_id"])
-        events = _empty_events()
+        events = crm_events(self.world.events, ch)
         fields = pd.DataFrame({"subject_id": ch["contact_id"], "field": ch["field"], "value": ch["value"],
                                "valid_from": ch["recorded_at"], "seq": np.arange(len(ch))})
         return subjects, events, fields
@@ -257,6 +279,122 @@ class Engine:
         g = grid.to_numpy(dtype="datetime64[ns]")
         count = np.searchsorted(enter, g, side="right") - np.searchsorted(exits, g, side="right")
         return pd.DataFrame({"t": grid, "members": count})
+
+
+def latent_fields(intent: pd.DataFrame) -> pd.DataFrame:
+    """The latent state as field intervals: ``intent`` (bought > in_market > cooling > none) and
+    ``intent_strength`` (the strength of the winning state; 0 after buying or when not in market).
+
+    Intent rows overlap (a cooling tail under the next episode, 'bought' inside an episode), so
+    the state is read at every boundary of every row with one range join in DuckDB, then runs of
+    equal values are collapsed.
+    """
+    cols = {"subject_id": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
+            "value": pd.Series(dtype=object), "valid_from": pd.Series(pd.to_datetime([], utc=True))}
+    if len(intent) == 0:
+        return pd.DataFrame(cols)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("intent", intent[["person_id", "start", "end", "strength", "state"]])
+        df = con.execute("""
+            WITH b AS (SELECT person_id, start AS t FROM intent UNION SELECT person_id, "end" FROM intent),
+            s AS (
+                SELECT b.person_id, b.t,
+                       MAX(CASE i.state WHEN 'bought' THEN 3 WHEN 'in_market' THEN 2 WHEN 'cooling' THEN 1 ELSE 0 END) AS code,
+                       MAX(CASE WHEN i.state = 'in_market' THEN i.strength END) AS s_in,
+                       MAX(CASE WHEN i.state = 'cooling' THEN i.strength END) AS s_cool
+                FROM b LEFT JOIN intent i ON i.person_id = b.person_id AND i.start <= b.t AND i."end" > b.t
+                GROUP BY 1, 2),
+            v AS (
+                SELECT person_id, t,
+                       CASE COALESCE(code, 0) WHEN 3 THEN 'bought' WHEN 2 THEN 'in_market' WHEN 1 THEN 'cooling' ELSE 'none' END AS state,
+                       CASE COALESCE(code, 0) WHEN 2 THEN s_in WHEN 1 THEN s_cool ELSE 0 END AS strength
+                FROM s),
+            runs AS (
+                SELECT *, LAG(state) OVER w AS prev_state, LAG(strength) OVER w AS prev_strength
+                FROM v WINDOW w AS (PARTITION BY person_id ORDER BY t))
+            SELECT person_id, t, state, strength,
+                   prev_state IS NULL OR state <> prev_state AS new_state,
+                   prev_strength IS NULL OR strength <> prev_strength AS new_strength
+            FROM runs ORDER BY person_id, t""").df()
+    finally:
+        con.close()
+    st = df[df["new_state"]]
+    sg = df[df["new_strength"]]
+    return pd.DataFrame({
+        "subject_id": np.concatenate([st["person_id"].to_numpy(np.int64), sg["person_id"].to_numpy(np.int64)]),
+        "field": np.array(["intent"] * len(st) + ["intent_strength"] * len(sg), dtype=object),
+        "value": np.concatenate([st["state"].to_numpy(dtype=object),
+                                 np.char.mod("%.3f", sg["strength"].to_numpy(dtype=float)).astype(object)]),
+        "valid_from": pd.to_datetime(pd.concat([st["t"], sg["t"]], ignore_index=True), utc=True).array,
+    })
+
+
+def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:
+    """The behaviour a marketing CRM attaches to its contacts (the ``crm`` view's ``v_events``).
+
+    What the CRM's tracking received is ``crm_received_at`` when the world has it; older worlds
+    without that column fall back to the CDP's web tracking (``received_at``) for page views and
+    forms, and to the send itself for e-mail engagement (the CRM sends those e-mails). Rules, all
+    on whole columns:
+
+    * an event that carries an e-mail attaches to the contact recorded with that e-mail (the
+      lowest contact id when an import created two with the same address), visible once the
+      contact exists;
+    * a browser (``anonymous_id``, the tracking cookie) is identified by the first tracked event
+      that carries both the cookie and a contact's e-mail (a form fill, a tracked e-mail link
+      click); from then on every tracked event of that browser, earlier ones included, belongs to
+      that contact — first identification wins, as for the CDP;
+    * an event becomes visible at ``max(received by the CRM, identification time)``.
+    """
+    empty = _empty_events()
+    if len(events) == 0 or len(crm_changes) == 0:
+        return empty
+    ev = events[events["event_type"].isin(CRM_IDENTIFYING_TYPES).to_numpy()]
+    if "crm_received_at" in ev.columns:
+        seen = ev["crm_received_at"]
+    else:
+        own_send = ev["channel"].astype(str).eq("email").to_numpy()
+        seen = ev["received_at"].where(~own_send, ev["ts"])
+    ok = seen.notna().to_numpy()
+    ev, seen = ev[ok], seen[ok]
+    if len(ev) == 0:
+        return empty
+    emails = crm_changes[crm_changes["field"] == "email"]
+    first = emails.sort_values(["value", "contact_id", "recorded_at"], kind="mergesort").drop_duplicates("value")
+    contact_of = first.set_index("value")["contact_id"]
+    email = ev["email"].astype(object)
+    by_email = email.map(contact_of)
+    email_ns = _ns(email.map(first.set_index("value")["recorded_at"]))
+    seen_ns = seen.array.asi8
+    # browsers identified by an event carrying both the cookie and a known e-mail
+    ident = pd.DataFrame({"anon": ev["anonymous_id"].astype(object).to_numpy(), "contact": by_email.to_numpy(),
+                          "t": np.maximum(seen_ns, email_ns)})
+    ident = ident[ident["anon"].notna() & ident["contact"].notna()]
+    ident = ident.sort_values(["anon", "t", "contact"], kind="mergesort").drop_duplicates("anon").set_index("anon")
+    anon = ev["anonymous_id"].astype(object)
+    via_browser = anon.map(ident["contact"])
+    contact = by_email.where(by_email.notna(), via_browser)
+    never = np.iinfo(np.int64).min
+    browser_ns = anon.map(ident["t"]).astype("Int64").fillna(never).to_numpy(dtype=np.int64)
+    link_ns = np.where(by_email.notna().to_numpy(), email_ns, browser_ns)
+    keep = (contact.notna() & ev["event_type"].isin(CRM_EVENT_TYPES)).to_numpy()
+    visible = np.maximum(seen_ns[keep], link_ns[keep])
+    return pd.DataFrame({
+        "subject_id": contact[keep].to_numpy(dtype=np.int64),
+        "ts": ev["ts"][keep].array,
+        "visible_at": pd.DatetimeIndex(visible.view("datetime64[ns]")).tz_localize("UTC"),
+        "event_type": ev["event_type"][keep].array,
+        "channel": ev["channel"][keep].array,
+        "page": ev["page"][keep].array,
+        "value": ev["value"][keep].to_numpy(dtype=float),
+    })
+
+
+def _ns(times: pd.Series) -> np.ndarray:
+    """UTC timestamps (NaT allowed) as int64 nanoseconds, NaT as the smallest int64."""
+    return pd.to_datetime(times, utc=True).array.asi8 if len(times) else np.empty(0, dtype=np.int64)
 
 
 def _utc(ts) -> pd.Timestamp:

@@ -21,16 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def read_rule_file(path: str):
-    from core.engine.rules import parse_rule
+    """The parsed rule; the rules module refuses a file over its size limit before reading it."""
+    from core.engine.rules import read_rule_file as read
 
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"rule file {path} does not exist")
-    try:
-        text = file.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read rule file {path}: {exc}") from None
-    return parse_rule(text)
+    return read(path)
 
 
 def run(args: argparse.Namespace) -> int:

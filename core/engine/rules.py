@@ -20,14 +20,17 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Union
 
 import pandas as pd
 
 from core.errors import RuleError
+from core.engine.rulelimits import LIMITS, check_json, limit_error, read_json, read_rule_text
 from core.engine.schema import ViewSchema
 
 # --------------------------------------------------------------------------- vocabulary
@@ -236,12 +239,15 @@ class Rule:
 
 
 def parse_rule(obj: dict | str) -> Rule:
-    """Parse rule JSON (a dict or JSON text) into a ``Rule``; raise ``RuleError`` with a path."""
-    if isinstance(obj, (str, bytes)):
-        try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as exc:
-            raise RuleError("$", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    """Parse rule JSON (a dict or JSON text) into a ``Rule``; raise ``RuleError`` with a path.
+
+    The limits of :mod:`core.engine.rulelimits` are checked first, without recursion, so the
+    recursive descent below never meets a structure deeper than ``max_json_depth``.
+    """
+    if isinstance(obj, (str, bytes, bytearray)):
+        obj = read_json(obj)
+    else:
+        check_json(obj)
     if not isinstance(obj, Mapping):
         raise RuleError("$", f"a rule must be a JSON object, got {_type_name(obj)}")
     name = obj.get("name")
@@ -264,8 +270,38 @@ def parse_rule(obj: dict | str) -> Rule:
     if not cond_part:
         raise RuleError("$", "rule has no condition; " + _KINDS_HINT)
     root = _parse_condition(cond_part, "$", top=True)
+    _check_condition_limits(root)
     return Rule(name=name, root=root, description=description, list_type=list_type,
                 frozen_at=frozen_at)
+
+
+def read_rule_file(path: str | Path) -> Rule:
+    """Parse a rule file, refusing one over ``max_text_bytes`` before reading it into memory."""
+    return parse_rule(read_rule_text(path))
+
+
+def _check_condition_limits(root: Condition) -> None:
+    """Number of leaf conditions and depth of all/any/not groups, walked with an explicit stack."""
+    stack: list[tuple[Condition, str, int]] = [(root, "$", 0)]
+    leaves = 0
+    while stack:
+        c, path, depth = stack.pop()
+        if isinstance(c, (All, Any_, Not)):
+            depth += 1
+            if depth > LIMITS.max_condition_depth:
+                raise limit_error(path, f"groups (all / any / not) nested more than "
+                                        f"{LIMITS.max_condition_depth} deep", "max_condition_depth")
+            if isinstance(c, Not):
+                stack.append((c.item, f"{path}.not", depth))
+            else:
+                key = "all" if isinstance(c, All) else "any"
+                children = [(item, f"{path}.{key}[{i}]", depth) for i, item in enumerate(c.items)]
+                stack.extend(reversed(children))  # document order: the first condition over is named
+        else:
+            leaves += 1
+            if leaves > LIMITS.max_conditions:
+                raise limit_error(path, f"rule has more than {LIMITS.max_conditions} conditions",
+                                  "max_conditions", "; split it into segments combined with in_segment")
 
 
 _KINDS_HINT = ("expected one of: all, any, not, field, event, first (sequence), trait, in_segment")
@@ -306,7 +342,7 @@ def _parse_account(obj: Mapping, path: str) -> AccountCond:
         raise RuleError(_key_path(path, "within"), "an account condition needs a window, e.g. \"within\": \"7d\"")
     within = _parse_duration(obj["within"], _key_path(path, "within"))
     people = _check_whole(obj.get("min_people", 2), _key_path(path, "min_people"),
-                          "min_people must be a whole number of at least 1", 1)
+                          "min_people must be a whole number of at least 1", 1, limit="max_count")
     return AccountCond(spec=spec, within=within, min_people=people)
 
 
@@ -351,6 +387,8 @@ def _parse_field(obj: Mapping, path: str) -> FieldCond:
     if op in LIST_OPS:
         if not isinstance(value, list) or not value:
             raise RuleError(vpath, f"op {op!r} needs a non-empty list of values")
+        if len(value) > LIMITS.max_list_values:
+            raise limit_error(vpath, f"{len(value):,} values in one list", "max_list_values")
         for i, v in enumerate(value):
             _check_scalar(v, f"{vpath}[{i}]")
         return FieldCond(name, op, tuple(value))
@@ -358,7 +396,8 @@ def _parse_field(obj: Mapping, path: str) -> FieldCond:
     if op in ("before", "after"):
         _parse_ts(value, vpath)
     if op == "within_last_days":
-        _check_whole(value, vpath, "within_last_days needs a whole number of days > 0", minimum=1)
+        _check_whole(value, vpath, "within_last_days needs a whole number of days > 0", minimum=1,
+                     limit="max_window_days")
     return FieldCond(name, op, value)
 
 
@@ -463,12 +502,13 @@ def _parse_trait(obj: Mapping, path: str) -> Trait:
         value = obj["value"]
         vpath = _key_path(path, "value")
         if kind in ("days_since_last", "count"):
-            _check_whole(value, vpath, f"{kind} value must be a whole number >= 0", minimum=0)
+            _check_whole(value, vpath, f"{kind} value must be a whole number >= 0", minimum=0,
+                         limit="max_window_days" if kind == "days_since_last" else "max_count")
         elif not _is_number(value):
             raise RuleError(vpath, f"{kind} value must be a number, got {value!r}")
     if "days" in obj:
         days = _check_whole(obj["days"], _key_path(path, "days"),
-                            "days must be a whole number > 0", minimum=1)
+                            "days must be a whole number > 0", minimum=1, limit="max_window_days")
     if "within" in obj:
         within = _parse_duration(obj["within"], _key_path(path, "within"))
     if "before" in obj:
@@ -505,9 +545,13 @@ def _check_scalar(v: Any, path: str) -> None:
         raise RuleError(path, f"expected a string, number or boolean, got {_type_name(v)}")
 
 
-def _check_whole(v: Any, path: str, message: str, minimum: int) -> int:
-    if not _is_number(v) or int(v) != v or v < minimum:
+def _check_whole(v: Any, path: str, message: str, minimum: int, limit: str | None = None) -> int:
+    """A whole number >= ``minimum`` and, given ``limit`` (a Limits name), at most that limit."""
+    if not _is_number(v) or not math.isfinite(v) or int(v) != v or v < minimum:
         raise RuleError(path, f"{message}, got {v!r}")
+    if limit is not None and v > getattr(LIMITS, limit):
+        unit = " days" if limit == "max_window_days" else ""
+        raise limit_error(path, f"{int(v):,}{unit} is too many", limit)
     return int(v)
 
 
@@ -515,6 +559,8 @@ def _str_or_list(v: Any, path: str) -> tuple[str, ...]:
     items = v if isinstance(v, list) else [v]
     if not items:
         raise RuleError(path, "needs a string or a non-empty list of strings")
+    if len(items) > LIMITS.max_list_values:
+        raise limit_error(path, f"{len(items):,} values in one list", "max_list_values")
     for i, item in enumerate(items):
         if not isinstance(item, str):
             sub = f"{path}[{i}]" if isinstance(v, list) else path
@@ -534,13 +580,15 @@ def _norm_op(raw: Any, accepted: tuple[str, ...], path: str) -> str:
 
 def _parse_count(raw: Any, path: str) -> tuple[str, int]:
     if _is_number(raw):  # "count": 2 is read as "at least 2"
-        return "gte", _check_whole(raw, path, "count must be a whole number >= 0", minimum=0)
+        return "gte", _check_whole(raw, path, "count must be a whole number >= 0", minimum=0,
+                                   limit="max_count")
     if not isinstance(raw, Mapping) or len(raw) != 1:
         raise RuleError(path, "count must be an object with one bound, e.g. {\"gte\": 2}; "
                               f"accepted: {', '.join(COUNT_OPS)}")
     (key, value), = raw.items()
     op = _norm_op(key, COUNT_OPS, _key_path(path, str(key)))
-    n = _check_whole(value, _key_path(path, str(key)), "count must be a whole number >= 0", minimum=0)
+    n = _check_whole(value, _key_path(path, str(key)), "count must be a whole number >= 0", minimum=0,
+                     limit="max_count")
     return op, n
 
 
@@ -550,10 +598,15 @@ def _parse_duration(raw: Any, path: str) -> Duration:
     if m is None:
         raise RuleError(path, f"unparseable duration {raw!r}; use a whole number followed by m, h "
                               "or d (e.g. 30m, 48h, 7d)")
-    amount = int(m.group(1))
+    amount = int(m.group(1))  # at most max_string_chars digits, far below Python's 4,300
     if amount <= 0:
         raise RuleError(path, f"duration {raw!r} must be greater than zero")
-    return Duration(amount, m.group(2))
+    duration = Duration(amount, m.group(2))
+    if duration.seconds > LIMITS.max_window_days * 86400:
+        shown = raw.strip() if len(raw) <= 24 else raw.strip()[:20] + "…"
+        raise limit_error(path, f"window {shown!r} is longer than {LIMITS.max_window_days:,} days",
+                          "max_window_days")
+    return duration
 
 
 def _parse_ts(raw: Any, path: str) -> pd.Timestamp:
@@ -564,7 +617,7 @@ def _parse_ts(raw: Any, path: str) -> pd.Timestamp:
         raise RuleError(path, f"expected an ISO date/time string like \"2024-05-01T00:00:00Z\", got {raw!r}")
     try:
         ts = pd.Timestamp(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         ts = None
     if ts is None or ts is pd.NaT:
         raise RuleError(path, f"unparseable date/time {raw!r}; use ISO 8601, e.g. \"2024-05-01\" or "
@@ -665,18 +718,27 @@ def validate(rule: Rule, schema: ViewSchema, registry: Mapping[str, Rule] | None
     known to the CRM may not exist in the CDP view) and because SQL only ever receives names that
     passed this check.
     """
-    _validate(rule.root, "$", schema, registry or {}, (rule.name,))
+    _validate(rule.root, "$", schema, registry or {}, (rule.name,), [0])
 
 
 def _validate(c: Condition, path: str, schema: ViewSchema, registry: Mapping[str, Rule],
-              stack: tuple[str, ...]) -> None:
+              stack: tuple[str, ...], leaves: list[int]) -> None:
+    """``leaves`` counts conditions with segments inlined, as the compiler will inline them: a
+    segment used 100 times by a segment used 100 times would otherwise compile to 10,000."""
     if isinstance(c, (All, Any_)):
         key = "all" if isinstance(c, All) else "any"
         for i, item in enumerate(c.items):
-            _validate(item, f"{path}.{key}[{i}]", schema, registry, stack)
-    elif isinstance(c, Not):
-        _validate(c.item, f"{path}.not", schema, registry, stack)
-    elif isinstance(c, FieldCond):
+            _validate(item, f"{path}.{key}[{i}]", schema, registry, stack, leaves)
+        return
+    if isinstance(c, Not):
+        _validate(c.item, f"{path}.not", schema, registry, stack, leaves)
+        return
+    if not isinstance(c, InSegment):
+        leaves[0] += 1
+        if leaves[0] > LIMITS.max_conditions:
+            raise limit_error(path, f"with its segments inlined the rule has more than "
+                                    f"{LIMITS.max_conditions} conditions", "max_conditions")
+    if isinstance(c, FieldCond):
         _validate_field(c, path, schema)
     elif isinstance(c, EventCond):
         _require_events(path, schema)
@@ -694,7 +756,7 @@ def _validate(c: Condition, path: str, schema: ViewSchema, registry: Mapping[str
             raise RuleError(path, f"the {schema.name} view does not know which account people belong to")
         _validate_spec(c.spec, f"{path}.account", schema)
     elif isinstance(c, InSegment):
-        _validate_segment(c, path, schema, registry, stack)
+        _validate_segment(c, path, schema, registry, stack, leaves)
     else:
         raise RuleError(path, f"not a condition: {c!r}")
 
@@ -764,18 +826,22 @@ def _check_field_value(v: Any, ftype: str, c: FieldCond, path: str) -> None:
 
 
 def _validate_segment(c: InSegment, path: str, schema: ViewSchema, registry: Mapping[str, Rule],
-                      stack: tuple[str, ...]) -> None:
+                      stack: tuple[str, ...], leaves: list[int]) -> None:
     if c.name in stack:
         cycle = " -> ".join((*stack[stack.index(c.name):], c.name))
         raise RuleError(f"{path}.in_segment", f"circular segment reference: {cycle}")
+    if len(stack) > LIMITS.max_segment_depth:
+        raise limit_error(f"{path}.in_segment", f"segments reference each other more than "
+                                                f"{LIMITS.max_segment_depth} deep", "max_segment_depth")
     if c.name not in registry:
         raise RuleError(f"{path}.in_segment", f"unknown segment {c.name!r}; accepted: "
                                               f"{_accepted(registry, c.name)}")
     ref = registry[c.name]
     try:
-        _validate(ref.root, "$", schema, registry, (*stack, c.name))
+        _validate(ref.root, "$", schema, registry, (*stack, c.name), leaves)
     except RuleError as exc:
-        if exc.detail.startswith("circular segment reference"):
+        if exc.detail.startswith(("circular segment reference", "segments reference each other",
+                                  "with its segments inlined")):
             raise RuleError(f"{path}.in_segment", exc.detail) from None
         raise RuleError(f"{path}.in_segment",
                         f"in segment {c.name!r} at {exc.path}: {exc.detail}") from None
@@ -951,6 +1017,6 @@ def _english(c: Condition, positive: bool) -> str:
 __all__ = [
     "AccountCond", "All", "Any_", "Condition", "Duration", "EventCond", "EventSpec", "FieldCond", "InSegment",
     "Not", "Rule", "Sequence", "Trait", "Where", "condition_to_dict", "iter_conditions", "parse_rule",
-    "resolve_segment", "validate", "COMPARE_OPS", "COUNT_OPS", "FIELD_OPS", "OPS_BY_TYPE",
+    "read_rule_file", "resolve_segment", "validate", "LIMITS", "COMPARE_OPS", "COUNT_OPS", "FIELD_OPS", "OPS_BY_TYPE",
     "TRAITS",
 ]

@@ -1,45 +1,65 @@
-"""Journeys: one person's truth, what the CRM recorded and when, what the CDP saw and when."""
-import sys
-from pathlib import Path
+"""Journeys: one person's truth, what the CRM recorded and when, what the CDP saw and when — and
+when they truly qualified and each model could reach them."""
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.present import cases, charts
+from pages import SS, frame, keep_view, results_or_stop, view_from_link
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from core.present import charts  # noqa: E402
-from core.measures.freshness import lags  # noqa: E402
-from pages import page, results_or_stop  # noqa: E402
-
-scenario, play = page("Journeys", "🧭")
+scenario, play = frame()
 st.title("Journeys")
 st.write("Pick a person and compare three lanes on one time axis: what they really did, what the CRM recorded "
-         "(and when), and what the CDP received and stitched into which profile.")
+         "(and when), and what the CDP received and stitched into which profile. The shaded stretches are when the "
+         "person truly qualified for the play; a star marks when each model could first reach them.")
 results = results_or_stop(scenario, play)
 run = results.run
+play = run.play
 engine = run.engine
 world = engine.world
 res = engine.resolution
-profiles = res.profiles
 
-truth_people = set(run.truth["person_id"].astype("int64"))
-crm_people = set(run.members["crm"]["person_id"].astype("int64"))
-per_person = profiles.dropna(subset=["person_id"]).groupby("person_id").size()
-cdp_lag = lags(run, "cdp")
-late = cdp_lag[cdp_lag["lag_hours"].isna() | (cdp_lag["lag_hours"] > play.action_window_hours)]
-cases = {
-    f"Qualified for '{play.title}' but missed by the CRM": sorted(truth_people - crm_people),
-    "Split across several CDP profiles": per_person[per_person > 1].sort_values(ascending=False).index.astype("int64").tolist(),
-    "In an over-merged CDP profile (shared device)": profiles.loc[profiles["n_persons"] > 1, "person_id"].dropna().astype("int64").unique().tolist(),
-    "Reached late or never by the CDP": late["person_id"].astype("int64").tolist(),
-}
+picks = cases.interesting_cases(run, res)
+keys = [c.key for c in cases.CASES]
+known = set(world.people["person_id"].astype("int64"))
+
+
+def _linked_case(text: str) -> str:
+    if text not in keys:
+        raise ValueError(f"{text!r} is not a case; accepted: {', '.join(keys)}")
+    return text
+
+
+def _linked_person(text: str) -> int:
+    try:
+        person = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a person number") from None
+    if person not in known:
+        raise ValueError(f"person {person} is not in this world (1 to {len(known):,})")
+    return person
+
+
+view_from_link("case", "j_case", _linked_case)
+view_from_link("person", "j_person", _linked_person)
 c1, c2 = st.columns([2, 1])
-case = c1.selectbox("Interesting case", [k for k in cases], format_func=lambda k: f"{k} ({len(cases[k]):,})")
-candidates = cases[case][:200]
+if SS.get("j_case") not in keys:
+    SS["j_case"] = keys[0]
+case = c1.selectbox("Interesting case", keys, key="j_case",
+                    format_func=lambda k: f"{cases.case_title(k, play.title)} ({len(picks[k]):,})")
+candidates = picks[case][:200]
+linked = SS.get("j_person")
+if linked is not None and linked not in candidates and linked in known:
+    candidates = [linked] + candidates  # a linked person stays pickable whatever the case
 if not candidates:
+    keep_view(case=case, person=None)
     st.info("Nobody in this world falls into this case — try another case, preset or knobs.")
     st.stop()
-person = c2.selectbox("Person", candidates, format_func=lambda p: f"person {p}")
+if SS.get("j_person") not in candidates:
+    SS["j_person"] = candidates[0]
+person = c2.selectbox("Person", candidates, key="j_person", format_func=lambda p: f"person {p}")
+keep_view(case=case, person=person)
+if linked is not None and linked not in picks[case] and linked == person:
+    st.caption(f"Person {person} came with the link and is not in this case.")
 
 who = world.people[world.people["person_id"] == person]
 if len(who):
@@ -60,17 +80,24 @@ placed = res.events.loc[res.events.index.intersection(mine.index)]
 placed = placed[placed["profile_id"].notna()]
 cdp = pd.DataFrame({"seen_at": placed["attached_at"], "label": label.loc[placed.index] + " · via " + placed["via"].astype(str),
                     "profile": placed["profile_id"].astype("int64").astype(str).str[-6:]})
+qualified = cases.qualifying_episodes(run, person)
+reached = cases.activations(run, person)
 
-m = st.columns(4)
-m[0].metric("True events in the period", f"{len(truth):,}")
-m[1].metric("CRM records", f"{len(crm):,}", help="Field changes recorded in the CRM for this person (all their contacts).")
-m[2].metric("Events the CDP placed", f"{len(cdp):,}", help="Received and attached to a profile.")
-m[3].metric("CDP profiles holding them", f"{cdp['profile'].nunique():,}", help="More than 1 = split identity.")
-st.plotly_chart(charts.journey_lanes(truth, crm, cdp), width="stretch")
+m = st.columns(5)
+m[0].metric("True events", f"{len(truth):,}", help="Everything the person did in the period (ground truth).")
+m[1].metric("Times qualified", f"{len(qualified):,}", help=f"Stretches in which the person truly qualified for '{play.title}'.")
+m[2].metric("CRM records", f"{len(crm):,}", help="Field changes recorded in the CRM for this person (all their contacts).")
+m[3].metric("Events the CDP placed", f"{len(cdp):,}", help="Received and attached to a profile.")
+m[4].metric("CDP profiles", f"{cdp['profile'].nunique():,}", help="Profiles holding this person's events; more than 1 = split identity.")
+st.plotly_chart(charts.journey_lanes(truth, crm, cdp, qualified, reached), width="stretch")
 st.caption("Read: each dot is an event (truth), a CRM field write (at the time it was recorded) or an event as the CDP "
-           "saw it (at the time it was received and stitched); different CDP symbols are different profiles.")
+           "saw it (at the time it was received and stitched); different CDP symbols are different profiles. Grey "
+           "shading = truly qualifying; ▶ = qualified; ★ = the model could reach them from then (hybrid ★ in green on "
+           "the CDP lane).")
 with st.expander("The rows behind the lanes"):
-    t1, t2, t3 = st.tabs(["Truth", "CRM", "CDP"])
+    t1, t2, t3, t4 = st.tabs(["Truth", "CRM", "CDP", "Qualified and reached"])
     t1.dataframe(truth, hide_index=True, width="stretch")
     t2.dataframe(crm, hide_index=True, width="stretch")
     t3.dataframe(cdp, hide_index=True, width="stretch")
+    t4.dataframe(qualified, hide_index=True, width="stretch")
+    t4.dataframe(reached, hide_index=True, width="stretch")

@@ -1,34 +1,31 @@
 """Segments & audiences: read, edit (form or JSON), compile to SQL, count and export members."""
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
+from core.engine.plays import get_play
+from core.engine.rules import LIST_OPS, NO_VALUE_OPS, OPS_BY_TYPE, parse_rule
+from core.errors import UserError
+from core.present import charts
+from core.present.export import to_safe_csv
+from core.present.ruleform import condition_text, event_choices, page_choices
+from pages import SS, current_play, edited_rules, engine_or_stop, frame, reset_rule, results_or_stop, set_rules
 
-from core.present import charts  # noqa: E402
-from core.errors import UserError  # noqa: E402
-from core.present.export import to_safe_csv  # noqa: E402
-from core.engine.plays import get_play  # noqa: E402
-from core.engine.rules import COUNT_OPS, OPS_BY_TYPE, NO_VALUE_OPS, LIST_OPS, parse_rule  # noqa: E402
-from pages import SS, engine_or_stop, page, reset_rules, results_or_stop, set_rules  # noqa: E402
-
-scenario, play = page("Segments & audiences", "🧩")
+scenario, _ = frame()
+engine = engine_or_stop(scenario)
+play = current_play()  # after the engine checked any rule that came with the link
 st.title("Segments & audiences")
 st.write(f"**{play.title}** — {play.goal}")
-engine = engine_or_stop(scenario)
 library = get_play(play.name)
-VIEWS = {"crm": "crm", "cdp": "cdp"}
+edited = edited_rules(play.name)
 NAMES = {"crm": "CRM segment", "cdp": "CDP audience"}
 
 c_crm, c_cdp = st.columns(2)
 for col, model, why in ((c_crm, "crm", play.why_crm), (c_cdp, "cdp", play.why_cdp)):
     with col:
         rule = play.rule(model)
-        edited = dict(getattr(play, model)) != dict(getattr(library, model))
-        st.subheader(f"{NAMES[model]}{' (edited)' if edited else ''}")
+        st.subheader(f"{NAMES[model]}{' (edited)' if model in edited else ''}")
         st.markdown(f"**{rule.name}** — {rule.to_english()}")
         if why:
             st.caption(why)
@@ -52,12 +49,59 @@ def _try_apply(model: str, new_rule: dict) -> bool:
     """Validate (parse + compile against the view's schema) and store; show errors in place."""
     try:
         parsed = parse_rule(new_rule)
-        engine.sql(parsed, VIEWS[model])
+        engine.sql(parsed, model)
     except UserError as exc:
         st.error(f"{NAMES[model]}: {exc}")
         return False
     set_rules(play.name, **{model: parsed.to_dict()})
     return True
+
+
+def _field_condition(model: str, schema) -> dict | None:
+    fields = sorted(schema.fields.keys())
+    if not fields:
+        st.info(f"The {model.upper()} view has no fields: a CDP audience works on events.")
+        return None
+    f = st.selectbox("Field", fields, key=f"f_{model}")
+    ftype = schema.fields[f]
+    op = st.selectbox("Operator", OPS_BY_TYPE.get(ftype, OPS_BY_TYPE["text"]), key=f"op_{model}")
+    raw = "" if op in NO_VALUE_OPS else st.text_input(
+        "Value" + (" (comma-separated)" if op in LIST_OPS else ""), key=f"v_{model}",
+        help="Days for 'within_last_days'; an ISO date for before/after.")
+    new = {"field": f, "op": op}
+    if op not in NO_VALUE_OPS:
+        if op in LIST_OPS:
+            value = [v.strip() for v in raw.split(",") if v.strip()]
+        else:
+            try:
+                value = float(raw) if ftype == "number" or op == "within_last_days" else raw
+                value = int(value) if isinstance(value, float) and value.is_integer() else value
+            except ValueError:
+                value = raw
+        new["value"] = value
+    return new
+
+
+def _event_condition(model: str) -> dict | None:
+    events = event_choices(engine, model)
+    if not events:
+        st.info(f"This world has no events the {model.upper()} view can filter on.")
+        return None
+    ev = st.selectbox("Event type", events, key=f"e_{model}",
+                      help="Only the events this world produces (a B2C shop has no trials or sales meetings).")
+    pg = st.selectbox("Page (page views)", ["(any)"] + page_choices(engine, model), key=f"p_{model}")
+    n1, n2 = st.columns(2)
+    count = n1.number_input("At least (times)", 1, 100, 1, key=f"c_{model}")
+    within = n2.text_input("Within (e.g. 48h, 7d, 30m)", "48h", key=f"w_{model}")
+    negate = st.checkbox("Did NOT do it", key=f"n_{model}")
+    new: dict = {"event": ev}
+    if pg != "(any)":
+        new["where"] = {"page": pg}
+    if count > 1:
+        new["count"] = {"gte": int(count)}
+    if within.strip():
+        new["within"] = within.strip()
+    return {"not": new} if negate else new
 
 
 st.subheader("Edit")
@@ -71,53 +115,15 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
             st.markdown("**Form**")
             kinds = ["field condition", "event condition"] if model == "crm" else ["event condition", "field condition"]
             kind = st.radio("Add a", kinds, horizontal=True, key=f"kind_{model}")
-            schema = engine.schema(VIEWS[model])
-            if kind == "field condition":
-                fields = sorted(schema.fields.keys()) if hasattr(schema.fields, "keys") else sorted(schema.fields)
-                if not fields:
-                    st.info(f"The {model.upper()} view has no fields: a CDP audience works on events.")
-                    new = None
-                else:
-                    f = st.selectbox("Field", fields, key=f"f_{model}")
-                    ftype = schema.fields[f] if hasattr(schema.fields, "__getitem__") else "text"
-                    op = st.selectbox("Operator", OPS_BY_TYPE.get(ftype, OPS_BY_TYPE["text"]), key=f"op_{model}")
-                    raw = "" if op in NO_VALUE_OPS else st.text_input(
-                        "Value" + (" (comma-separated)" if op in LIST_OPS else ""), key=f"v_{model}",
-                        help="Days for 'within_last_days'; an ISO date for before/after.")
-                    new = {"field": f, "op": op}
-                    if op not in NO_VALUE_OPS:
-                        if op in LIST_OPS:
-                            value = [v.strip() for v in raw.split(",") if v.strip()]
-                        else:
-                            try:
-                                value = float(raw) if ftype == "number" or op == "within_last_days" else raw
-                                value = int(value) if isinstance(value, float) and value.is_integer() else value
-                            except ValueError:
-                                value = raw
-                        new["value"] = value
-            else:
-                ev = st.selectbox("Event type", sorted(schema.event_types), key=f"e_{model}")
-                pg = st.selectbox("Page (page views)", ["(any)"] + sorted(schema.pages), key=f"p_{model}")
-                n1, n2 = st.columns(2)
-                count = n1.number_input("At least (times)", 1, 100, 1, key=f"c_{model}")
-                within = n2.text_input("Within (e.g. 48h, 7d, 30m)", "48h", key=f"w_{model}")
-                negate = st.checkbox("Did NOT do it", key=f"n_{model}")
-                new = {"event": ev}
-                if pg != "(any)":
-                    new["where"] = {"page": pg}
-                if count > 1:
-                    new["count"] = {"gte": int(count)}
-                if within.strip():
-                    new["within"] = within.strip()
-                if negate:
-                    new = {"not": new}
+            schema = engine.schema(model)
+            new = _field_condition(model, schema) if kind == "field condition" else _event_condition(model)
             b1, b2 = st.columns(2)
             if b1.button("Add condition", key=f"add_{model}", disabled=new is None):
                 if _try_apply(model, _with_conditions(current, conditions + [new])):
                     st.rerun()
             if len(conditions) > 1:
                 drop = st.selectbox("Remove condition", range(len(conditions)), key=f"drop_{model}",
-                                    format_func=lambda i: json.dumps(conditions[i])[:80])
+                                    format_func=lambda i: condition_text(conditions[i]))
                 if b2.button("Remove", key=f"rm_{model}"):
                     if _try_apply(model, _with_conditions(current, [c for i, c in enumerate(conditions) if i != drop])):
                         st.rerun()
@@ -126,7 +132,7 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
             text = json.dumps(current, indent=2)
             key = f"json_{model}_{abs(hash(text)) % 10**8}"
             st.text_area("Rule JSON", text, height=260, key=key, label_visibility="collapsed")
-            j1, j2 = st.columns(2)
+            j1, j2, j3 = st.columns(3)
             if j1.button("Apply JSON", key=f"apply_{model}"):
                 try:
                     obj = json.loads(SS[key])
@@ -137,9 +143,12 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
                         st.error(f"{NAMES[model]}: a rule must be a JSON object such as {{\"name\": ..., \"all\": [...]}}")
                     elif _try_apply(model, obj):
                         st.rerun()
-        if j2.button("Reset to the library rule", key=f"reset_{model}"):
-            reset_rules(play.name)
-            st.rerun()
+            if j2.button("Reset to the library rule", key=f"reset_{model}", disabled=model not in edited,
+                         help=f"Only the {NAMES[model]}: edits on the other tab stay."):
+                reset_rule(play.name, model)
+                st.rerun()
+            j3.download_button("Download JSON", text, file_name=f"{play.name}.{model}.json", mime="application/json",
+                               key=f"dl_{model}", help="The rule as a file, for the CLI or for rules too long for a link.")
 
 st.subheader("Compiled SQL")
 q1, q2 = st.columns(2)
@@ -147,7 +156,7 @@ for col, model in ((q1, "crm"), (q2, "cdp")):
     with col:
         st.markdown(f"**{NAMES[model]}** on the {model.upper()} view")
         try:
-            st.code(engine.sql(play.rule(model), VIEWS[model]), language="sql")
+            st.code(engine.sql(play.rule(model), model), language="sql")
         except UserError as exc:
             st.error(str(exc))
 
@@ -166,7 +175,7 @@ when = m1.select_slider("As of (UTC)", options=list(days), value=days[len(days) 
                         format_func=lambda d: d.strftime("%Y-%m-%d"), key="as_of")
 model = m2.radio("Model", ["crm", "cdp"], format_func=NAMES.get, key="members_model")
 try:
-    members = engine.members(play.rule(model), VIEWS[model], when)
+    members = engine.members(play.rule(model), model, when)
 except UserError as exc:
     st.error(str(exc))
     st.stop()

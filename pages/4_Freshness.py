@@ -1,16 +1,11 @@
 """Freshness: how long after truly qualifying each model can reach a person."""
-import sys
-from pathlib import Path
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.measures.freshness import lags
+from core.present import charts
+from pages import frame, hours, pct, results_or_stop
 
-import streamlit as st  # noqa: E402
-
-from core.present import charts  # noqa: E402
-from core.measures.freshness import lags  # noqa: E402
-from pages import hours, page, pct, results_or_stop  # noqa: E402
-
-scenario, play = page("Freshness", "⏱️")
+scenario, play = frame()
 st.title("Freshness")
 st.write(f"**{play.title}** — {play.goal} Action window: **{play.action_window_hours:g} h**.")
 results = results_or_stop(scenario, play)

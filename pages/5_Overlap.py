@@ -1,24 +1,37 @@
 """Overlap: who each model holds at a chosen time, over time, and how accurate each is against truth."""
-import sys
-from pathlib import Path
+import pandas as pd
+import streamlit as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.measures.overlap import overlap_at
+from core.present import charts
+from pages import SS, frame, keep_view, pct, results_or_stop, view_from_link
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
-
-from core.present import charts  # noqa: E402
-from core.measures.overlap import overlap_at  # noqa: E402
-from pages import page, pct, results_or_stop  # noqa: E402
-
-scenario, play = page("Overlap", "🔀")
+scenario, play = frame()
 st.title("Overlap")
 st.write(f"**{play.title}** — members are compared as true persons (duplicate contacts and split profiles count once).")
 results = results_or_stop(scenario, play)
 run = results.run
 times = list(pd.date_range(run.start, run.end, freq="6h"))
-when = st.select_slider("Time (UTC)", options=times, value=times[len(times) // 2],
-                        format_func=lambda d: d.strftime("%Y-%m-%d %H:%M"), key="overlap_t")
+
+
+def _linked_time(text: str) -> pd.Timestamp:
+    """The 6-hour step nearest a linked time such as 2026-10-15T12:00 (UTC)."""
+    try:
+        t = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        raise ValueError(f"{text!r} is not a date and time such as 2026-10-15T12:00; showing mid-period") from None
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    if not run.start <= t <= run.end:
+        raise ValueError(f"{t:%Y-%m-%d %H:%M} is outside the simulated period ({run.start:%Y-%m-%d} to "
+                         f"{run.end:%Y-%m-%d}); showing mid-period")
+    return min(times, key=lambda x: abs(x - t))
+
+
+view_from_link("at", "overlap_t", _linked_time)
+if SS.get("overlap_t") not in times:
+    SS["overlap_t"] = times[len(times) // 2]
+when = st.select_slider("Time (UTC)", options=times, format_func=lambda d: d.strftime("%Y-%m-%d %H:%M"), key="overlap_t")
+keep_view(at=when.strftime("%Y-%m-%dT%H:%M"))
 ov = overlap_at(run, when)
 r = ov["regions"]
 m = st.columns(5)

@@ -1,20 +1,16 @@
 """Campaign lift: measured lift with CI next to the true lift, and a real experiment (Hillstrom)."""
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import pandas as pd
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
+from core.errors import UserError
+from core.measures.liftcsv import lift_from_csv
+from core.present import charts
+from pages import ROOT, frame, pct, results_or_stop
 
-from core.present import charts  # noqa: E402
-from core.errors import UserError  # noqa: E402
-from core.measures.liftcsv import lift_from_csv  # noqa: E402
-from pages import page, pct, results_or_stop  # noqa: E402
-
-scenario, play = page("Campaign lift", "📈")
+scenario, play = frame()
 st.title("Campaign lift")
 st.write(f"**{play.title}** — each model's audience gets the campaign on its own cadence (CRM: scheduled batch "
          "sends; CDP and hybrid: triggered on activation) with a randomised holdout. The simulator knows the true "

@@ -1,23 +1,16 @@
 """Fit advisor: which model fits this business — CRM, CDP or hybrid — argued with its own numbers."""
 import json
-import sys
 from dataclasses import fields
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import streamlit as st
 
-import pandas as pd  # noqa: E402
-import plotly.graph_objects as go  # noqa: E402
-import streamlit as st  # noqa: E402
+from core.advice.fit import (BUSINESS_MODELS, CADENCES, MODELS, NAMES, SWEEP_KNOBS, AnswerError, Answers, advise,
+                             well_vs_poorly_run)
+from core.errors import UserError
+from core.present import charts
+from pages import SS, ensure_routed
 
-from core.errors import UserError  # noqa: E402
-from core.advice.fit import (BUSINESS_MODELS, CADENCES, MODELS, NAMES, SWEEP_KNOBS, AnswerError, Answers, advise,  # noqa: E402
-                      well_vs_poorly_run)
-
-COLORS = {"crm": "#E69F00", "cdp": "#0072B2", "hybrid": "#009E73"}  # Okabe–Ito
-SS = st.session_state
-
-st.set_page_config(page_title="Fit advisor · Audience Lab", page_icon="🧭", layout="wide")
+ensure_routed()
 st.title("Which model fits your business?")
 st.write("Answer in plain language; the advisor generates a world that behaves like your business, runs the plays "
          "that matter for it through CRM, CDP and hybrid, and compares 12-month **net value** (incremental revenue "
@@ -139,14 +132,7 @@ for col, m in zip((c1, c2, c3), MODELS):
     col.metric(f"{NAMES[m]} net value (12 months)", f"{adv.net_value[m]:,.0f}",
                help=f"Incremental revenue {adv.incremental_revenue[m]:,.0f} minus sends and total cost of ownership.")
 
-fig = go.Figure()
-s = adv.summary
-fig.add_bar(x=[NAMES[m] for m in s["model"]], y=s["incremental_revenue_12m"], name="Incremental revenue",
-            marker_color=[COLORS[m] for m in s["model"]], opacity=0.45)
-fig.add_bar(x=[NAMES[m] for m in s["model"]], y=s["net_value_12m"], name="Net value",
-            marker_color=[COLORS[m] for m in s["model"]])
-fig.update_layout(title="Incremental revenue and net value per model, 12 months", barmode="group",
-                  xaxis_title="Model", yaxis_title="Currency units per 12 months")
+fig = charts.fit_value_bars(adv.summary, NAMES)
 st.plotly_chart(fig, width="stretch")
 st.caption("Read: light bars are the incremental revenue the model's campaigns truly cause; solid bars what is left "
            "after send costs and total cost of ownership. The tallest solid bar is the recommendation.")
@@ -168,23 +154,9 @@ for tab, knob in zip(tabs, knobs):
     with tab:
         t = adv.sweep[adv.sweep["knob"] == knob]
         d = adv.crossover_detail.get(knob, {})
-        fig = go.Figure()
-        for m in MODELS:
-            tm = t[t["model"] == m]
-            fig.add_scatter(x=tm["value"], y=tm["net_value"], mode="lines+markers", name=NAMES[m],
-                            line=dict(color=COLORS[m]))
-        if d.get("value") is not None:
-            fig.add_vline(x=d["value"], line_dash="dash", line_color="#000000",
-                          annotation_text=f"crossover {d['value']:.3g}", annotation_position="top")
-        if d.get("current") is not None:
-            fig.add_vline(x=d["current"], line_dash="dot", line_color="#999999", annotation_text="yours",
-                          annotation_position="bottom")
         unit = SWEEP_KNOBS[knob]["unit"]
-        fig.update_layout(title=f"12-month net value per model against: {SWEEP_KNOBS[knob]['label']}",
-                          xaxis_title=f"{SWEEP_KNOBS[knob]['label']} — {unit}",
-                          yaxis_title="Net value, currency units per 12 months")
-        if knob in ("cdp_sync_minutes", "cdp_cost_factor"):
-            fig.update_xaxes(type="log")
+        fig = charts.fit_sweep(t, d, SWEEP_KNOBS[knob]["label"], unit, {m: NAMES[m] for m in MODELS},
+                               log_x=knob in ("cdp_sync_minutes", "cdp_cost_factor"))
         st.plotly_chart(fig, width="stretch")
         if d.get("value") is None:
             st.caption(f"Read: {NAMES[d.get('below', adv.recommendation)]} stays best over the whole swept range; "
@@ -195,17 +167,7 @@ for tab, knob in zip(tabs, knobs):
 
 tor = adv.tornado
 if len(tor):
-    fig = go.Figure()
-    lo = tor[["margin_low", "margin_high"]].min(axis=1)
-    hi = tor[["margin_low", "margin_high"]].max(axis=1)
-    fig.add_bar(y=tor["label"], x=hi - lo, base=lo, orientation="h", marker_color="#0072B2",
-                hovertext=[f"{r.low_value:g} → {r.high_value:g}" for r in tor.itertuples()], name="CDP/hybrid − CRM",
-                text=[f"{r.low_value:g}→{r.high_value:g}" + (" (no change)" if r.span == 0 else "") for r in tor.itertuples()],
-                textposition="outside", cliponaxis=False)
-    fig.add_vline(x=0, line_color="#000000")
-    fig.update_layout(title="Which knob moves the answer most (tornado)", yaxis=dict(autorange="reversed"),
-                      xaxis_title="Best of CDP/hybrid minus CRM net value, currency units per 12 months",
-                      yaxis_title="Knob (swept over its range)")
+    fig = charts.tornado(tor)
     st.plotly_chart(fig, width="stretch")
     st.caption("Read: each bar spans the CDP-or-hybrid advantage over the CRM as the knob moves over its swept range; "
                "longest bars first. A bar crossing the zero line means that knob alone can flip the recommendation.")
@@ -218,12 +180,7 @@ if answers not in side:
     side[answers] = well_vs_poorly_run(answers, progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     bar.empty()
 wp = side[answers]
-fig = go.Figure()
-for m in MODELS:
-    tm = wp[wp["model"] == m]
-    fig.add_bar(x=tm["variant"], y=tm["net_value"], name=NAMES[m], marker_color=COLORS[m])
-fig.update_layout(title="12-month net value: well-run vs poorly run CDP, against the same CRM", barmode="group",
-                  xaxis_title="How the CDP is run", yaxis_title="Net value, currency units per 12 months")
+fig = charts.well_vs_poorly(wp, {m: NAMES[m] for m in MODELS})
 st.plotly_chart(fig, width="stretch")
 recs = wp.groupby("variant")["recommendation"].first()
 st.caption("Read: same customers, same CRM; only tracking, identity, team and operations differ. "

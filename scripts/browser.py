@@ -20,6 +20,16 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
          "--window-size=1400,1000")
 
 
+def page_urls() -> list[tuple[str, str]]:
+    """(sidebar title, URL path) of every dashboard page in sidebar order ("" = the home page),
+    from ``pages.PAGES``, so a page added there is screenshotted and browser-tested automatically."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from pages import PAGES
+
+    return [(p.title, p.url_path) for p in PAGES]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,14 +7,13 @@ wait until Streamlit has finished the run, and save a full-width screenshot.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from scripts.browser import free_port, make_driver, start_server, wait_for_app, wait_healthy  # noqa: E402
+from scripts.browser import free_port, make_driver, page_urls, start_server, wait_for_app, wait_healthy  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -31,10 +30,9 @@ def main() -> None:
     try:
         if not wait_healthy(url):
             raise SystemExit("streamlit did not become healthy")
-        pages = [("1_Scenario", "")] + [(p.stem, re.sub(r"^\d+_", "", p.stem))
-                                        for p in sorted((ROOT / "pages").glob("[0-9]*_*.py"))]
         q = f"?{args.query}" if args.query else ""
-        for name, path in pages:
+        for i, (title, path) in enumerate(page_urls(), start=1):
+            name = f"{i}_{title.replace(' ', '_')}"
             driver.get(f"{url}/{path}{q}")
             wait_for_app(driver, settle=1.0)
             time.sleep(2.0)  # let plotly finish drawing

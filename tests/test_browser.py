@@ -6,19 +6,20 @@ attributes — never by sleeping a guessed amount of time.
 """
 from __future__ import annotations
 
+import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from scripts.browser import CHROMEDRIVER, CHROMIUM, free_port, make_driver, start_server, wait_for_app, wait_healthy
+from scripts.browser import CHROMEDRIVER, CHROMIUM, free_port, make_driver, page_urls, start_server, wait_for_app, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = sorted(p for p in (ROOT / "pages").glob("[0-9]*_*.py"))
 SMALL = "people=2000&days=45"
+SIDEBAR = ["Scenario", "Journeys", "Segments", "Freshness", "Overlap", "Campaign lift", "Fit"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,20 +28,38 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server():
+def _serve():
     port = free_port()
     proc = start_server(port, quiet=False)
     url = f"http://127.0.0.1:{port}"
     if not wait_healthy(url, timeout=120):
         proc.kill()
         pytest.fail("streamlit did not become healthy in 120 s:\n" + proc.stdout.read().decode(errors="replace")[-3000:])
-    yield url
+    return proc, url
+
+
+def _stop(proc) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server():
+    proc, url = _serve()
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture
+def fresh_server():
+    """A server nobody has opened yet: its first request is the one under test (Streamlit treats
+    the very first script run of a server differently when a pages/ folder exists)."""
+    proc, url = _serve()
+    yield url
+    _stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -52,38 +71,114 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
+@pytest.fixture
+def fresh_browser():
+    """A second browser with no cookies, storage or session: someone opening a shared link."""
+    driver = make_driver()
+    yield driver
+    driver.quit()
+
+
 def exceptions(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
     return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")]
 
 
-def page_path(page: Path) -> str:
-    return re.sub(r"^\d+_", "", page.stem)
+def texts(driver, css: str) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [e.text.strip() for e in driver.find_elements(By.CSS_SELECTOR, css) if e.text.strip()]
+
+
+def sidebar_pages(driver) -> list[str]:
+    """The names in the sidebar navigation (the label span; the icon is a separate ligature span)."""
+    return texts(driver, "[data-testid='stSidebarNavLink'] span[label]")
+
+
+def selected(driver, label: str) -> str:
+    """The shown value of the select box labelled ``label``."""
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f"input[aria-label='{label}']").get_attribute("value")
+
+
+def query(driver) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlparse(driver.current_url).query).items()}
+
+
+def test_first_request_is_an_old_link_and_opens_that_page_with_its_state(fresh_server, fresh_browser):
+    """A link shared before the navigation existed, opened as the first request of a new server."""
+    fresh_browser.get(f"{fresh_server}/Freshness?preset=b2b-saas&seed=3&{SMALL}")
+    wait_for_app(fresh_browser)
+    assert not exceptions(fresh_browser)
+    assert texts(fresh_browser, "h1")[0] == "Freshness"
+    assert urlparse(fresh_browser.current_url).path == "/Freshness"
+    q = query(fresh_browser)
+    assert q["preset"] == "b2b-saas" and q["seed"] == "3", q
+    assert selected(fresh_browser, "Business preset") == "Sales-led B2B SaaS (b2b-saas)"
+    assert selected(fresh_browser, "Seed") == "3"
+    assert sidebar_pages(fresh_browser)[:7] == SIDEBAR
+
+
+def test_sidebar_lists_the_seven_pages_and_no_app(server, browser):
+    browser.get(f"{server}/?{SMALL}")
+    wait_for_app(browser)
+    names = sidebar_pages(browser)
+    assert names[:7] == SIDEBAR, names
+    assert not any(n.lower() == "app" for n in names)
+    assert [t for t, _ in page_urls()][:7] == SIDEBAR
 
 
 def test_every_page_renders_without_an_exception(server, browser):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{server}/?{SMALL}")
-    wait_for_app(browser)
-    assert not exceptions(browser)
-    for page in PAGES:
-        browser.get(f"{server}/{page_path(page)}?{SMALL}")
+    for title, path in page_urls():
+        browser.get(f"{server}/{path}?{SMALL}")
         wait_for_app(browser)
-        assert not exceptions(browser), f"{page.name}: {exceptions(browser)}"
+        assert not exceptions(browser), f"{title}: {exceptions(browser)}"
         charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stPlotlyChart'], .stPlotlyChart")
         errors = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stAlertContentError']")
-        assert charts or errors or page.name.startswith(("2_", "3_")), f"{page.name} shows no chart"
+        assert charts or errors or title in ("Journeys", "Segments"), f"{title} shows no chart"
 
 
 def _button(driver, text: str):
     from selenium.webdriver.common.by import By
 
     for b in driver.find_elements(By.CSS_SELECTOR, "button"):
-        if b.text.strip() == text:
+        if b.text.strip() == text and b.is_displayed():
             return b
     raise AssertionError(f"no button {text!r}; buttons: {[b.text for b in driver.find_elements(By.CSS_SELECTOR, 'button')]}")
+
+
+def test_an_edited_rule_survives_opening_the_shared_link_in_a_fresh_browser(server, browser, fresh_browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(f"{server}/Segments?{SMALL}")
+    wait_for_app(browser)
+    rule = {"name": "Bought in the last 30 days", "all": [{"field": "last_purchase_date", "op": "within_last_days",
+                                                           "value": 30}]}
+    area = next(a for a in browser.find_elements(By.CSS_SELECTOR, "textarea") if a.is_displayed())
+    area.click()
+    area.send_keys(Keys.CONTROL, "a")
+    area.send_keys(Keys.DELETE)
+    area.send_keys(json.dumps(rule))
+    area.send_keys(Keys.CONTROL, Keys.ENTER)  # commit the text before the click
+    wait_for_app(browser)
+    _button(browser, "Apply JSON").click()
+    wait_for_app(browser)
+    assert not exceptions(browser)
+    assert "CRM segment (edited)" in texts(browser, "h3")
+    shared = browser.current_url
+    assert "crm_rule" in query(browser), shared
+
+    fresh_browser.get(shared)
+    wait_for_app(fresh_browser)
+    assert not exceptions(fresh_browser)
+    assert "CRM segment (edited)" in texts(fresh_browser, "h3")
+    body = fresh_browser.find_element(By.CSS_SELECTOR, "[data-testid='stMain']").text
+    assert "Bought in the last 30 days" in body
 
 
 def test_a_knob_preset_changes_the_url_and_the_report_downloads(server, browser):

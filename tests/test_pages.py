@@ -1,7 +1,8 @@
 """Page tests with Streamlit's AppTest, plus the URL-state round trip.
 
-Every page runs on a small world (people=2000 via the URL) so worlds are shared through
-st.cache_resource within this process and the suite stays fast.
+Every page runs through the router (``app.py`` → ``st.navigation``), addressed by its file as
+``AppTest.switch_page`` expects; every page runs on a small world (people=2000 via the URL) so
+worlds are shared through st.cache_resource within this process and the suite stays fast.
 """
 from __future__ import annotations
 
@@ -21,17 +22,21 @@ from core.present.urlstate import DEFAULT_PEOPLE, decode, decode_with_warnings, 
 from synthetic.presets import PRESETS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["app.py", "pages/2_Journeys.py", "pages/3_Segments.py", "pages/4_Freshness.py",
+SCENARIO = "pages/1_Scenario.py"
+PAGES = [SCENARIO, "pages/2_Journeys.py", "pages/3_Segments.py", "pages/4_Freshness.py",
          "pages/5_Overlap.py", "pages/6_Campaign_lift.py"]
 SMALL = "2000"
 TIMEOUT = 180
 
 
 def run_page(path: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    """Open ``path`` through the router with these URL parameters (the Scenario page is the home page)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["people"] = SMALL
     for k, v in params.items():
         at.query_params[k] = v
+    if path != SCENARIO:
+        at.switch_page(path)
     at.run()
     return at
 
@@ -112,7 +117,7 @@ def test_bad_url_params_warn_not_crash():
 
 
 def test_poorly_run_button_changes_identity_chart():
-    at = run_page("app.py")
+    at = run_page(SCENARIO)
     before = ys(specs(at)[1])
     at.button[1].click().run()  # "Poorly run CDP"
     assert_clean(at)

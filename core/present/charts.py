@@ -16,8 +16,15 @@ import plotly.graph_objects as go
 
 COLORS: dict[str, str] = {"truth": "#000000", "crm": "#E69F00", "cdp": "#0072B2", "hybrid": "#009E73"}
 LABELS: dict[str, str] = {"truth": "Truth", "crm": "CRM segment", "cdp": "CDP audience", "hybrid": "Hybrid"}
-#: Okabe–Ito (then Paul Tol) colours for categories that are not models: never a model colour.
-CATEGORY_COLORS = ("#56B4E9", "#D55E00", "#CC79A7", "#F0E442", "#999999", "#882255", "#44AA99", "#332288")
+#: Colours for categories that are not models (channels, measures): Okabe–Ito's reddish purple,
+#: Paul Tol's wine, indigo, purple and sand, and greys. None is, or reads as, a model's colour:
+#: no orange or vermilion (the CRM), no blue or sky blue (the CDP), no green or teal (hybrid).
+CATEGORY_COLORS = ("#CC79A7", "#882255", "#999999", "#332288", "#AA4499", "#DDCC77", "#555555", "#E5C7DC")
+#: Channels keep their colour on every preset, so "email" is the same wine in every world.
+CHANNEL_COLORS: dict[str, str] = {"web": "#CC79A7", "email": "#882255", "ads": "#999999", "app": "#332288",
+                                  "store": "#AA4499", "sales": "#555555", "webinar": "#DDCC77"}
+#: Neutral greys for measures that belong to no model (identity quality, "later", "never").
+GREYS = ("#3B3B3B", "#7A7A7A", "#B0B0B0")
 
 
 def color(model: str) -> str:
@@ -56,21 +63,25 @@ def events_per_day(events: pd.DataFrame, start: pd.Timestamp | None = None) -> g
     counts.columns = ["day", "channel", "n"]
     fig = go.Figure()
     for i, (ch, g) in enumerate(counts.groupby("channel", sort=True)):
-        fig.add_bar(x=g["day"], y=g["n"], name=str(ch), marker_color=CATEGORY_COLORS[i % len(CATEGORY_COLORS)])
+        fig.add_bar(x=g["day"], y=g["n"], name=str(ch),
+                    marker_color=CHANNEL_COLORS.get(str(ch), CATEGORY_COLORS[i % len(CATEGORY_COLORS)]))
     fig.update_layout(barmode="stack")
     return _layout(fig, "Events per day by channel (ground truth)", "Day (UTC)", "Events per day (count)")
 
 
 def identity_quality(quality: Mapping[str, Any]) -> go.Figure:
-    """Bars of the identity-resolution shares (split persons, over-merged profiles, identified events)."""
-    keys = [("share_persons_split", "Split persons"),
-            ("share_profiles_overmerged", "Over-merged profiles"),
-            ("share_events_identified", "Identified events")]
+    """Bars of the identity-resolution shares (split persons, over-merged profiles, identified events).
+
+    These describe the CDP's stitching, not a model's result, so they are drawn in neutral greys:
+    the CRM's orange on "split persons" would read as "the CRM splits people"."""
+    keys = [("share_persons_split", "People split over<br>several profiles"),
+            ("share_profiles_overmerged", "Profiles merging<br>several people"),
+            ("share_events_identified", "Events on reachable<br>profiles")]
     xs = [lbl for _, lbl in keys]
     ys = [(_num(quality.get(k)) or 0.0) * 100 for k, _ in keys]
-    fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=[CATEGORY_COLORS[1], CATEGORY_COLORS[2], COLORS["cdp"]],
-                           text=[f"{y:.1f}%" for y in ys], textposition="outside"))
-    return _layout(fig, "CDP identity resolution quality", "Measure", "Share (%)", yaxis_range=[0, 110])
+    fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=list(GREYS), text=[f"{y:.1f}%" for y in ys],
+                           textposition="outside", showlegend=False))
+    return _layout(fig, "How well the CDP stitches people", "", "Share (%)", yaxis_range=[0, 115])
 
 
 # --------------------------------------------------------------------------- segments
@@ -117,8 +128,8 @@ def freshness_bars(table: pd.DataFrame) -> go.Figure:
     never = table["share_never"].to_numpy() * 100
     later = np.clip(100 - within - never, 0, 100)
     fig.add_bar(x=[label(m) for m in models], y=within, name="within window", marker_color=[color(m) for m in models])
-    fig.add_bar(x=[label(m) for m in models], y=later, name="later", marker_color="#BBBBBB")
-    fig.add_bar(x=[label(m) for m in models], y=never, name="never activated", marker_color="#666666")
+    fig.add_bar(x=[label(m) for m in models], y=later, name="later", marker_color=GREYS[2])
+    fig.add_bar(x=[label(m) for m in models], y=never, name="never activated", marker_color=GREYS[1])
     fig.update_layout(barmode="stack")
     return _layout(fig, "Qualified people reached in time", "Model", "Share of qualified people (%)")
 
@@ -214,31 +225,132 @@ def roi_bars(lift: pd.DataFrame) -> go.Figure:
 
 # --------------------------------------------------------------------------- journeys
 LANES = ("Truth: what happened", "CRM: what was recorded", "CDP: what it saw")
+#: The lane each model's activation mark sits on (hybrid runs the CDP audience, so it sits with the CDP).
+ACTIVATION_LANE = {"crm": LANES[1], "cdp": LANES[2], "hybrid": LANES[2]}
 
 
-def journey_lanes(truth: pd.DataFrame, crm: pd.DataFrame, cdp: pd.DataFrame) -> go.Figure:
-    """Three lanes on one time axis.
+def journey_lanes(truth: pd.DataFrame, crm: pd.DataFrame, cdp: pd.DataFrame,
+                  qualified: pd.DataFrame | None = None, activated: pd.DataFrame | None = None) -> go.Figure:
+    """Three lanes on one time axis, with when the person truly qualified and when each model could reach them.
 
-    ``truth``: ts, label; ``crm``: recorded_at, label; ``cdp``: seen_at, label, profile (string).
+    ``truth``: ts, label; ``crm``: recorded_at, label; ``cdp``: seen_at, label, profile (string);
+    ``qualified``: enter, exit (shaded across the lanes, a black ▶ at each start on the truth lane);
+    ``activated``: model, at (a ★ in the model's colour on its lane).
     """
     fig = go.Figure()
+    for row in (qualified if qualified is not None else pd.DataFrame(columns=["enter", "exit"])).itertuples():
+        fig.add_vrect(x0=row.enter, x1=row.exit, fillcolor=COLORS["truth"], opacity=0.07, line_width=0, layer="below")
     fig.add_scatter(x=truth["ts"], y=[LANES[0]] * len(truth), mode="markers", name="true event",
-                    marker={"color": COLORS["truth"], "size": 9, "symbol": "circle"}, text=truth["label"],
+                    marker={"color": COLORS["truth"], "size": 8, "symbol": "circle"}, text=truth["label"],
                     hovertemplate="%{x}<br>%{text}<extra>truth</extra>")
+    if qualified is not None and len(qualified):
+        fig.add_scatter(x=qualified["enter"], y=[LANES[0]] * len(qualified), mode="markers",
+                        name="truly qualifies (shaded while it lasts)",
+                        marker={"color": COLORS["truth"], "size": 16, "symbol": "triangle-right"},
+                        hovertemplate="qualified at %{x}<extra>truth</extra>")
     fig.add_scatter(x=crm["recorded_at"], y=[LANES[1]] * len(crm), mode="markers", name="CRM record",
                     marker={"color": COLORS["crm"], "size": 10, "symbol": "square"}, text=crm["label"],
                     hovertemplate="%{x}<br>%{text}<extra>CRM</extra>")
     profiles = list(dict.fromkeys(cdp["profile"].astype(str))) if len(cdp) else []
-    symbols = ("diamond", "triangle-up", "star", "x", "cross", "pentagon", "hexagon")
+    symbols = ("diamond", "triangle-up", "hexagon", "x", "cross", "pentagon", "square")
     for i, prof in enumerate(profiles):
         g = cdp[cdp["profile"].astype(str) == prof]
         fig.add_scatter(x=g["seen_at"], y=[LANES[2]] * len(g), mode="markers", name=f"CDP profile {prof}",
-                        marker={"color": COLORS["cdp"], "size": 10, "symbol": symbols[i % len(symbols)]},
+                        marker={"color": COLORS["cdp"], "size": 9, "symbol": symbols[i % len(symbols)]},
                         text=g["label"], hovertemplate="%{x}<br>%{text}<extra>CDP " + prof + "</extra>")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(LANES)))
-    _layout(fig, "One person's journey: truth, CRM and CDP", "Time (UTC)", "Lane", height=440)
-    fig.update_layout(legend={"orientation": "h", "y": -0.35})
+    if activated is not None and len(activated):
+        for model, g in activated.groupby("model", sort=False):
+            fig.add_scatter(x=g["at"], y=[ACTIVATION_LANE.get(str(model), LANES[2])] * len(g), mode="markers",
+                            name=f"{label(str(model))} can reach them",
+                            marker={"color": color(str(model)), "size": 18, "symbol": "star",
+                                    "line": {"color": "#000000", "width": 1}},
+                            hovertemplate="reachable from %{x}<extra>" + label(str(model)) + "</extra>")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(LANES)), automargin=True)
+    _layout(fig, "One person's journey: truth, CRM and CDP", "Time (UTC)", "", height=460)
+    fig.update_layout(legend={"orientation": "h", "y": -0.3})
     return fig
+
+
+# --------------------------------------------------------------------------- fit advisor
+def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
+    """Incremental revenue (light) and net value (solid) per model over 12 months."""
+    fig = go.Figure()
+    xs = [names.get(m, m) for m in summary["model"]]
+    fig.add_bar(x=xs, y=summary["incremental_revenue_12m"], name="Incremental revenue",
+                marker_color=[color(m) for m in summary["model"]], opacity=0.45)
+    fig.add_bar(x=xs, y=summary["net_value_12m"], name="Net value", marker_color=[color(m) for m in summary["model"]])
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Incremental revenue and net value per model, 12 months", "Model",
+                   "Currency units per 12 months")
+
+
+def fit_sweep(sweep: pd.DataFrame, detail: Mapping[str, Any], knob_label: str, unit: str,
+              names: Mapping[str, str], log_x: bool = False) -> go.Figure:
+    """Net value per model against one swept knob, with the crossover (dashed) and the user's answer (dotted)."""
+    fig = go.Figure()
+    for m in names:
+        tm = sweep[sweep["model"] == m]
+        fig.add_scatter(x=tm["value"], y=tm["net_value"], mode="lines+markers", name=names[m],
+                        line={"color": color(m), "dash": _dash(m)})
+    if detail.get("value") is not None:
+        fig.add_vline(x=detail["value"], line_dash="dash", line_color="#000000",
+                      annotation_text=f"crossover {detail['value']:.3g}", annotation_position="top")
+    if detail.get("current") is not None:
+        fig.add_vline(x=detail["current"], line_dash="dot", line_color="#999999", annotation_text="yours",
+                      annotation_position="bottom")
+    _layout(fig, f"12-month net value per model against: {knob_label}", f"{knob_label} — {unit}",
+            "Net value, currency units per 12 months")
+    if log_x:
+        fig.update_xaxes(type="log")
+    return fig
+
+
+def tornado(tor: pd.DataFrame) -> go.Figure:
+    """Which knob moves the answer most: each bar spans the best-of-CDP/hybrid minus CRM margin.
+
+    Long knob names are wrapped and the axes grow to hold every label (``automargin``) and the
+    value text outside the bars (the x range is padded), so nothing is clipped."""
+    lo = tor[["margin_low", "margin_high"]].min(axis=1)
+    hi = tor[["margin_low", "margin_high"]].max(axis=1)
+    names = [_wrap(str(t), 34) for t in tor["label"]]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=hi - lo, base=lo, orientation="h", marker_color=GREYS[1], name="CDP/hybrid − CRM",
+                hovertext=[f"{r.low_value:g} → {r.high_value:g}" for r in tor.itertuples()],
+                text=[f"{r.low_value:g} → {r.high_value:g}" + (" (no change)" if r.span == 0 else "")
+                      for r in tor.itertuples()],
+                textposition="outside", cliponaxis=False, showlegend=False)
+    fig.add_vline(x=0, line_color="#000000")
+    left, right = float(min(lo.min(), 0)), float(max(hi.max(), 0))
+    pad = (right - left) * 0.3 or 1.0
+    _layout(fig, "Which knob moves the answer most (tornado)",
+            "Best of CDP/hybrid minus CRM net value, currency units per 12 months", "",
+            height=120 + 70 * len(tor))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(range=[left - pad * 0.15, right + pad])
+    fig.update_layout(margin={"l": 20, "r": 40})
+    return fig
+
+
+def well_vs_poorly(wp: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
+    """12-month net value per model for a well-run and a poorly run CDP, same business and CRM."""
+    fig = go.Figure()
+    for m in names:
+        tm = wp[wp["model"] == m]
+        fig.add_bar(x=tm["variant"], y=tm["net_value"], name=names[m], marker_color=color(m))
+    fig.update_layout(barmode="group")
+    return _layout(fig, "12-month net value: well-run vs poorly run CDP, against the same CRM",
+                   "How the CDP is run", "Net value, currency units per 12 months")
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a label into lines of at most ``width`` characters (plotly wraps only at <br>)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def figure_numbers(fig: go.Figure) -> list:

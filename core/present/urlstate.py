@@ -1,26 +1,36 @@
 """Dashboard state as URL query parameters, and the catalogue of knobs the dashboard shows.
 
 Pure functions (no Streamlit): ``encode(scenario, play) -> dict[str, str]`` and
-``decode(params) -> (scenario, play)``. A shared link carries the preset, seed, size, play and
-only the knobs that differ from their defaults. Decoding never raises: an unknown or invalid
-parameter is dropped and described in the warnings of :func:`decode_with_warnings`.
+``decode(params) -> (scenario, play)``. A shared link carries the preset, seed, size, play, only
+the knobs that differ from their defaults, the edited segment / audience of the play (one
+compressed parameter per model, :func:`encode_rule`) and the page's own view (the Journeys person,
+the Overlap time). :func:`make_link` keeps the whole query under :data:`MAX_QUERY_CHARS` and says
+which rule it had to leave out. Decoding never raises: an unknown or invalid parameter is dropped
+and described in the warnings of :func:`decode_link`.
 """
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import inspect
+import json
 import math
 import textwrap
-from dataclasses import MISSING, dataclass, fields
+import zlib
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Mapping
+from urllib.parse import urlencode
 
 from core.engine.activation import ActivationConfig
 from core.measures.campaign import CampaignConfig
 from core.errors import UserError
 from core.engine.identity import IdentityConfig
 from core.engine.plays import PLAYS, plays_for
+from core.engine.rules import parse_rule
 from core.advice.scenario import Scenario, default_play
+from core.present.labels import snap
 from synthetic.config import Behaviour, Knobs
 from synthetic.presets import PRESETS, preset_config
 
@@ -32,6 +42,18 @@ DEFAULT_PRESET = "b2c-retail"
 DEFAULT_SEED = 7
 DEFAULT_DAYS = 90
 BASE_KEYS = ("preset", "seed", "people", "days", "play")
+#: One parameter per model for an edited rule (zlib-compressed canonical JSON, base64url).
+RULE_PARAMS = {"crm": "crm_rule", "cdp": "cdp_rule"}
+#: Parameters a page owns (its view, not the scenario): the Journeys case and person, the Overlap time.
+VIEW_PARAMS = ("case", "person", "at")
+#: Longest query string a link may carry. Browsers accept far more, but chat tools, mail clients
+#: and slide decks cut or mangle long links; about 2,000 characters is the long-standing safe
+#: length for a whole URL (Microsoft KB 208427 for Internet Explorer; sitemaps.org caps URLs at
+#: 2,048), which leaves ~1,800 for the query after the host and page.
+MAX_QUERY_CHARS = 1_800
+#: A rule blob larger than this (or decompressing past MAX_RULE_BYTES) is refused, not inflated.
+MAX_RULE_BLOB = 8_000
+MAX_RULE_BYTES = 64_000
 
 #: Dashboard groups: world knob groups plus the engine's identity, activation and campaign settings.
 GROUP_TITLES = {
@@ -151,7 +173,7 @@ def _parse_value(spec: KnobSpec, raw: Any) -> Any:
         if value != int(value):
             raise UserError(f"{spec.name} must be a whole number (got {text})")
         return int(value)
-    return value
+    return snap(spec.name, value, spec.lo, spec.hi, spec.kind)
 
 
 def _fmt(value: Any) -> str:
@@ -192,8 +214,94 @@ def _int_param(params: Mapping[str, str], key: str, default: int, lo: int, hi: i
     return value
 
 
-def decode_with_warnings(params: Mapping[str, Any]) -> tuple[Scenario, str, list[str]]:
-    """Scenario and play name from URL parameters, plus a warning for each parameter dropped."""
+# --------------------------------------------------------------------------- edited rules
+def encode_rule(rule: Mapping[str, Any]) -> str:
+    """A rule as one URL-safe token: canonical JSON (sorted keys, no spaces), zlib, base64url.
+
+    Canonical JSON makes the token a function of the rule alone, so the same edit always gives
+    the same link; a typical edited audience takes 150–400 characters."""
+    text = json.dumps(rule, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+
+
+def decode_rule(token: str) -> dict:
+    """The rule dict inside a token from :func:`encode_rule`; a UserError says what is wrong.
+
+    Refuses tokens over MAX_RULE_BLOB characters and rules over MAX_RULE_BYTES once inflated, so a
+    crafted link cannot make the server inflate a zip bomb. The rule is validated by the rule model."""
+    token = str(token).strip()
+    if not token:
+        raise UserError("the rule is empty")
+    if len(token) > MAX_RULE_BLOB:
+        raise UserError(f"the rule is {len(token):,} characters long; a link may carry {MAX_RULE_BLOB:,}")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        raise UserError("the rule is not valid base64url text (was the link cut?)") from None
+    inflate = zlib.decompressobj()
+    try:
+        data = inflate.decompress(raw, MAX_RULE_BYTES)
+    except zlib.error:
+        raise UserError("the rule is not a compressed rule (was the link cut or edited?)") from None
+    if inflate.unconsumed_tail:
+        raise UserError(f"the rule inflates past {MAX_RULE_BYTES:,} bytes")
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError("the rule is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise UserError("a rule must be a JSON object")
+    parse_rule(obj)  # RuleError (a UserError) names the path of the problem
+    return obj
+
+
+# --------------------------------------------------------------------------- whole links
+@dataclass(frozen=True)
+class Link:
+    """Everything a shared link restores: the scenario, the play, the play's edited rules by
+    model, the page's own view parameters, and a warning per parameter it could not restore."""
+
+    scenario: Scenario
+    play: str
+    rules: dict[str, dict] = field(default_factory=dict)
+    view: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Query parameters for a link and the rules left out because the link would be too long
+    (model → characters the rule needed)."""
+
+    params: dict[str, str]
+    too_large: dict[str, int] = field(default_factory=dict)
+
+
+def make_link(scenario: Scenario, play: str | Any, rules: Mapping[str, Mapping[str, Any]] | None = None,
+              view: Mapping[str, Any] | None = None, limit: int = MAX_QUERY_CHARS) -> Encoded:
+    """Query parameters for the scenario, play, edited rules and view, within ``limit`` characters.
+
+    When the whole query would exceed the limit, the largest rule is left out first (and named in
+    ``too_large``); the scenario and the view always fit."""
+    params = encode(scenario, play)
+    for key, value in (view or {}).items():
+        if key in VIEW_PARAMS and value is not None and str(value) != "":
+            params[key] = str(value)
+    tokens = {model: encode_rule(rule) for model, rule in (rules or {}).items() if model in RULE_PARAMS and rule}
+    too_large: dict[str, int] = {}
+    for model in sorted(tokens, key=lambda m: -len(tokens[m])):
+        rest = {RULE_PARAMS[m]: tokens[m] for m in tokens if m != model and m not in too_large}
+        if len(urlencode({**params, **rest, RULE_PARAMS[model]: tokens[model]})) > limit:
+            too_large[model] = len(RULE_PARAMS[model]) + 2 + len(tokens[model])
+    for model in sorted(tokens):
+        if model not in too_large:
+            params[RULE_PARAMS[model]] = tokens[model]
+    return Encoded(params, too_large)
+
+
+def decode_link(params: Mapping[str, Any]) -> Link:
+    """Scenario, play, edited rules and view from URL parameters, plus a warning for each parameter
+    dropped. Never raises: what cannot be restored falls back to the default and is named."""
     params = {str(k): (v[-1] if isinstance(v, (list, tuple)) and v else v) for k, v in dict(params).items()}
     warnings: list[str] = []
     preset = str(params.get("preset", DEFAULT_PRESET))
@@ -204,15 +312,32 @@ def decode_with_warnings(params: Mapping[str, Any]) -> tuple[Scenario, str, list
     people = _int_param(params, "people", DEFAULT_PEOPLE, 100, 200_000, warnings)
     days = _int_param(params, "days", DEFAULT_DAYS, 7, 365, warnings)
     play = str(params.get("play", "")) or default_play(preset).name
-    if play not in {p.name for p in plays_for(preset)}:
+    play_ok = play in {p.name for p in plays_for(preset)}
+    if not play_ok:
         if "play" in params:
             warnings.append(f"ignored play={play!r}: plays for {preset} are "
                             f"{', '.join(p.name for p in plays_for(preset))}")
         play = default_play(preset).name
     catalog = knob_catalog()
     settings: dict[str, Any] = {}
+    rules: dict[str, dict] = {}
+    view: dict[str, str] = {}
+    by_param = {param: model for model, param in RULE_PARAMS.items()}
     for key, raw in params.items():
         if key in BASE_KEYS:
+            continue
+        if key in VIEW_PARAMS:
+            view[key] = str(raw)
+            continue
+        if key in by_param:
+            if not play_ok:
+                warnings.append(f"ignored {key}: it was edited for play {params.get('play')!r}, which is not "
+                                f"available; showing the library rules of {play!r}")
+                continue
+            try:
+                rules[by_param[key]] = decode_rule(str(raw))
+            except UserError as exc:
+                warnings.append(f"ignored {key}: {exc}; showing the library rule")
             continue
         spec = catalog.get(key)
         if spec is None:
@@ -228,7 +353,13 @@ def decode_with_warnings(params: Mapping[str, Any]) -> tuple[Scenario, str, list
     except UserError as exc:
         warnings.append(f"ignored the changed knobs: {exc}")
         scenario = Scenario.make(preset, seed, people, days)
-    return scenario, play, warnings
+    return Link(scenario, play, rules, view, warnings)
+
+
+def decode_with_warnings(params: Mapping[str, Any]) -> tuple[Scenario, str, list[str]]:
+    """Scenario and play name from URL parameters, plus a warning for each parameter dropped."""
+    link = decode_link(params)
+    return link.scenario, link.play, link.warnings
 
 
 def decode(params: Mapping[str, Any]) -> tuple[Scenario, str]:

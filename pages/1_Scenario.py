@@ -1,0 +1,172 @@
+"""Scenario: the world, its knobs (in words and units, only those that apply) and the two models."""
+import streamlit as st
+
+from core.advice.scenario import POORLY_RUN, WELL_RUN
+from core.measures.freshness import lags
+from core.present import charts, labels
+from core.present.export import html_report
+from core.present.urlstate import knob_catalog, preset_defaults
+from pages import SS, engine_or_stop, frame, get_results, pct, set_settings
+from synthetic.presets import PRESETS
+
+scenario, play = frame()
+preset = PRESETS[scenario.preset]
+st.title("Audience Lab — CRM segments vs CDP audiences")
+st.write(
+    "**Two ways to pick who gets a message.** A *CRM segment* filters contact, company and deal fields that "
+    "forms, sales reps, nightly syncs and weekly imports fill in — simple, trusted by sales, but it describes a "
+    "known state that lags behind behaviour and sees only identified contacts. A *CDP audience* is a rule over "
+    "the event stream (page views, carts, product usage, email and ads) stitched into profiles by identity "
+    "resolution — fresh and cross-channel, but only as good as tracking coverage, identity resolution and the "
+    "sync to the sending tool. *Hybrid* lets the CDP build the audience and the CRM/marketing tool send it. "
+    "Move the knobs below and watch the other pages: execution often beats precision."
+)
+st.caption(f"Preset: **{preset.title}** — {preset.description}")
+
+
+def _apply(settings: dict) -> None:
+    set_settings(settings, replace=True)
+
+
+b1, b2, b3 = st.columns(3)
+b1.button("Well-run CDP", on_click=_apply, args=(WELL_RUN,), width="stretch",
+          help="High tracking coverage, many identified sessions, real-time audiences, 15-minute sync, 3 days to build.")
+b2.button("Poorly run CDP", on_click=_apply, args=(POORLY_RUN,), width="stretch",
+          help="Low coverage, few identified sessions, daily batches and syncs, a month to build, no email merges.")
+b3.button("Preset defaults", on_click=_apply, args=({},), width="stretch")
+
+# ------------------------------------------------------------------ knobs
+catalog = knob_catalog()
+defaults = preset_defaults(scenario.preset)
+settings = dict(scenario.settings)
+current = {**defaults, **settings}
+changed = {n for n, v in settings.items() if n in defaults and v != defaults[n]}
+
+
+def _knob_changed(name: str, scale: float) -> None:
+    spec = catalog[name]
+    value = SS[f"k_{name}"]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = labels.snap(name, value / scale, spec.lo, spec.hi, spec.kind)
+    set_settings({name: value})
+
+
+def knob_widget(name: str) -> None:
+    """One knob in words and its unit; a slider snaps to the knob's step so links stay readable."""
+    spec = catalog[name]
+    key = f"k_{name}"
+    value = current[name]
+    lbl = labels.label(name, scenario.preset) + (" ●" if name in changed else "")
+    rng = f" Range {spec.lo:g}–{spec.hi:g}." if spec.lo is not None and spec.hi is not None and spec.kind != "bool" else ""
+    help_ = f"{spec.help}{rng} Setting: `{name}`."
+    kw = {"key": key, "help": help_, "on_change": _knob_changed}
+    if spec.kind == "bool":
+        SS[key] = bool(value)
+        st.checkbox(lbl, args=(name, 1), **kw)
+    elif spec.kind == "choice" or name in labels.CHOICES:
+        names = labels.CHOICES.get(name, {})
+        options = list(spec.choices) if spec.kind == "choice" else list(range(int(spec.lo), int(spec.hi) + 1))
+        SS[key] = value if value in options else options[0]
+        st.selectbox(lbl, options, format_func=lambda o: names.get(o, str(o)), args=(name, 1), **kw)
+    elif labels.unit(name) == "%":
+        step = labels.step(name, spec.lo, spec.hi, spec.kind) * 100
+        digits = labels.decimals(step)
+        SS[key] = round(min(max(float(value), spec.lo), spec.hi) * 100, digits)
+        st.slider(lbl, float(spec.lo) * 100, float(spec.hi) * 100, step=step, format=f"%.{digits}f%%", args=(name, 100), **kw)
+    elif spec.kind == "int":
+        SS[key] = int(min(max(value, spec.lo), spec.hi))
+        st.slider(lbl, int(spec.lo), int(spec.hi), step=1, args=(name, 1), **kw)
+    else:
+        step = labels.step(name, spec.lo, spec.hi, spec.kind)
+        digits = labels.decimals(step)
+        lo, hi = float(spec.lo), float(spec.hi)
+        SS[key] = round(min(max(float(value), lo), hi), digits)
+        if hi - lo > 1000:  # minutes up to a year, order values up to millions: a number box is easier
+            st.number_input(lbl, min_value=lo, max_value=hi, step=float(step), format=f"%.{digits}f", args=(name, 1), **kw)
+        else:
+            st.slider(lbl, lo, hi, step=float(step), format=f"%.{digits}f", args=(name, 1), **kw)
+
+
+def _shown(names: list[str]) -> list[str]:
+    return [n for n in names if labels.applies(n, scenario.preset) or n in changed]
+
+
+groups = {
+    "Tracking & identity": [n for n, s in catalog.items() if s.group in ("tracking", "identity")],
+    "CRM hygiene & sync": [n for n, s in catalog.items() if s.group == "crm"] + ["crm_list_refresh_minutes"],
+    "Activation & team speed": [n for n, s in catalog.items() if s.group == "activation" and n != "crm_list_refresh_minutes"],
+    "Campaign": [n for n, s in catalog.items() if s.group == "campaign"],
+    "Customer behaviour (advanced)": [n for n, s in catalog.items() if s.group == "behaviour"],
+}
+hidden = [n for names in groups.values() for n in names if n not in _shown(names)]
+st.subheader("Knobs")
+st.caption("Each knob says what it models (hover the ? icon). Changed knobs are marked ● and go into the shareable URL. "
+           f"{len(hidden)} knobs that do not apply to a {preset.title} world (e.g. "
+           f"{', '.join(labels.label(n, scenario.preset, with_unit=False).lower() for n in hidden[:3])}) are hidden.")
+gcols = st.columns(2)
+for i, (title, names) in enumerate(groups.items()):
+    with gcols[i % 2].expander(title, expanded=False):
+        for n in _shown(names):
+            knob_widget(n)
+
+# ------------------------------------------------------------------ the world
+engine = engine_or_stop(scenario)
+world = engine.world
+summary = world.summary()
+words = labels.words(preset.model)
+st.subheader("The simulated world")
+m = st.columns(6)
+m[0].metric("People", f"{summary['people']:,}")
+m[1].metric("Events", f"{summary['events']:,}", help="All events in the ground-truth log, including history before the period.")
+m[2].metric("CRM contacts", f"{summary['contacts']:,}", help="Contact records in the CRM, duplicates included.")
+m[3].metric("Reached the CDP", pct(summary["share_events_received_by_cdp"]),
+            help="Share of all events the CDP received (tracking coverage, blockers, consent).")
+m[4].metric("Carry an id", pct(summary["share_events_with_user_or_email"]),
+            help="Share of events that carry a user id or an email address — what lets any system tie them to a known person.")
+m[5].metric(words["Purchases"], f"{summary['purchases']:,}", help=f"{words['revenue'].capitalize()} {summary['revenue']:,.0f} in the period.")
+
+quality = engine.resolution.quality()
+q = st.columns(4)
+q[0].metric("Profiles per person", f"{quality['profiles_per_person']:.2f}", help="1 = every person is exactly one CDP profile.")
+q[1].metric("People split", pct(quality["share_persons_split"]), help="Share of people whose events landed in more than one CDP profile.")
+q[2].metric("Over-merged profiles", pct(quality["share_profiles_overmerged"], 1),
+            help="Share of CDP profiles that hold more than one real person (shared devices, shared emails).")
+q[3].metric("Events on reachable profiles", pct(quality["share_events_identified"]),
+            help="Share of received events attached to a profile with an email or user id, i.e. one a sending tool can reach.")
+
+c1, c2 = st.columns([3, 2])
+fig_events = charts.events_per_day(world.events, world.start)
+c1.plotly_chart(fig_events, width="stretch")
+c1.caption("Read: the volume and mix of channels the customers use each day — the CRM sees only what its contacts "
+           "do on tracked pages and in email.")
+fig_identity = charts.identity_quality(quality)
+c2.plotly_chart(fig_identity, width="stretch")
+c2.caption("Read: lower split and over-merge shares mean the CDP's profiles match real people better; the more "
+           "events sit on reachable profiles, the more of the stream a campaign can act on.")
+
+# ------------------------------------------------------------------ report
+st.subheader("Share and export")
+st.caption("The URL in your address bar carries the preset, seed, size, play, every changed knob and edited rule — "
+           "copy it to share.")
+
+
+def build_report() -> bytes:
+    """Runs only when the download button is clicked (Streamlit calls it lazily)."""
+    results = get_results(scenario, play)
+    figs = {
+        "Events per day": fig_events, "Identity quality": fig_identity,
+        "Time to activation": charts.freshness_cdf(results.curves, play.action_window_hours),
+        "Reached in time": charts.freshness_bars(results.freshness),
+        "Lag distribution": charts.lag_histogram({mm: lags(results.run, mm) for mm in results.run.models}),
+        "Overlap at mid-period": charts.venn(results.overlap_mid),
+        "Overlap over time": charts.overlap_over_time(results.overlap_series),
+        "Precision and recall": charts.precision_recall(results.overlap_mid),
+        "Campaign lift": charts.lift_chart(results.lift),
+        "Incremental revenue": charts.roi_bars(results.lift),
+    }
+    return html_report(scenario, results, figs).encode("utf-8")
+
+
+st.download_button("Download an interactive HTML report (one file, works offline)", build_report,
+                   file_name=f"audience-lab-{scenario.preset}-{play.name}.html", mime="text/html",
+                   help="All charts of this scenario and play, with plotly.js embedded once.")

@@ -1,19 +1,25 @@
-"""Lift statistics for a campaign with a randomised holdout.
+"""Lift statistics for a campaign with a randomised holdout, honest at small sizes.
 
-One function, :func:`lift_report`, turns the outcomes of a treated arm and a holdout arm into
-everything a marketer needs to read a test honestly: absolute and relative lift with confidence
-intervals, a p-value, the minimum detectable effect, power, and money (incremental revenue, cost,
-ROI). When the simulator knows the true effect it is passed in too, so a page can show *measured*
-next to *true* (see DESIGN.md, "Campaign lift").
+One function, :func:`lift_report`, turns the outcomes of a treated arm and a holdout arm into what a
+marketer needs to read a test: incremental revenue and conversions with intervals, absolute and
+relative lift with intervals, a p-value that agrees with the interval, power at an effect that
+means something, and flags that say when the figures should not be trusted (a holdout too small to
+measure anything, a sample ratio mismatch). When the simulator knows the true effect it is passed
+in, so a page can show *measured* next to *true* (see DESIGN.md, "Campaign lift").
 
-Choices, each the textbook one so numbers match what Braze/Iterable/GrowthBook style tools show:
+Choices (the reasons and references are in docs/statistics.md):
 
-* binary outcomes: unpooled Wald CI for the difference (it does not assume the null), pooled
-  two-proportion z-test for the p-value (it does);
-* continuous outcomes: Welch's t (no equal-variance assumption; campaign arms rarely have it);
-* relative lift: delta method on the ratio of means, CI on the ratio shifted by -1;
-* MDE and power: the exact normal power of the test actually run (pooled z / Welch t), solved for
-  the effect, rather than a rule of thumb.
+* conversions (0/1): Newcombe's hybrid score interval for the difference (Newcombe 1998, method
+  10), the p-value obtained by inverting that interval (so "CI excludes 0" <=> "p < alpha"), and
+  the MOVER-R Wilson interval for the ratio (relative lift), which never goes below -100% and
+  excludes 0 exactly when the absolute interval does (core/measures/proportions.py);
+* continuous outcomes (revenue): Welch's t, with Fieller's interval for the ratio of means solved
+  with the same t, so the relative interval agrees in sign with the absolute one;
+* power and the "underpowered" warning at the *true* effect (simulator) or a *planned minimum*
+  effect (real data), never at the observed effect (Hoenig & Heisey 2001);
+* a holdout below 100 units or below 5 expected conversions is flagged (``holdout_too_small``);
+* ROI only when the incremental-revenue interval excludes 0, the platform/fixed cost is included
+  and the holdout is big enough; otherwise ``roi`` is None and ``roi_reason`` says why.
 
 Nothing here prints or plots; every failure a person can cause raises :class:`DataError`.
 """
@@ -24,23 +30,39 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 from scipy import special
 
 from core.errors import DataError
+from core.measures.cuped import CupedResult, cuped
+from core.measures.design import (
+    mde_two_proportions, mde_welch, power_two_proportions, power_welch, required_sample_size, srm_check,
+)
+from core.measures.proportions import mover_ratio_interval, newcombe_interval, newcombe_p_value
 
-__all__ = ["LiftReport", "lift_report", "holdout_split", "power_two_proportions", "power_welch"]
+__all__ = [
+    "LiftReport", "lift_report", "holdout_split", "power_two_proportions", "power_welch",
+    "MIN_HOLDOUT_UNITS", "MIN_EXPECTED_HOLDOUT_CONVERSIONS",
+]
+
+#: Fewer holdout units than this and one conversion moves the holdout rate by 1 pp or more — more
+#: than most e-mail lifts — so the test is flagged. Assumed (a round number; see docs/statistics.md).
+MIN_HOLDOUT_UNITS = 100
+#: Cochran's (1954) rule for normal approximations to 2x2 counts: at least 5 expected per cell.
+MIN_EXPECTED_HOLDOUT_CONVERSIONS = 5.0
+#: Kohavi et al. (2014), rule of thumb 7: the normal approximation needs n > 355·skewness^2 per arm.
+SKEW_RULE = 355.0
 
 
 @dataclass(frozen=True)
 class LiftReport:
     """The measured lift of one treated arm over its holdout; every number is a plain float/int.
 
-    ``rate_*`` are conversion rates for binary outcomes and means for continuous ones.
-    ``rel_*`` fields are ``None`` when the holdout mean is 0 (a ratio to nothing is not a result).
-    ``mde_abs`` is ``None`` when no effect inside the possible range reaches the target power.
-    Money fields are ``None`` when no revenue was given; ``roi`` is ``None`` when cost is 0.
-    Truth fields are ``None`` unless the caller (a simulator) knows the true effect.
+    Money comes first because it is what a campaign is for. ``rate_*`` are conversion rates for
+    binary outcomes and means for continuous ones. ``rel_*`` are None (with ``rel_lift_reason``)
+    when a ratio cannot be bounded, e.g. no holdout unit converted. ``power_at_effect`` is the
+    power at ``power_effect`` (``power_basis`` says whether that is the true or the planned minimum effect)
+    and None when neither was given. ``roi`` is None unless the test supports it (``roi_reason``).
+    Truth fields are None unless the caller (a simulator) knows the true effect.
     """
 
     binary: bool
@@ -49,6 +71,17 @@ class LiftReport:
     power_target: float
     n_treated: int
     n_holdout: int
+    incremental_revenue: float | None
+    incremental_revenue_ci_low: float | None
+    incremental_revenue_ci_high: float | None
+    incremental_conversions: float
+    incremental_conversions_ci_low: float
+    incremental_conversions_ci_high: float
+    cost: float
+    roi: float | None
+    roi_ci_low: float | None
+    roi_ci_high: float | None
+    roi_reason: str | None
     rate_treated: float
     rate_holdout: float
     abs_lift: float
@@ -58,56 +91,35 @@ class LiftReport:
     rel_lift: float | None
     rel_lift_ci_low: float | None
     rel_lift_ci_high: float | None
+    rel_lift_method: str
+    rel_lift_reason: str | None
     p_value: float
     significant: bool
     mde_abs: float | None
     mde_rel: float | None
-    power_at_observed: float
+    power_at_effect: float | None
+    power_effect: float | None
+    power_basis: str | None
     underpowered: bool
+    holdout_too_small: bool
+    holdout_reason: str | None
+    planned_holdout_share: float | None
+    srm_p_value: float | None
+    srm_mismatch: bool
     warning: str | None
-    incremental_conversions: float
-    incremental_revenue: float | None
-    incremental_revenue_ci_low: float | None
-    incremental_revenue_ci_high: float | None
-    cost: float
-    roi: float | None
+    warnings: tuple[str, ...]
     true_abs_lift: float | None
     estimation_error: float | None
     ci_covers_truth: bool | None
+    cuped: CupedResult | None
     notes: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (lists, not tuples; no numpy scalars)."""
+        """JSON-ready dict (lists, not tuples; no numpy scalars; CUPED as a nested dict or None)."""
         out = asdict(self)
         out["notes"] = list(self.notes)
+        out["warnings"] = list(self.warnings)
         return out
-
-
-# --------------------------------------------------------------------------- distributions
-# scipy.special rather than scipy.stats: the same functions without the per-call overhead, which
-# matters inside root finding and in the simulation tests that call the report hundreds of times.
-
-
-def _norm_sf(x: float) -> float:
-    return float(special.ndtr(-x))
-
-
-def _norm_cdf(x: float) -> float:
-    return float(special.ndtr(x))
-
-
-def _z(q: float) -> float:
-    """Upper-tail normal quantile: P(Z > _z(q)) = q."""
-    return float(-special.ndtri(q))
-
-
-def _t_sf(x: float, df: float) -> float:
-    return float(special.stdtr(df, -x))
-
-
-def _t(q: float, df: float) -> float:
-    """Upper-tail t quantile."""
-    return float(-special.stdtrit(df, q)) if math.isfinite(df) else _z(q)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -160,69 +172,21 @@ def _check_cost(name: str, value: float) -> float:
     return value
 
 
-# --------------------------------------------------------------------------- power / MDE
-
-
-def power_two_proportions(
-    p_holdout: float, p_treated: float, n_treated: int, n_holdout: int, alpha: float = 0.05
-) -> float:
-    """Power of the two-sided pooled z-test when the true rates are ``p_treated``/``p_holdout``.
-
-    The rejection threshold uses the pooled (null) SE, the spread of the statistic the unpooled
-    (alternative) SE — the standard exact-normal formula (Fleiss), so it matches the test we run.
-    """
-    delta = p_treated - p_holdout
-    pbar = (n_treated * p_treated + n_holdout * p_holdout) / (n_treated + n_holdout)
-    inv = 1.0 / n_treated + 1.0 / n_holdout
-    se0 = math.sqrt(max(pbar * (1 - pbar), 0.0) * inv)
-    se1 = math.sqrt(
-        p_treated * (1 - p_treated) / n_treated + p_holdout * (1 - p_holdout) / n_holdout
-    )
-    z = _z(alpha / 2)
-    if se1 == 0.0:
-        return float(abs(delta) > z * se0)  # a degenerate test: it always or never rejects
-    return float(
-        _norm_sf((z * se0 - delta) / se1) + _norm_cdf((-z * se0 - delta) / se1)
-    )
-
-
-def power_welch(delta: float, se: float, df: float, alpha: float = 0.05) -> float:
-    """Power of the two-sided Welch t-test for a true difference ``delta`` (noncentral t).
-
-    scipy's noncentral t goes NaN for large df and noncentrality; there the t is a normal to
-    many digits, so the normal formula is used instead of returning nonsense.
-    """
-    if se == 0.0:
-        return 1.0 if delta != 0 else float(alpha)
-    t = _t(alpha / 2, df)
-    nc = delta / se
-    with np.errstate(all="ignore"):
-        value = float(1 - special.nctdtr(df, nc, t) + special.nctdtr(df, nc, -t)) if df < 1e4 else math.nan
+def _check_effect(name: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
     if not math.isfinite(value):
-        value = float(_norm_sf(t - nc) + _norm_cdf(-t - nc))
-    return min(max(value, 0.0), 1.0)
+        raise DataError(f"{name} must be a finite number (got {value})")
+    return value
 
 
-def _mde_binary(p0: float, n1: int, n0: int, alpha: float, power: float) -> float | None:
-    """Smallest upward lift the test detects with ``power``; None if even p1 = 1 is not enough."""
-    top = 1.0 - p0
-    if top <= 0 or power_two_proportions(p0, 1.0, n1, n0, alpha) < power:
-        return None
-    return float(
-        optimize.brentq(
-            lambda d: power_two_proportions(p0, p0 + d, n1, n0, alpha) - power,
-            1e-12, top, xtol=1e-12,
-        )
-    )
+def _z(alpha: float) -> float:
+    return float(-special.ndtri(alpha / 2))
 
 
-def _mde_welch(se: float, df: float, alpha: float, power: float) -> float | None:
-    """Welch MDE for the observed spread: solve the noncentral-t power for the difference."""
-    if se == 0.0:
-        return None
-    hi = _t(alpha / 2, df) + _z(1 - power) + 10  # in SE units
-    nc = optimize.brentq(lambda k: power_welch(k, 1.0, df, alpha) - power, 0.0, hi, xtol=1e-10)
-    return float(nc * se)
+def _t(alpha: float, df: float) -> float:
+    return float(-special.stdtrit(df, alpha / 2)) if math.isfinite(df) else _z(alpha)
 
 
 # --------------------------------------------------------------------------- the tests
@@ -230,7 +194,7 @@ def _mde_welch(se: float, df: float, alpha: float, power: float) -> float | None
 
 @dataclass(frozen=True)
 class _Diff:
-    """Difference of means with its SE, CI, p-value and the df used (inf for z)."""
+    """Difference of means with its interval, p-value, the df used (inf for z) and the quantile."""
 
     m1: float
     m0: float
@@ -241,20 +205,19 @@ class _Diff:
     hi: float
     p: float
     df: float
+    q: float
 
 
 def _diff_proportions(y1: np.ndarray, y0: np.ndarray, alpha: float) -> _Diff:
-    """Unpooled Wald CI (no null assumed) + pooled z p-value (null assumed), as textbooks pair them."""
+    """Newcombe's hybrid score interval and the p-value that inverts it."""
     n1, n0 = y1.size, y0.size
-    p1, p0 = float(y1.mean()), float(y0.mean())
+    x1, x0 = float(y1.sum()), float(y0.sum())
+    p1, p0 = x1 / n1, x0 / n0
     v1, v0 = p1 * (1 - p1) / n1, p0 * (1 - p0) / n0
-    se = math.sqrt(v1 + v0)
-    z = _z(alpha / 2)
-    pbar = (y1.sum() + y0.sum()) / (n1 + n0)
-    se_pooled = math.sqrt(pbar * (1 - pbar) * (1 / n1 + 1 / n0))
-    d = p1 - p0
-    p = 1.0 if se_pooled == 0 else float(2 * _norm_sf(abs(d) / se_pooled))
-    return _Diff(p1, p0, v1, v0, se, d - z * se, d + z * se, p, math.inf)
+    z = _z(alpha)
+    lo, hi = newcombe_interval(x1, n1, x0, n0, z)
+    p = float(newcombe_p_value(x1, n1, x0, n0))
+    return _Diff(p1, p0, v1, v0, math.sqrt(v1 + v0), float(lo), float(hi), p, math.inf, z)
 
 
 def _diff_means(y1: np.ndarray, y0: np.ndarray, alpha: float) -> _Diff:
@@ -270,38 +233,58 @@ def _diff_means(y1: np.ndarray, y0: np.ndarray, alpha: float) -> _Diff:
     se = math.sqrt(v1 + v0)
     d = m1 - m0
     if se == 0.0:
-        return _Diff(m1, m0, v1, v0, 0.0, d, d, 1.0 if d == 0 else 0.0, math.inf)
+        return _Diff(m1, m0, v1, v0, 0.0, d, d, 1.0 if d == 0 else 0.0, math.inf, _z(alpha))
     w1, w0 = v1 / (v1 + v0), v0 / (v1 + v0)  # shares of the variance: no under/overflow
     df = 1.0 / (w1**2 / (n1 - 1) + w0**2 / (n0 - 1))
-    t = _t(alpha / 2, df)
-    p = float(2 * _t_sf(abs(d) / se, df))
-    return _Diff(m1, m0, v1, v0, se, d - t * se, d + t * se, p, float(df))
+    t = _t(alpha, df)
+    p = float(2 * special.stdtr(df, -abs(d) / se))
+    return _Diff(m1, m0, v1, v0, se, d - t * se, d + t * se, p, float(df), t)
 
 
-def _relative(diff: _Diff, alpha: float) -> tuple[float | None, float | None, float | None]:
-    """Delta-method CI on m1/m0, reported as ratio - 1; None when the holdout mean is 0.
+_REL_NONE = (None, None, None)
 
-    Var(m1/m0) ~ (Var m1 + R^2 Var m0) / m0^2. Anything non-finite (a holdout mean so close to 0
-    that the ratio overflows) is reported as undefined rather than as a number.
+
+def _relative_binary(y1: np.ndarray, y0: np.ndarray, alpha: float) -> tuple[tuple, str | None]:
+    """MOVER-R Wilson interval for the ratio, as ratio - 1; None with a reason when p0 = 0."""
+    x1, x0, n1, n0 = float(y1.sum()), float(y0.sum()), y1.size, y0.size
+    if x0 == 0:
+        return _REL_NONE, (
+            f"no holdout unit converted (0 of {n0:,}), so the relative lift is a ratio to zero and has no "
+            "upper bound; read the absolute lift"
+        )
+    lo, hi = mover_ratio_interval(x1, n1, x0, n0, _z(alpha))
+    ratio = (x1 / n1) / (x0 / n0)
+    return (ratio - 1, float(lo) - 1, float(hi) - 1), None
+
+
+def _relative_means(diff: _Diff, nonnegative: bool) -> tuple[tuple, str | None]:
+    """Fieller's interval for m1/m0 with the Welch quantile, as ratio - 1.
+
+    The set {theta : (m1 - theta m0)^2 <= t^2 (v1 + theta^2 v0)} contains 1 exactly when the Welch
+    interval contains 0, so the two agree in sign. It is a bounded interval only when the holdout
+    mean is itself clearly above 0 (m0^2 > t^2 v0); otherwise no finite relative interval exists.
     """
-    if diff.m0 == 0:
-        return None, None, None
-    with np.errstate(all="ignore"):
-        ratio = np.float64(diff.m1) / np.float64(diff.m0)  # numpy: overflow gives inf, not raise
-        se = np.sqrt(diff.var_m1 + ratio**2 * diff.var_m0) / abs(diff.m0)
-    half = _z(alpha / 2) * se
-    out = (ratio - 1, ratio - half - 1, ratio + half - 1)
-    if not all(math.isfinite(x) for x in out):
-        return None, None, None
-    return float(out[0]), float(out[1]), float(out[2])
+    m1, m0, v1, v0, t = diff.m1, diff.m0, diff.var_m1, diff.var_m0, diff.q
+    if m0 <= 0:
+        return _REL_NONE, "the holdout mean is 0 or negative, so a relative lift (a ratio to it) is undefined"
+    a = m0 * m0 - t * t * v0
+    if a <= 0:
+        return _REL_NONE, (
+            "the holdout mean is not clearly above 0 (its own interval reaches 0), so the relative lift has "
+            "no finite interval (Fieller); read the absolute lift"
+        )
+    b, c = m1 * m0, m1 * m1 - t * t * v1
+    root = math.sqrt(max(b * b - a * c, 0.0))
+    lo, hi = (b - root) / a, (b + root) / a
+    if nonnegative:
+        lo = max(lo, 0.0)  # a ratio of non-negative means cannot be negative
+    return (m1 / m0 - 1, lo - 1, hi - 1), None
 
 
 # --------------------------------------------------------------------------- money
 
 
-def _revenue(
-    rev_t: Any, rev_c: Any, n1: int, n0: int, alpha: float
-) -> tuple[float | None, float | None, float | None]:
+def _revenue(rev_t: Any, rev_c: Any, n1: int, n0: int, alpha: float) -> tuple[float | None, float | None, float | None]:
     """Incremental revenue over the treated arm, with a Welch CI (revenue is never binary)."""
     if rev_t is None and rev_c is None:
         return None, None, None
@@ -314,44 +297,109 @@ def _revenue(
             f"holdout values for {n1} / {n0} people"
         )
     if n1 < 2 or n0 < 2:
-        d = float(r1.mean() - r0.mean()) * n1
-        return d, None, None
+        return float(r1.mean() - r0.mean()) * n1, None, None
     diff = _diff_means(r1, r0, alpha)
     return (diff.m1 - diff.m0) * n1, diff.lo * n1, diff.hi * n1
 
 
-# --------------------------------------------------------------------------- the report
+def _roi(inc: float | None, lo: float | None, hi: float | None, cost: float, fixed_cost: float,
+         too_small: bool, alpha: float) -> tuple[float | None, float | None, float | None, str | None]:
+    """ROI with its interval, or None and the reason a marketer should not read one."""
+    level = f"{1 - alpha:.0%}"
+    if inc is None:
+        return None, None, None, "no revenue was given, so there is no return to compare with the cost"
+    if cost <= 0:
+        return None, None, None, "no cost was given, so a return on it is undefined"
+    if fixed_cost <= 0:
+        return None, None, None, (
+            "ROI needs the platform/fixed cost of running the campaign (fixed_cost): on send cost alone any "
+            "measurable revenue looks like a thousandfold return"
+        )
+    if too_small:
+        return None, None, None, "the holdout is too small to measure revenue, so no ROI is shown"
+    if lo is None or hi is None:
+        return None, None, None, "incremental revenue has no interval (fewer than 2 people in an arm)"
+    if lo <= 0 <= hi:
+        return None, None, None, (
+            f"the {level} interval of incremental revenue ({lo:,.0f} to {hi:,.0f}) includes 0, so the test cannot "
+            "say whether the campaign earned anything; an ROI from it would be a noise estimate"
+        )
+    return (inc - cost) / cost, (lo - cost) / cost, (hi - cost) / cost, None
+
+
+# --------------------------------------------------------------------------- flags and warnings
 
 
 def _fmt_effect(x: float, binary: bool) -> str:
     return f"{x * 100:+.2f} pp" if binary else f"{x:+.4g}"
 
 
-def _needed_scale(delta: float, se: float, alpha: float, power: float) -> float | None:
-    """How many times the current sample the observed effect needs (normal approximation)."""
-    if delta == 0 or se == 0:
+def _holdout_check(n0: int, n1: int, x_all: float | None) -> str | None:
+    """Why the holdout is too small to measure anything, or None when it is fine."""
+    reasons = []
+    if n0 < MIN_HOLDOUT_UNITS:
+        reasons.append(f"only {n0:,} units are held out (at least {MIN_HOLDOUT_UNITS} are needed)")
+    if x_all is not None:
+        expected = n0 * x_all / (n0 + n1)
+        if expected < MIN_EXPECTED_HOLDOUT_CONVERSIONS:
+            reasons.append(f"about {expected:.1f} conversions are expected in the holdout "
+                           f"(at least {MIN_EXPECTED_HOLDOUT_CONVERSIONS:.0f} are needed)")
+    if not reasons:
         return None
-    return ((_z(alpha / 2) + _z(1 - power)) * se / abs(delta)) ** 2
+    return "holdout too small: " + " and ".join(reasons) + "; treat every figure from this test as indicative only"
 
 
-def _underpowered_warning(
-    power_obs: float, delta: float, se: float, n: int, binary: bool, alpha: float, power: float,
-    significant: bool,
-) -> str:
-    """Say plainly what a low-power result means for *this* result and what sample would fix it."""
+def _power(binary: bool, diff: _Diff, effect: float | None, baseline: float | None,
+           n1: int, n0: int, alpha: float) -> float | None:
+    if effect is None:
+        return None
+    if binary:
+        p0 = diff.m0 if baseline is None else baseline
+        p1 = min(max(p0 + effect, 0.0), 1.0)
+        return power_two_proportions(p0, p1, n1, n0, alpha)
+    return power_welch(effect, diff.se, diff.df, alpha)
+
+
+def _underpowered_warning(power: float, effect: float, basis: str, binary: bool, significant: bool,
+                          diff: _Diff, baseline: float | None, n1: int, n0: int, alpha: float, target: float) -> str:
+    """Say plainly what low power means for *this* result and what sample would fix it."""
     reading = (
         "a significant result from a test this weak likely overstates the effect"
-        if significant
-        else "a non-significant result here is not evidence of no effect"
+        if significant else "a non-significant result here is not evidence of no effect"
     )
-    msg = (
-        f"underpowered: this test had only {power_obs:.0%} power to detect an effect of the "
-        f"observed size ({_fmt_effect(delta, binary)}); {reading}"
-    )
-    scale = _needed_scale(delta, se, alpha, power)
-    if scale is not None and math.isfinite(scale):
-        msg += f"; about {math.ceil(scale * n):,} people in total (same split) would give {power:.0%} power"
+    msg = (f"underpowered: this test had only {power:.0%} power to detect the {basis} "
+           f"({_fmt_effect(effect, binary)}); {reading}")
+    needed = None
+    if binary:
+        p0 = diff.m0 if baseline is None else baseline
+        if 0 <= p0 + effect <= 1:
+            needed = required_sample_size(p0, effect, n0 / (n0 + n1), alpha, target)
+    elif effect != 0 and diff.se > 0:
+        scale = ((_z(alpha) + float(-special.ndtri(1 - target))) * diff.se / abs(effect)) ** 2
+        needed = math.ceil(scale * (n1 + n0))
+    if needed is not None:
+        msg += f"; about {needed:,} units in total (same split) would give {target:.0%} power"
     return msg
+
+
+def _skew_note(values: np.ndarray, name: str) -> str | None:
+    """Kohavi et al.'s rule: a mean's normal approximation needs n > 355·skewness^2."""
+    if values.size < 3:
+        return None
+    c = values - values.mean()
+    m2 = float((c * c).mean())
+    if m2 == 0:
+        return None
+    skew = float((c**3).mean()) / m2**1.5
+    need = SKEW_RULE * skew * skew
+    if values.size >= need:
+        return None
+    return (f"{name} is highly skewed (skewness {skew:.1f}): the normal approximation behind its interval "
+            f"wants about {need:,.0f} units per arm (Kohavi et al.'s 355·skewness² rule) and this arm has "
+            f"{values.size:,}; treat the interval as approximate")
+
+
+# --------------------------------------------------------------------------- the report
 
 
 def lift_report(
@@ -366,16 +414,30 @@ def lift_report(
     cost_per_send: float = 0.0,
     fixed_cost: float = 0.0,
     true_abs_lift: float | None = None,
+    true_rate_holdout: float | None = None,
+    planned_abs_lift: float | None = None,
+    planned_holdout_share: float | None = None,
+    covariate_treated: np.ndarray | None = None,
+    covariate_control: np.ndarray | None = None,
+    covariate_name: str = "covariate",
 ) -> LiftReport:
-    """Measure the lift of ``treated`` over the holdout ``control`` (one outcome per person).
+    """Measure the lift of ``treated`` over the holdout ``control`` (one outcome per unit).
 
-    ``binary=None`` treats all-0/1 outcomes as conversions (z-test) and anything else as a
-    continuous outcome (Welch t). ``true_abs_lift`` is for simulations that know the truth.
+    ``binary=None`` treats all-0/1 outcomes as conversions and anything else as continuous (Welch).
+    ``fixed_cost`` is the platform/team cost of running the campaign; ROI is only reported with it.
+    Simulators pass ``true_abs_lift`` (and ``true_rate_holdout``, the true baseline) so power and
+    coverage are judged against the truth; real data pass ``planned_abs_lift``, the smallest effect
+    worth detecting. ``planned_holdout_share`` turns on the sample-ratio-mismatch check. A pre-period
+    covariate per unit (``covariate_treated``/``covariate_control``) adds a CUPED-adjusted lift.
     """
     alpha = _check_probability("alpha", alpha)
     power = _check_probability("power", power)
     cost_per_send = _check_cost("cost_per_send", cost_per_send)
     fixed_cost = _check_cost("fixed_cost", fixed_cost)
+    true_abs_lift = _check_effect("true_abs_lift", true_abs_lift)
+    planned_abs_lift = _check_effect("planned_abs_lift", planned_abs_lift)
+    if true_rate_holdout is not None and not (0.0 <= float(true_rate_holdout) <= 1.0):
+        raise DataError(f"true_rate_holdout must be a rate between 0 and 1 (got {true_rate_holdout})")
     y1, y0 = _as_outcomes(treated, "treated"), _as_outcomes(control, "holdout")
     if binary is None:
         binary = _is_binary(y1) and _is_binary(y0)
@@ -387,75 +449,117 @@ def lift_report(
 
     diff = _diff_proportions(y1, y0, alpha) if binary else _diff_means(y1, y0, alpha)
     delta = diff.m1 - diff.m0
-    if diff.se == 0.0:
+    significant = bool(diff.lo > 0 or diff.hi < 0)
+    if diff.se == 0.0 and not binary:
         notes.append("both arms have no spread in the outcome; the CI collapses to a point")
-    rel, rel_lo, rel_hi = _relative(diff, alpha)
-    if rel is None:
-        notes.append(
-            "holdout rate is 0 (or too close to 0 for a ratio), so relative lift is undefined; "
-            "read the absolute lift"
-        )
+    if binary:
+        rel, rel_reason = _relative_binary(y1, y0, alpha)
+    else:
+        rel, rel_reason = _relative_means(diff, bool((y1 >= 0).all() and (y0 >= 0).all()))
+    baseline = None if true_rate_holdout is None or not binary else float(true_rate_holdout)
 
     if binary:
-        mde = _mde_binary(diff.m0, n1, n0, alpha, power)
-        power_obs = power_two_proportions(diff.m0, diff.m1, n1, n0, alpha)
+        mde = mde_two_proportions(diff.m0 if baseline is None else baseline, n1, n0, alpha, power)
     else:
-        mde = _mde_welch(diff.se, diff.df, alpha, power)
-        power_obs = power_welch(delta, diff.se, diff.df, alpha)
+        mde = mde_welch(diff.se, diff.df, alpha, power)
     if mde is None:
         notes.append(f"no effect in the possible range reaches {power:.0%} power at these sizes")
-    mde_rel = mde / diff.m0 if mde is not None and diff.m0 != 0 else None
-    underpowered = power_obs < power
-    warning = (
-        _underpowered_warning(
-            power_obs, delta, diff.se, n1 + n0, binary, alpha, power, diff.p < alpha
-        )
-        if underpowered
-        else None
-    )
+    base_for_rel = diff.m0 if baseline is None else baseline
+    mde_rel = mde / base_for_rel if mde is not None and base_for_rel != 0 else None
+
+    effect, basis = ((true_abs_lift, "true effect") if true_abs_lift is not None
+                     else (planned_abs_lift, "planned minimum effect") if planned_abs_lift is not None
+                     else (None, None))
+    pw = _power(binary, diff, effect, baseline, n1, n0, alpha)
+    underpowered = pw is not None and pw < power
+    if pw is None:
+        notes.append("no power figure: give the planned minimum effect (the smallest lift worth acting on); "
+                     "power at the observed effect would only restate the p-value")
+
+    warnings: list[str] = []
+    holdout_reason = _holdout_check(n0, n1, float(y1.sum() + y0.sum()) if binary else None)
+    if holdout_reason:
+        warnings.append(holdout_reason)
+    srm = None
+    if planned_holdout_share is not None:
+        srm = srm_check(n1, n0, planned_holdout_share)
+        if srm.mismatch:
+            warnings.append(srm.message)
+    if underpowered:
+        warnings.append(_underpowered_warning(pw, effect, basis, binary, significant, diff, baseline,
+                                              n1, n0, alpha, power))
+    if not binary:
+        for arm, values in (("treated", y1), ("holdout", y0)):
+            note = _skew_note(values, f"the {arm} outcome")
+            if note:
+                notes.append(note)
+                break
 
     inc_rev, inc_lo, inc_hi = _revenue(revenue_treated, revenue_control, n1, n0, alpha)
     cost = cost_per_send * n1 + fixed_cost
-    roi = (inc_rev - cost) / cost if inc_rev is not None and cost > 0 else None
+    roi, roi_lo, roi_hi, roi_reason = _roi(inc_rev, inc_lo, inc_hi, cost, fixed_cost,
+                                           holdout_reason is not None, alpha)
 
     covers = err = None
     if true_abs_lift is not None:
-        true_abs_lift = float(true_abs_lift)
         err = delta - true_abs_lift
         covers = bool(diff.lo <= true_abs_lift <= diff.hi)
 
+    cup = None
+    if covariate_treated is not None or covariate_control is not None:
+        if covariate_treated is None or covariate_control is None:
+            raise DataError("CUPED needs the covariate for both arms (covariate_treated and covariate_control)")
+        cup = cuped(y1, y0, covariate_treated, covariate_control, alpha=alpha, covariate=covariate_name,
+                    base=(delta, diff.lo, diff.hi))
+
     return LiftReport(
         binary=bool(binary),
-        test="pooled two-proportion z-test" if binary else "Welch t-test",
+        test="Newcombe hybrid score interval (p-value by inverting it)" if binary else "Welch t-test",
         alpha=alpha,
         power_target=power,
         n_treated=n1,
         n_holdout=n0,
+        incremental_revenue=inc_rev,
+        incremental_revenue_ci_low=inc_lo,
+        incremental_revenue_ci_high=inc_hi,
+        incremental_conversions=delta * n1,
+        incremental_conversions_ci_low=diff.lo * n1,
+        incremental_conversions_ci_high=diff.hi * n1,
+        cost=cost,
+        roi=roi,
+        roi_ci_low=roi_lo,
+        roi_ci_high=roi_hi,
+        roi_reason=roi_reason,
         rate_treated=diff.m1,
         rate_holdout=diff.m0,
         abs_lift=delta,
         abs_lift_se=diff.se,
         abs_lift_ci_low=float(diff.lo),
         abs_lift_ci_high=float(diff.hi),
-        rel_lift=rel,
-        rel_lift_ci_low=rel_lo,
-        rel_lift_ci_high=rel_hi,
+        rel_lift=None if rel[0] is None else float(rel[0]),
+        rel_lift_ci_low=None if rel[1] is None else float(rel[1]),
+        rel_lift_ci_high=None if rel[2] is None else float(rel[2]),
+        rel_lift_method="MOVER-R Wilson" if binary else "Fieller (Welch t)",
+        rel_lift_reason=rel_reason,
         p_value=diff.p,
-        significant=bool(diff.p < alpha),
+        significant=significant,
         mde_abs=mde,
         mde_rel=mde_rel,
-        power_at_observed=power_obs,
+        power_at_effect=pw,
+        power_effect=effect,
+        power_basis=basis,
         underpowered=bool(underpowered),
-        warning=warning,
-        incremental_conversions=delta * n1,
-        incremental_revenue=inc_rev,
-        incremental_revenue_ci_low=inc_lo,
-        incremental_revenue_ci_high=inc_hi,
-        cost=cost,
-        roi=roi,
+        holdout_too_small=holdout_reason is not None,
+        holdout_reason=holdout_reason,
+        planned_holdout_share=None if srm is None else srm.planned_holdout_share,
+        srm_p_value=None if srm is None else srm.p_value,
+        srm_mismatch=bool(srm is not None and srm.mismatch),
+        warning="; ".join(warnings) if warnings else None,
+        warnings=tuple(warnings),
         true_abs_lift=true_abs_lift,
         estimation_error=err,
         ci_covers_truth=covers,
+        cuped=cup,
         notes=tuple(notes),
     )
 

@@ -1,7 +1,6 @@
 """core.measures.uplift: T-learner and Qini on Hillstrom (Mens E-Mail vs No E-Mail, outcome visit)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,16 +9,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeRegressor
 
 from core.errors import DataError
+from core.measures.liftcsv import hillstrom_path
 from core.measures.uplift import TwoModelUplift, qini_coefficient, qini_curve
 
-HILLSTROM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hillstrom" / "hillstrom.csv"
+HILLSTROM = hillstrom_path()  # bundled with the package (core/measures/data)
 FEATURES = ["recency", "history", "mens", "womens", "newbie", "channel", "zip_code"]
 
 
 @pytest.fixture(scope="module")
 def hillstrom_split():
-    if not HILLSTROM.exists():
-        pytest.skip(f"Hillstrom CSV not found at {HILLSTROM} (shared data not mounted)")
     d = pd.read_csv(HILLSTROM)
     d = d[d["segment"].isin(["Mens E-Mail", "No E-Mail"])]
     X = pd.get_dummies(d[FEATURES], columns=["channel", "zip_code"], dtype=float)

@@ -100,12 +100,24 @@ def power_welch(delta: float, se: float, df: float, alpha: float = 0.05) -> floa
 
 
 def mde_two_proportions(p0: float, n1: float, n0: float, alpha: float = 0.05, power: float = 0.8) -> float | None:
-    """Smallest upward lift the test detects with ``power``; None if even p1 = 1 is not enough."""
+    """Smallest upward lift the test detects with ``power``; None if even p1 = 1 is not enough.
+
+    Power is not monotone in the effect for tiny arms (a one-person arm), so the first crossing is
+    bracketed on a log grid before it is solved.
+    """
     top = 1.0 - p0
-    if top <= 0 or power_two_proportions(p0, 1.0, n1, n0, alpha) < power:
+    if top <= 0:
         return None
+    grid = np.r_[np.geomspace(min(1e-9, top), top, 60), top]
+    gaps = np.array([power_two_proportions(p0, p0 + d, n1, n0, alpha) - power for d in grid])
+    hit = np.flatnonzero(gaps >= 0)
+    if hit.size == 0:
+        return None
+    i = int(hit[0])
+    if i == 0:
+        return float(grid[0])
     return float(optimize.brentq(
-        lambda d: power_two_proportions(p0, p0 + d, n1, n0, alpha) - power, 1e-12, top, xtol=1e-12))
+        lambda d: power_two_proportions(p0, p0 + d, n1, n0, alpha) - power, grid[i - 1], grid[i], xtol=1e-12))
 
 
 def mde_welch(se: float, df: float, alpha: float = 0.05, power: float = 0.8) -> float | None:

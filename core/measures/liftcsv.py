@@ -83,7 +83,8 @@ class CsvInfo:
 
     path: Path
     compression: str | None   # "gzip" or None
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # names with surrounding spaces stripped
+    raw_columns: tuple[str, ...]  # names exactly as in the header
     text_bytes: int           # size once decompressed
 
 
@@ -170,18 +171,23 @@ def inspect_csv(path: str | Path) -> CsvInfo:
         raise DataError(f"{name} has {len(columns):,} columns; at most {MAX_COLUMNS:,} are accepted")
     if total - len(header) <= 1:  # nothing after the header but its line break
         raise DataError(f"{name} has a header line but no rows")
-    return CsvInfo(path, compression, tuple(c.strip() for c in columns), total)
+    return CsvInfo(path, compression, tuple(c.strip() for c in columns), tuple(columns), total)
 
 
 def _read(info: CsvInfo, **kwargs: Any) -> pd.DataFrame:
-    """pandas on a file :func:`inspect_csv` accepted; parser errors become one DataError line."""
+    """pandas on a file :func:`inspect_csv` accepted; parser errors become one DataError line.
+
+    The whole-file read uses pyarrow's parser, which rejects a row with more fields than the
+    header (pandas' own parser silently drops the extras when only some columns are read).
+    """
     try:
-        return pd.read_csv(info.path, compression=info.compression, encoding="utf-8-sig",
-                           skipinitialspace=True, **kwargs)
+        frame = pd.read_csv(info.path, compression=info.compression, encoding="utf-8-sig", **kwargs)
     except pd.errors.EmptyDataError:
         raise DataError(f"CSV {info.path.name} has a header line but no rows") from None
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"cannot read CSV {info.path.name}: {_one_line(exc)}") from None
+        text = _one_line(exc)
+        raise DataError(f"cannot read CSV {info.path.name}: {text[:200]}{'…' if len(text) > 200 else ''}") from None
+    return frame.rename(columns=dict(zip(info.raw_columns, info.columns)))
 
 
 def read_preview(path: str | Path, nrows: int = 2000) -> pd.DataFrame:
@@ -226,8 +232,9 @@ def read_arms(
         raise DataError(f"treatment and control are the same arm ({treatment!r}); pick two arms")
     info = inspect_csv(path)
     _check_columns(info.columns, [arm_column, *columns], path)
-    usecols = list(dict.fromkeys([arm_column, *columns]))
-    frame = _read(info, usecols=usecols, dtype={arm_column: str})
+    raw = dict(zip(info.columns, info.raw_columns))
+    usecols = list(dict.fromkeys(raw[c] for c in [arm_column, *columns]))
+    frame = _read(info, usecols=usecols, dtype={raw[arm_column]: str}, engine="pyarrow")
     arms = frame[arm_column].fillna("").str.strip()
     is_t, is_c = arms == str(treatment).strip(), arms == str(control).strip()
     for label, mask in ((treatment, is_t), (control, is_c)):

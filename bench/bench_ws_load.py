@@ -1,0 +1,297 @@
+"""Workshop load, measured at the protocol level: N sessions speak Streamlit's websocket protocol.
+
+Each session is a :class:`scripts.stclient.Session` — the protobuf messages a browser sends
+(``BackMsg.rerun_script`` with the URL's query string, the page and the widget states) and the
+ForwardMsg stream it reads until ``script_finished`` — without rendering anything, so 30 of them
+cost the load generator a few CPU seconds and the server gets the machine.
+
+Scenario (one fresh server per session count, so every run starts with empty caches):
+
+1. ``streamlit run app.py`` on 127.0.0.1 and a free port (usage statistics off, no file watcher);
+2. N sessions start within ``--ramp`` seconds of each other and open the Scenario page;
+3. each opens Journeys, Segments, Freshness, Overlap, Campaign lift and Fit, returns to the
+   Scenario page, clicks "Poorly run CDP" (the knob change) and opens Freshness on the changed
+   scenario;
+4. every step is timed from the message sent to ``script_finished``; the server's process tree is
+   sampled from /proc every 0.2 s for its resident memory.
+
+``--worlds different`` gives every session its own seed (``?seed=…``): 30 people exploring 30
+worlds, which is what bounds the caches. ``--warm`` lets one facilitator session open the pages
+first, as at a real workshop. Bounded: a fixed list of steps, a time limit per step and per
+session, loopback only. Not part of CI (figures depend on the machine).
+
+    .venv/bin/python bench/bench_ws_load.py --sessions 1,10,30
+    .venv/bin/python bench/bench_ws_load.py --sessions 30 --worlds different
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from scripts.browser import free_port, wait_healthy  # noqa: E402
+from scripts.stclient import Session, start_streamlit  # noqa: E402
+
+#: (kind, target): open a page by URL path, or click a button by its label on the current page.
+STEPS: tuple[tuple[str, str], ...] = (
+    ("open", ""), ("open", "Journeys"), ("open", "Segments"), ("open", "Freshness"), ("open", "Overlap"),
+    ("open", "Campaign_lift"), ("open", "Fit"), ("open", ""), ("knob", "Poorly run CDP"), ("open", "Freshness"),
+)
+
+
+@dataclass
+class Step:
+    session: int
+    index: int
+    kind: str        # open | knob
+    target: str
+    started: float   # seconds since the first session started
+    seconds: float
+    status: str
+    exceptions: list
+    alerts: list
+    page_not_found: bool
+    kbytes: float
+
+
+# --------------------------------------------------------------------------- server memory
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants, from /proc/<pid>/task/*/children."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / 100  # utime + stime in clock ticks (USER_HZ=100)
+    except (OSError, IndexError):
+        return float("nan")
+
+
+class MemorySampler(threading.Thread):
+    """Peak resident memory of a process tree, sampled every ``every`` seconds."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_kb = 0
+        self.samples: list[tuple[float, int]] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        t0 = time.perf_counter()
+        while not self._halt.is_set():
+            kb = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
+            self.peak_kb = max(self.peak_kb, kb)
+            self.samples.append((round(time.perf_counter() - t0, 1), kb))
+            self._halt.wait(self.every)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join(5)
+        return max(self.peak_kb, _status_kb(self.pid, "VmHWM"))
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+async def one_session(i: int, url: str, query: str, delay: float, t0: float, args) -> list[Step]:
+    """One participant: wait for its turn, then the fixed steps, each under a time limit."""
+    await asyncio.sleep(delay)
+    steps: list[Step] = []
+    session = Session(url, query)
+    deadline = time.perf_counter() + args.session_timeout
+    try:
+        await session.connect()
+        for index, (kind, target) in enumerate(STEPS):
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                steps.append(Step(i, index, kind, target, time.perf_counter() - t0, 0.0, "session_timeout", [], [], False, 0))
+                break
+            started = time.perf_counter() - t0
+            try:
+                run = await (session.open(target, min(left, args.step_timeout)) if kind == "open"
+                             else session.click(target, min(left, args.step_timeout)))
+            except KeyError as exc:  # the button was not on the page: the page did not render
+                steps.append(Step(i, index, kind, target, started, 0.0, "no_button", [str(exc)[:200]], [], False, 0))
+                break
+            steps.append(Step(i, index, kind, target, started, run.seconds, run.status, run.exceptions,
+                              run.alerts, run.page_not_found, run.bytes / 1024))
+            if run.status != "ok":
+                break
+    except (OSError, asyncio.TimeoutError) as exc:
+        steps.append(Step(i, 0, "connect", "", time.perf_counter() - t0, 0.0, f"connect: {exc}"[:200], [], [], False, 0))
+    finally:
+        await session.close()
+    return steps
+
+
+async def all_sessions(url: str, n: int, args) -> list[Step]:
+    t0 = time.perf_counter()
+    jobs = []
+    for i in range(n):
+        query = f"seed={args.seed_base + i}" if args.worlds == "different" else ""
+        delay = args.ramp * i / max(n - 1, 1)
+        jobs.append(one_session(i, url, query, delay, t0, args))
+    limit = args.session_timeout + args.ramp + 60
+    results = await asyncio.wait_for(asyncio.gather(*jobs), limit)
+    return [s for steps in results for s in steps]
+
+
+async def warm_up(url: str, args) -> float:
+    """The facilitator opens every page of the default world before the room joins."""
+    t0 = time.perf_counter()
+    session = Session(url)
+    await session.connect()
+    try:
+        for kind, target in STEPS:
+            if kind == "open":
+                await session.open(target, args.step_timeout)
+    finally:
+        await session.close()
+    return time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q, method="higher")), 2) if values else None
+
+
+def _stats(values: list[float]) -> dict:
+    return {"n": len(values), "p50": _pct(values, 50), "p95": _pct(values, 95),
+            "max": round(max(values), 2) if values else None}
+
+
+def summarise(steps: list[Step], n: int) -> dict:
+    ok = [s for s in steps if s.status == "ok" and not s.exceptions and not s.page_not_found]
+    first = [s.seconds for s in ok if s.index == 0]
+    opens = [s.seconds for s in ok if s.kind == "open"]
+    knobs = [s.seconds for s in ok if s.kind == "knob"]
+    by_page: dict[str, list[float]] = {}
+    for s in ok:
+        by_page.setdefault(f"{s.kind}:{s.target or 'Scenario'}", []).append(s.seconds)
+    failed = [s for s in steps if s not in ok]
+    return {
+        "sessions": n,
+        "sessions_completed": len({s.session for s in ok if s.index == len(STEPS) - 1}),
+        "steps_ok": len(ok), "steps_expected": n * len(STEPS),
+        "first_open": _stats(first), "page_opens": _stats(opens), "knob_changes": _stats(knobs),
+        "by_step": {k: _stats(v) for k, v in by_page.items()},
+        "errors": len(failed),
+        "error_examples": sorted({f"{s.kind}:{s.target or 'Scenario'} {s.status} {'; '.join(s.exceptions)[:160]}"
+                                  + (" page not found" if s.page_not_found else "") for s in failed})[:5],
+        "st_error_alerts": sum(len(s.alerts) for s in steps),
+        "alert_examples": sorted({a[:160] for s in steps for a in s.alerts})[:3],
+    }
+
+
+def run_count(n: int, args) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkstemp(prefix="ws-load-", suffix=".log")[1])
+    server = start_streamlit(ROOT / "app.py", port, log)
+    sampler = MemorySampler(server.pid)
+    sampler.start()
+    try:
+        if not wait_healthy(url, timeout=120):
+            raise SystemExit(f"streamlit did not become healthy; see {log}")
+        warm = asyncio.run(warm_up(url, args)) if args.warm else None
+        cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), _cpu_seconds(server.pid), time.perf_counter()
+        steps = asyncio.run(all_sessions(url, n, args))
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        report = summarise(steps, n)
+        report.update({
+            "worlds": args.worlds, "warm_up_s": round(warm, 1) if warm is not None else None,
+            "wall_s": round(time.perf_counter() - wall0, 1),
+            "client_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
+            "server_cpu_s": round(_cpu_seconds(server.pid) - server_cpu0, 1),
+            "tracebacks_in_server_log": log.read_text(errors="replace").count("Traceback"),
+        })
+        if args.steps_out:
+            with open(args.steps_out, "a") as fh:
+                for s in steps:
+                    fh.write(json.dumps({"sessions": n, "worlds": args.worlds, **asdict(s)}) + "\n")
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except Exception:
+            server.kill()
+        report_peak = sampler.stop()
+    report["server_peak_gb"] = round(report_peak / 1024 ** 2, 2)
+    report["server_log"] = str(log)
+    return report
+
+
+def table(reports: list[dict]) -> str:
+    def f(s: dict) -> str:
+        return "—" if not s["n"] else f"{s['p50']:.1f} / {s['p95']:.1f} / {s['max']:.1f}"
+    lines = ["| sessions | worlds | first open p50 / p95 / max (s) | page opens p50 / p95 / max (s) | "
+             "knob change p50 / p95 / max (s) | server peak | errors | client CPU |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in reports:
+        lines.append(f"| {r['sessions']} | {r['worlds']}{' (warm)' if r['warm_up_s'] is not None else ''} | "
+                     f"{f(r['first_open'])} | {f(r['page_opens'])} | {f(r['knob_changes'])} | "
+                     f"{r['server_peak_gb']:.2f} GB | {r['errors']} | {r['client_cpu_s']:.1f} s |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", default="1,10,30", help="comma-separated session counts, one fresh server each")
+    parser.add_argument("--worlds", choices=("same", "different"), default="same",
+                        help="same: everyone on the default world; different: one seed per session")
+    parser.add_argument("--warm", action="store_true", help="a facilitator session opens every page first")
+    parser.add_argument("--ramp", type=float, default=3.0, help="seconds over which the sessions join")
+    parser.add_argument("--step-timeout", type=float, default=300.0)
+    parser.add_argument("--session-timeout", type=float, default=1200.0)
+    parser.add_argument("--seed-base", type=int, default=1000)
+    parser.add_argument("--json", help="write the reports to this file")
+    parser.add_argument("--steps-out", help="append every step as a JSON line to this file")
+    args = parser.parse_args()
+    reports = []
+    for n in (int(x) for x in args.sessions.split(",")):
+        report = run_count(n, args)
+        print(json.dumps(report), flush=True)
+        reports.append(report)
+    print(table(reports))
+    if args.json:
+        Path(args.json).write_text(json.dumps(reports, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -48,3 +48,77 @@ def test_precision_recall_bars():
     ov = {"models": {"crm": {"precision": 1.0, "recall": 0.2}, "cdp": {"precision": 0.9, "recall": None}}}
     fig = charts.precision_recall(ov)
     assert list(fig.data[0].y) == pytest.approx([100, 90]) and list(fig.data[1].y) == pytest.approx([20, 0])
+
+
+# ------------------------------------------------------------------ colours mean models, and only models
+import colorsys  # noqa: E402
+
+
+def _hue_sat(hex_colour: str) -> tuple[float, float]:
+    r, g, b = (int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    h, _l, s = colorsys.rgb_to_hls(r, g, b)
+    return h * 360, s
+
+
+def _reads_as_a_model(hex_colour: str) -> str | None:
+    """The model whose colour this one could be taken for (same hue family, saturated), if any."""
+    h, s = _hue_sat(hex_colour)
+    if s < 0.25:
+        return None  # a grey or a washed-out tint is no model's colour
+    for model in ("crm", "cdp", "hybrid"):
+        mh, _ = _hue_sat(charts.COLORS[model])
+        if min(abs(h - mh), 360 - abs(h - mh)) < 22:
+            return model
+    return None
+
+
+def test_category_colours_never_read_as_a_model():
+    for c in list(charts.CATEGORY_COLORS) + list(charts.CHANNEL_COLORS.values()) + list(charts.GREYS):
+        assert c.upper() not in {v.upper() for v in charts.COLORS.values()}, c
+        assert _reads_as_a_model(c) is None, f"{c} reads as the {_reads_as_a_model(c)} colour"
+    assert _reads_as_a_model("#D55E00") == "crm", "the check itself: vermilion reads as the CRM's orange"
+
+
+def test_identity_chart_uses_no_model_colour():
+    fig = charts.identity_quality({"share_persons_split": 0.6, "share_profiles_overmerged": 0.01,
+                                   "share_events_identified": 0.55})
+    colours = list(fig.data[0].marker.color)
+    assert colours and all(_reads_as_a_model(c) is None for c in colours), colours
+    assert list(fig.data[0].y) == pytest.approx([60, 1, 55])
+
+
+def test_tornado_labels_are_wrapped_and_nothing_is_clipped():
+    tor = pd.DataFrame({"label": ["CDP cost (licence, implementation, upkeep) vs your answer", "CDP sync interval"],
+                        "low_value": [0.25, 5.0], "high_value": [4.0, 4320.0], "margin_low": [-900_000.0, -250_000.0],
+                        "margin_high": [120_000.0, -200_000.0], "span": [1_020_000.0, 50_000.0]})
+    fig = charts.tornado(tor)
+    bar = fig.data[0]
+    assert all(len(line) <= 34 for name in bar.y for line in name.split("<br>"))
+    assert fig.layout.yaxis.automargin is True
+    lo, hi = fig.layout.xaxis.range
+    ends = [b + x for b, x in zip(bar.base, bar.x)]
+    assert hi > max(ends) + 0.2 * (max(ends) - min(bar.base)), "room right of the longest bar for its value text"
+    assert lo < min(bar.base)
+    assert bar.cliponaxis is False and bar.textposition == "outside"
+
+
+def test_journey_lanes_mark_qualifying_and_activation():
+    t = pd.Timestamp("2026-09-10", tz="UTC")
+    truth = pd.DataFrame({"ts": [t], "label": ["add_to_cart · web"]})
+    crm = pd.DataFrame({"recorded_at": [t + pd.Timedelta(days=1)], "label": ["x"]})
+    cdp = pd.DataFrame({"seen_at": [t], "label": ["add_to_cart"], "profile": ["123456"]})
+    qualified = pd.DataFrame({"enter": [t, t + pd.Timedelta(days=5)], "exit": [t + pd.Timedelta(hours=1),
+                                                                             t + pd.Timedelta(days=6)]})
+    reached = pd.DataFrame({"model": ["cdp", "crm", "hybrid"],
+                            "at": [t + pd.Timedelta(minutes=20), t + pd.Timedelta(days=2), t + pd.Timedelta(hours=2)]})
+    fig = charts.journey_lanes(truth, crm, cdp, qualified, reached)
+    assert len([s for s in fig.layout.shapes if s.type == "rect"]) == 2, "one shaded stretch per qualifying episode"
+    marks = {tr.name: tr for tr in fig.data if tr.name and "can reach them" in tr.name}
+    assert set(marks) == {"CRM segment can reach them", "CDP audience can reach them", "Hybrid can reach them"}
+    assert marks["CRM segment can reach them"].marker.color == charts.COLORS["crm"]
+    assert list(marks["CRM segment can reach them"].y) == [charts.LANES[1]]
+    assert list(marks["Hybrid can reach them"].y) == [charts.LANES[2]]
+    qual = next(tr for tr in fig.data if tr.name and tr.name.startswith("truly qualifies"))
+    assert len(qual.x) == 2 and list(qual.y) == [charts.LANES[0]] * 2
+    plain = charts.journey_lanes(truth, crm, cdp)
+    assert not plain.layout.shapes and not any("can reach" in (tr.name or "") for tr in plain.data)

@@ -196,3 +196,212 @@ def test_sidebar_play_change_changes_page():
     assert_clean(at)
     assert at.markdown[0].value != first and "Win-back" in at.markdown[0].value
     assert at.query_params.get("play") in ("win-back", ["win-back"])
+
+
+# ------------------------------------------------------------------ links carry edited rules and views (pure)
+from core.engine.rules import parse_rule  # noqa: E402
+from core.present.urlstate import MAX_QUERY_CHARS, decode_link, decode_rule, encode_rule, make_link  # noqa: E402
+
+EDITED = {"name": "Bought in the last 30 days", "all": [{"field": "last_purchase_date", "op": "within_last_days",
+                                                        "value": 30}]}
+AUDIENCE = {"name": "Carts without a purchase", "all": [{"event": "add_to_cart", "within": "24h"},
+                                                        {"not": {"event": "purchase", "within": "24h"}}]}
+
+
+def test_link_round_trips_edited_rules_and_views():
+    s = Scenario.make("b2c-retail", 7, 2000, 90, {"coverage_web": 0.4})
+    enc = make_link(s, "cart-abandonment", {"crm": EDITED, "cdp": AUDIENCE}, {"person": 17, "at": "2026-10-15T12:00"})
+    assert not enc.too_large
+    assert set(enc.params) >= {"crm_rule", "cdp_rule", "person", "at"}
+    assert all(isinstance(v, str) and v.isascii() for v in enc.params.values())
+    link = decode_link(enc.params)
+    assert link.warnings == []
+    assert link.scenario == s and link.play == "cart-abandonment"
+    assert link.rules == {"crm": EDITED, "cdp": AUDIENCE}
+    assert link.view == {"person": "17", "at": "2026-10-15T12:00"}
+    assert encode_rule(EDITED) == encode_rule(dict(reversed(list(EDITED.items())))), "canonical: key order is irrelevant"
+
+
+def test_a_rule_too_large_for_a_link_is_left_out_and_named():
+    import hashlib
+    cities = [hashlib.sha1(str(i).encode()).hexdigest()[:12] for i in range(300)]  # incompressible values
+    huge = {"name": "Shoppers in 300 towns", "all": [{"field": "city", "op": "in", "value": cities}]}
+    parse_rule(huge)
+    s = Scenario.make("b2c-retail", 7, 2000, 90)
+    enc = make_link(s, "cart-abandonment", {"crm": EDITED, "cdp": huge})
+    assert "cdp" in enc.too_large and enc.too_large["cdp"] > MAX_QUERY_CHARS
+    assert "cdp_rule" not in enc.params and "crm_rule" in enc.params, "the small rule still travels"
+    from urllib.parse import urlencode
+    assert len(urlencode(enc.params)) <= MAX_QUERY_CHARS
+    assert decode_link(enc.params).rules == {"crm": EDITED}
+
+
+@pytest.mark.parametrize("blob, says", [
+    ("not*base64!", "base64url"),
+    (base64.urlsafe_b64encode(b"plain text, not zlib").decode().rstrip("="), "compressed"),
+    (encode_rule({"name": "x", "all": [{"event": "purchase", "within": "soon"}]}), "within"),
+    (base64.urlsafe_b64encode(__import__("zlib").compress(b"[1, 2]")).decode().rstrip("="), "JSON object"),
+    (base64.urlsafe_b64encode(__import__("zlib").compress(b" " * 200_000)).decode().rstrip("="), "inflates"),
+    ("A" * 9000, "characters long"),
+])
+def test_a_corrupt_rule_blob_is_named_and_the_library_rule_kept(blob, says):
+    with pytest.raises(Exception) as exc:
+        decode_rule(blob)
+    assert says in str(exc.value)
+    link = decode_link({"preset": "b2c-retail", "play": "cart-abandonment", "cdp_rule": blob})
+    assert link.rules == {}
+    assert len(link.warnings) == 1 and link.warnings[0].startswith("ignored cdp_rule:") and says in link.warnings[0]
+
+
+def test_rules_for_an_unknown_play_are_not_applied_to_another():
+    link = decode_link({"preset": "b2c-retail", "play": "no-such-play", "crm_rule": encode_rule(EDITED)})
+    assert link.play == "cart-abandonment" and link.rules == {}
+    assert any("crm_rule" in w for w in link.warnings) and any("play=" in w for w in link.warnings)
+
+
+def test_decoded_knobs_snap_to_their_step():
+    link = decode_link({"holdout_share": "0.4902", "coverage_web": "0.853"})
+    settings = dict(link.scenario.settings)
+    assert settings["holdout_share"] == 0.49 and settings["coverage_web"] == 0.85
+    assert encode(link.scenario, link.play)["holdout_share"] == "0.49"
+
+
+# ------------------------------------------------------------------ links on the pages
+def test_segments_page_restores_an_edited_rule_from_the_link():
+    at = run_page("pages/3_Segments.py", play="cart-abandonment", crm_rule=encode_rule(EDITED))
+    assert_clean(at)
+    heads = [h.value for h in at.subheader]
+    assert "CRM segment (edited)" in heads and "CDP audience" in heads
+    assert any("Bought in the last 30 days" in m.value for m in at.markdown)
+    assert at.query_params.get("crm_rule") in (encode_rule(EDITED), [encode_rule(EDITED)]), "the URL keeps carrying it"
+
+
+def test_segments_page_warns_about_a_corrupt_or_foreign_rule_and_shows_the_library():
+    at = run_page("pages/3_Segments.py", play="cart-abandonment", crm_rule="garbage!",
+                  cdp_rule=encode_rule({"name": "x", "all": [{"field": "no_such_field", "op": "is_set"}]}))
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "crm_rule" in warnings and "cdp_rule" in warnings and "no_such_field" in warnings
+    assert not any("(edited)" in h.value for h in at.subheader)
+    assert "crm_rule" not in at.query_params and "cdp_rule" not in at.query_params
+
+
+def test_resetting_one_tab_keeps_the_other_tabs_edits():
+    at = run_page("pages/3_Segments.py", play="cart-abandonment", crm_rule=encode_rule(EDITED),
+                  cdp_rule=encode_rule(AUDIENCE))
+    assert {"CRM segment (edited)", "CDP audience (edited)"} <= {h.value for h in at.subheader}
+    at.button(key="reset_crm").click().run()
+    assert_clean(at)
+    heads = {h.value for h in at.subheader}
+    assert "CRM segment" in heads and "CDP audience (edited)" in heads
+    assert "crm_rule" not in at.query_params and "cdp_rule" in at.query_params
+
+
+def test_an_edit_goes_into_the_url():
+    at = run_page("pages/3_Segments.py")
+    at.text_area[0].input(json.dumps(EDITED)).run()
+    at.button(key="apply_crm").click().run()
+    assert_clean(at)
+    blob = at.query_params.get("crm_rule")
+    blob = blob[0] if isinstance(blob, list) else blob
+    assert decode_rule(blob)["name"] == EDITED["name"]
+
+
+def test_a_rule_too_large_for_a_link_is_noted_on_the_page():
+    import hashlib
+    emails = [hashlib.sha1(str(i).encode()).hexdigest()[:12] + "@example.com" for i in range(300)]
+    at = run_page("pages/3_Segments.py")
+    at.text_area[0].input(json.dumps({"name": "A long list", "all": [{"field": "email", "op": "in", "value": emails}]})).run()
+    at.button(key="apply_crm").click().run()
+    assert_clean(at)
+    assert "CRM segment (edited)" in [h.value for h in at.subheader]
+    notes = [w.value for w in at.sidebar.warning]
+    assert any("too long for a link" in n and "CRM segment" in n for n in notes), notes
+    assert "crm_rule" not in at.query_params
+
+
+def test_segments_form_offers_only_events_this_world_produces():
+    retail = run_page("pages/3_Segments.py")
+    options = retail.selectbox(key="e_cdp").options
+    assert "add_to_cart" in options
+    assert not {"trial_started", "sales_meeting", "feature_used"} & set(options)
+    plg = run_page("pages/3_Segments.py", preset="plg-saas")
+    assert "trial_started" in plg.selectbox(key="e_cdp").options and "add_to_cart" not in plg.selectbox(key="e_cdp").options
+
+
+def test_journeys_person_and_case_come_from_and_go_to_the_link():
+    first = run_page("pages/2_Journeys.py")
+    assert_clean(first)
+    people = first.selectbox(key="j_person").options  # as shown: "person 12"
+    other = int(people[1].split()[-1])
+    at = run_page("pages/2_Journeys.py", case="split", person=str(other))
+    assert_clean(at)
+    assert at.selectbox(key="j_case").value == "split"
+    assert str(at.selectbox(key="j_person").value) == str(other)
+    assert at.query_params.get("person") in (str(other), [str(other)])
+    lanes = specs(at)[0]
+    names = [tr.get("name", "") for tr in lanes["data"]]
+    assert any("qualifies" in n for n in names) or any("can reach them" in n for n in names)
+
+
+def test_journeys_warns_about_a_person_not_in_the_world():
+    at = run_page("pages/2_Journeys.py", person="99999999")
+    assert not at.exception
+    assert any("person" in w.value and "99999999" in w.value for w in at.warning)
+    assert at.get("plotly_chart")
+
+
+def test_overlap_time_comes_from_and_goes_to_the_link():
+    at = run_page("pages/5_Overlap.py", at="2026-09-05T06:00")
+    assert_clean(at)
+    assert at.select_slider(key="overlap_t").value == pd.Timestamp("2026-09-05 06:00", tz="UTC")
+    at.select_slider(key="overlap_t").set_value(pd.Timestamp("2026-10-01 12:00", tz="UTC")).run()
+    assert at.query_params.get("at") in ("2026-10-01T12:00", ["2026-10-01T12:00"])
+    bad = run_page("pages/5_Overlap.py", at="yesterday")
+    assert not bad.exception and any("at" in w.value and "yesterday" in w.value for w in bad.warning)
+
+
+# ------------------------------------------------------------------ knobs in words, only where they apply
+def _widget_keys(at: AppTest) -> set[str]:
+    keys = set()
+    for kind in ("slider", "number_input", "selectbox", "checkbox"):
+        keys |= {w.key for w in at.get(kind) if w.key}
+    return keys
+
+
+def test_scenario_shows_only_the_knobs_that_apply():
+    retail = _widget_keys(run_page(SCENARIO))
+    assert "k_p_cart" in retail and "k_coverage_web" in retail
+    assert not {"k_committee_size", "k_trial_to_paid", "k_lead_to_mql", "k_store_visits_per_month"} & retail
+    saas = _widget_keys(run_page(SCENARIO, preset="b2b-saas"))
+    assert {"k_committee_size", "k_lead_to_mql"} <= saas and "k_p_cart" not in saas
+    omni = _widget_keys(run_page(SCENARIO, preset="omnichannel"))
+    assert {"k_store_visits_per_month", "k_loyalty_share"} <= omni
+    linked = _widget_keys(run_page(SCENARIO, committee_size="6"))
+    assert "k_committee_size" in linked, "a knob a link changed is shown even where it does not apply"
+
+
+def test_knobs_read_as_words_and_b2b_says_deals():
+    at = run_page(SCENARIO, preset="b2b-saas")
+    label = at.slider(key="k_lead_to_mql").label
+    assert label.startswith("Leads that become marketing-qualified") and "_" not in label
+    assert "●" not in label
+    assert "Deals won" in [m.label for m in at.metric] and "Purchases" not in [m.label for m in at.metric]
+    for m in at.metric:
+        assert len(m.label) <= 28, f"metric label {m.label!r} is cut off in a sixth of the page"
+
+
+def test_a_slider_stores_a_snapped_value_in_the_url():
+    at = run_page(SCENARIO)
+    at.slider(key="k_holdout_share").set_value(49.02).run()
+    assert_clean(at)
+    assert at.query_params.get("holdout_share") in ("0.49", ["0.49"])
+
+
+def test_fit_page_runs_under_the_navigation():
+    at = run_page("pages/7_Fit.py", sim_people="500", sim_days="30")
+    assert_clean(at)
+    assert at.title[0].value == "Which model fits your business?"
+    assert any(h.value.startswith("Recommendation:") for h in at.header)
+    assert at.get("plotly_chart")
+    assert "preset" not in at.query_params, "the Fit page keeps its own answers in the URL, not a scenario"

@@ -17,12 +17,13 @@ import plotly.graph_objects as go
 COLORS: dict[str, str] = {"truth": "#000000", "crm": "#E69F00", "cdp": "#0072B2", "hybrid": "#009E73"}
 LABELS: dict[str, str] = {"truth": "Truth", "crm": "CRM segment", "cdp": "CDP audience", "hybrid": "Hybrid"}
 #: Colours for categories that are not models (channels, measures): Okabe–Ito's reddish purple,
-#: Paul Tol's wine, indigo, purple and sand, and greys. None is, or reads as, a model's colour:
-#: no orange or vermilion (the CRM), no blue or sky blue (the CDP), no green or teal (hybrid).
-CATEGORY_COLORS = ("#CC79A7", "#882255", "#999999", "#332288", "#AA4499", "#DDCC77", "#555555", "#E5C7DC")
+#: Paul Tol's wine, indigo, purple and dark red, a pale pink and greys. None is, or reads as, a
+#: model's colour: no orange, vermilion, sand or yellow (the CRM), no blue or sky blue (the CDP), no
+#: green or teal (hybrid); tests/test_charts.py checks the hues.
+CATEGORY_COLORS = ("#CC79A7", "#882255", "#999999", "#332288", "#AA4499", "#555555", "#E5C7DC", "#661100")
 #: Channels keep their colour on every preset, so "email" is the same wine in every world.
 CHANNEL_COLORS: dict[str, str] = {"web": "#CC79A7", "email": "#882255", "ads": "#999999", "app": "#332288",
-                                  "store": "#AA4499", "sales": "#555555", "webinar": "#DDCC77"}
+                                  "store": "#AA4499", "sales": "#555555", "webinar": "#E5C7DC"}
 #: Neutral greys for measures that belong to no model (identity quality, "later", "never").
 GREYS = ("#3B3B3B", "#7A7A7A", "#B0B0B0")
 

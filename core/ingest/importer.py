@@ -1,0 +1,292 @@
+"""``import_data``: an events export (and optionally a CRM export) → an observed world folder.
+
+The folder holds ``world.json`` (``"kind": "observed"``, the mapping used, the summary),
+``events.parquet``, ``crm_changes.parquet`` and ``contacts.parquet`` (empty without a CRM file) and
+``rejected.csv`` (every unusable row with its reason; only a header when there were none). It is
+written in a staging folder and renamed into place at the end (:mod:`core.ingest.staging`), so an
+error or a kill leaves the old folder or nothing. DuckDB runs with a memory limit and spills into
+the staging folder.
+
+The page calls :func:`preview` (what would be read, and how) before :func:`import_data`; both take
+the same :class:`ImportOptions`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import duckdb
+import pandas as pd
+
+from core.errors import DataError
+from core.ingest.crm import CrmResult, import_crm
+from core.ingest.events import REJECT_COLUMNS, import_events
+from core.ingest.limits import Limits
+from core.ingest.mapping import ColumnMapping, CrmMapping, resolve_crm_mapping, resolve_mapping
+from core.ingest.reader import sql_string
+from core.ingest.safecsv import neutralise
+from core.ingest.sniff import Source, inspect_source
+from core.ingest.staging import staged_folder
+from core.jsonsafe import json_safe
+
+FORMAT_VERSION = 1
+Progress = Callable[[str, "float | None"], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Everything an import can be told besides the files. Hashable, so a page can cache on it."""
+
+    format: str = "auto"
+    mapping: tuple[tuple[str, str], ...] = ()        # --map FIELD=COLUMN
+    event_map: tuple[tuple[str, str], ...] = ()      # --event-map SOURCE=TARGET[/PAGE]
+    constant_event: str | None = None                # --event NAME
+    crm_mapping: tuple[tuple[str, str], ...] = ()    # --crm-map FIELD=COLUMN
+    keep_pii: bool = False
+    encoding: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+
+    @classmethod
+    def make(cls, format: str = "auto", mapping: Mapping[str, str] | None = None,
+             event_map: Mapping[str, str] | None = None, constant_event: str | None = None,
+             crm_mapping: Mapping[str, str] | None = None, keep_pii: bool = False, encoding: str = "auto",
+             limits: Limits | None = None) -> "ImportOptions":
+        return cls(format, tuple((mapping or {}).items()), tuple((event_map or {}).items()), constant_event,
+                   tuple((crm_mapping or {}).items()), bool(keep_pii), encoding, limits or Limits())
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an import would read: the file's layout and the mapping it would use (nothing written)."""
+
+    source: Source
+    mapping: ColumnMapping
+    crm_source: Source | None = None
+    crm_mapping: CrmMapping | None = None
+
+
+def preview(events: str, options: ImportOptions = ImportOptions(), crm: str | None = None) -> Preview:
+    """Inspect the files and resolve the mappings; raises the same one-line errors as the import."""
+    src = inspect_source(events, options.limits, options.encoding, "events")
+    mapping = resolve_mapping(src.columns, options.format, dict(options.mapping), dict(options.event_map),
+                              options.constant_event, f"events file {events}")
+    crm_src = crm_mapping = None
+    if crm is not None:
+        crm_src = inspect_source(crm, options.limits, options.encoding, "CRM")
+        crm_mapping = resolve_crm_mapping(crm_src.columns, dict(options.crm_mapping), f"CRM file {crm}")
+    elif options.crm_mapping:
+        from core.errors import UserError
+
+        raise UserError("--crm-map needs --crm FILE")
+    return Preview(src, mapping, crm_src, crm_mapping)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """The import summary: what was read, kept, rejected and why, and what the kept data holds."""
+
+    out: str
+    events_file: str
+    mapping: ColumnMapping
+    rows_read: int
+    kept: int
+    rejected: dict[str, int]
+    users: int
+    anonymous_ids: int
+    emails: int
+    sessions: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    start: pd.Timestamp
+    end: pd.Timestamp
+    events_by_type: dict[str, int]
+    received_at_missing: int
+    keep_pii: bool
+    crm_file: str | None = None
+    crm_mapping: CrmMapping | None = None
+    crm: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe({
+            "out": self.out, "events_file": self.events_file, "mapping": self.mapping.to_dict(),
+            "rows_read": self.rows_read, "kept": self.kept, "rejected": dict(self.rejected),
+            "users": self.users, "anonymous_ids": self.anonymous_ids, "emails": self.emails,
+            "sessions": self.sessions, "first": self.first, "last": self.last, "start": self.start,
+            "end": self.end, "days": round((self.last - self.first).total_seconds() / 86400, 2),
+            "events_by_type": dict(self.events_by_type), "received_at_missing": self.received_at_missing,
+            "pii": "kept" if self.keep_pii else "sha256",
+            "crm_file": self.crm_file, "crm_mapping": self.crm_mapping.to_dict() if self.crm_mapping else None,
+            "crm": self.crm,
+        })
+
+    def lines(self) -> list[str]:
+        """The summary a person reads after an import."""
+        rej = sum(self.rejected.values())
+        out = [f"Imported {self.events_file} into {self.out}",
+               f"  rows read {self.rows_read:,}   kept {self.kept:,}   rejected {rej:,}"
+               + (" (see rejected.csv)" if rej else "")]
+        for reason, n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append(f"    {reason}: {n:,}")
+        days = (self.last - self.first).total_seconds() / 86400
+        out.append(f"  users (user ids) {self.users:,}   anonymous ids {self.anonymous_ids:,}   "
+                   f"e-mails {self.emails:,}{' (SHA-256 hashed)' if self.emails and not self.keep_pii else ''}   "
+                   f"sessions {self.sessions:,}" + ("" if self.sessions else " (no session column)"))
+        out.append(f"  time span {self.first:%Y-%m-%d %H:%M} → {self.last:%Y-%m-%d %H:%M} UTC ({days:,.1f} days)")
+        if self.received_at_missing and self.mapping.column("received_at"):
+            out.append(f"  received_at missing or unreadable on {self.received_at_missing:,} rows (the event time is used)")
+        top = list(self.events_by_type.items())
+        out.append("  events by type: " + ", ".join(f"{k} {v:,}" for k, v in top[:20])
+                   + (f", … (+{len(top) - 20} more types)" if len(top) > 20 else ""))
+        if self.crm:
+            c = self.crm
+            out.append(f"  CRM {self.crm_file}: {c['contacts']:,} contacts, {c['fields']} fields, "
+                       f"{c['changes']:,} values; {c['duplicate_emails']:,} contacts share an e-mail"
+                       + (f"; {c['undated']:,} without a readable date (dated at the period's end)" if c["undated"] else "")
+                       + (f"; {sum(c['rejected'].values()):,} lines rejected" if c["rejected"] else ""))
+        return out
+
+
+def import_data(events: str, out: str, options: ImportOptions = ImportOptions(), crm: str | None = None,
+                progress: Progress | None = None) -> ImportReport:
+    """Import ``events`` (and ``crm``) into the folder ``out``; see the module docstring."""
+    pv = preview(events, options, crm)
+    report = _Reporter(progress)
+    with staged_folder(out) as stage:
+        con = _connect(stage, options.limits)
+        try:
+            body = stage / ".rejected.body"
+            body.touch()
+            report("reading events", 0.0)
+            with report.watch(con, "reading events"):
+                ev = import_events(con, pv.source, pv.mapping, options.keep_pii, stage, body, options.limits)
+            rows_read = ev.kept + sum(ev.rejected.values())
+            if ev.kept == 0:
+                reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(ev.rejected.items(), key=lambda kv: -kv[1]))
+                raise DataError(f"no usable rows in events file {events}: {rows_read:,} rows read, all rejected ({reasons})")
+            report("summarising", None)
+            summary = _summarise(con, stage / "events.parquet")
+            crm_result: CrmResult | None = None
+            if pv.crm_source is not None:
+                report("reading CRM contacts", None)
+                crm_result = import_crm(con, pv.crm_source, pv.crm_mapping, options.keep_pii, stage, body,
+                                        summary["end"], options.limits)
+            else:
+                _empty_crm(con, stage)
+            _write_rejected(stage / "rejected.csv", body)
+            result = ImportReport(
+                out=str(out), events_file=str(events), mapping=pv.mapping, rows_read=rows_read, kept=ev.kept,
+                rejected=dict(ev.rejected), keep_pii=options.keep_pii, crm_file=crm, crm_mapping=pv.crm_mapping,
+                crm=None if crm_result is None else {
+                    "contacts": crm_result.contacts, "rows": crm_result.rows, "changes": crm_result.changes,
+                    "fields": crm_result.fields, "undated": crm_result.undated,
+                    "duplicate_emails": crm_result.duplicate_emails, "rejected": crm_result.rejected},
+                **summary)
+            meta = {"kind": "observed", "format_version": FORMAT_VERSION, "created_by": "audience-lab import",
+                    "start": result.start.isoformat(), "end": result.end.isoformat(),
+                    "pii": "kept" if options.keep_pii else "sha256",
+                    "tables": ["events", "crm_changes", "contacts"], "summary": result.to_dict()}
+            (stage / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        finally:
+            con.close()
+            for junk in (".spill", ".profile.json", ".rejected.body"):
+                p = stage / junk
+                if p.is_dir():
+                    import shutil
+
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+    report("done", 1.0)
+    return result
+
+
+def _connect(stage: Path, limits: Limits) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": limits.memory_limit, "temp_directory": str(stage / ".spill"),
+                                 "preserve_insertion_order": True})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, events: Path) -> dict[str, Any]:
+    """Counts the summary prints, read back from the written events (columnar, one pass per query)."""
+    f = sql_string(events)
+    n, first, last, missing = con.execute(
+        f"SELECT count(*), min(ts), max(ts), count(*) - count(received_at) FROM read_parquet({f})").fetchone()
+    distinct = {}
+    for name in ("user_id", "anonymous_id", "email", "session_id"):
+        distinct[name] = con.execute(
+            f"SELECT count(*) FROM (SELECT {name} FROM read_parquet({f}) WHERE {name} IS NOT NULL GROUP BY 1)").fetchone()[0]
+    by_type = con.execute(f"SELECT event_type, count(*) AS n FROM read_parquet({f}) GROUP BY 1 ORDER BY n DESC, event_type").fetchall()
+    first, last = pd.Timestamp(first).tz_convert("UTC"), pd.Timestamp(last).tz_convert("UTC")
+    return {"users": int(distinct["user_id"]), "anonymous_ids": int(distinct["anonymous_id"]),
+            "emails": int(distinct["email"]), "sessions": int(distinct["session_id"]),
+            "first": first, "last": last, "start": first.floor("D"), "end": last.floor("D") + pd.Timedelta(days=1),
+            "events_by_type": {str(k): int(v) for k, v in by_type}, "received_at_missing": int(missing)}
+
+
+def _empty_crm(con: duckdb.DuckDBPyConnection, stage: Path) -> None:
+    con.execute(f"""COPY (SELECT CAST(NULL AS BIGINT) AS contact_id, CAST(NULL AS BIGINT) AS person_id,
+                          CAST(NULL AS VARCHAR) AS field, CAST(NULL AS VARCHAR) AS value,
+                          CAST(NULL AS TIMESTAMPTZ) AS effective_at, CAST(NULL AS TIMESTAMPTZ) AS recorded_at,
+                          CAST(NULL AS VARCHAR) AS source LIMIT 0) TO {sql_string(stage / 'crm_changes.parquet')} (FORMAT parquet)""")
+    con.execute(f"""COPY (SELECT CAST(NULL AS BIGINT) AS contact_id, CAST(NULL AS VARCHAR) AS source_id,
+                          CAST(NULL AS VARCHAR) AS email, CAST(NULL AS TIMESTAMPTZ) AS created_at,
+                          CAST(NULL AS TIMESTAMPTZ) AS updated_at LIMIT 0) TO {sql_string(stage / 'contacts.parquet')} (FORMAT parquet)""")
+
+
+def _write_rejected(path: Path, body: Path) -> None:
+    """``rejected.csv``: a header line, then the rows DuckDB wrote."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([neutralise(c) for c in REJECT_COLUMNS])
+    with open(path, "wb") as out:
+        out.write(buf.getvalue().encode("utf-8"))
+        with open(body, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                out.write(chunk)
+
+
+class _Reporter:
+    """Calls ``progress(stage, fraction)``; while a long query runs, polls DuckDB's own progress."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+
+    def __call__(self, stage: str, fraction: float | None) -> None:
+        if self.progress is not None:
+            self.progress(stage, fraction)
+
+    def watch(self, con: duckdb.DuckDBPyConnection, stage: str):
+        reporter = self
+
+        class _Watch:
+            def __enter__(self):
+                self.stop = threading.Event()
+                if reporter.progress is None:
+                    self.thread = None
+                    return self
+                self.thread = threading.Thread(target=self._poll, daemon=True)
+                self.thread.start()
+                return self
+
+            def _poll(self):
+                while not self.stop.wait(0.5):
+                    try:
+                        pct = con.query_progress()
+                    except Exception:  # progress is a courtesy; never let it break an import
+                        return
+                    if pct is not None and pct >= 0:
+                        reporter(stage, min(pct, 100.0) / 100.0)
+
+            def __exit__(self, *exc):
+                self.stop.set()
+                if self.thread is not None:
+                    self.thread.join()
+                return False
+
+        return _Watch()

@@ -1,0 +1,121 @@
+"""The SQL expressions that turn raw source columns into world columns, evaluated by DuckDB on whole columns.
+
+Every expression refers to source columns only by generated positional names (``c0``, ``c1`` …),
+never by the file's own header text, and every user value (event names, pages) is a bound
+parameter, so nothing from a file reaches SQL as code.
+
+Timestamps (any of these, per row; the result is UTC):
+
+- ISO 8601 with or without an offset (``2026-09-01T12:00:00Z``, ``2026-09-01 12:00:00+02:00``,
+  ``2026-09-01T12:00:00.123``) — a time without an offset is read as UTC;
+- ``YYYY-MM-DD HH:MM:SS UTC`` (REES46) and other zone names DuckDB knows;
+- ISO 8601 basic dates and times (``19970101``, ``20260901T120000Z``);
+- epoch numbers, the unit told by magnitude: below 1e11 seconds, below 1e14 milliseconds,
+  below 1e17 microseconds (GA4), else nanoseconds. (1e11 seconds is the year 5138 and 1e11
+  milliseconds is March 1973, so real data never sits on a boundary.)
+
+A time outside 1990-01-01 .. 2100-01-01 is rejected as out of range (epoch 0, a 1970 default or a
+misread unit).
+"""
+from __future__ import annotations
+
+EARLIEST = "1990-01-01 00:00:00+00"
+LATEST = "2100-01-01 00:00:00+00"
+
+#: Placeholder strings that mean "no identifier" in real exports.
+ID_PLACEHOLDERS = ("", "null", "none", "undefined", "nan", "n/a")
+
+_INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+              "UBIGINT", "UHUGEINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+
+def col(i: int) -> str:
+    return f"c{int(i)}"
+
+
+def _epoch(v: str) -> str:
+    """Seconds / ms / µs / ns since 1970 (a DOUBLE expression) → TIMESTAMPTZ, by magnitude."""
+    us = (f"CASE WHEN abs({v}) < 1e11 THEN {v} * 1e6 WHEN abs({v}) < 1e14 THEN {v} * 1e3 "
+          f"WHEN abs({v}) < 1e17 THEN {v} ELSE {v} / 1e3 END")
+    return f"CASE WHEN isfinite({v}) THEN CAST(make_timestamp(TRY_CAST(round({us}) AS BIGINT)) AS TIMESTAMPTZ) END"
+
+
+def timestamp(ref: str, duck_type: str = "VARCHAR") -> str:
+    """A TIMESTAMPTZ expression (NULL when unreadable) for a source column of ``duck_type``."""
+    t = duck_type.upper()
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return f"CAST({ref} AS TIMESTAMPTZ)"
+    if t in _INT_TYPES or t in _FLOAT_TYPES or t.startswith("DECIMAL"):
+        return _epoch(f"CAST({ref} AS DOUBLE)")
+    if t != "VARCHAR":
+        return "CAST(NULL AS TIMESTAMPTZ)"
+    return ("COALESCE("
+            f"TRY_CAST({ref} AS TIMESTAMPTZ), "
+            f"CASE WHEN length({ref}) = 8 THEN CAST(TRY_STRPTIME({ref}, '%Y%m%d') AS TIMESTAMPTZ) END, "
+            f"CASE WHEN length({ref}) = 16 THEN CAST(TRY_STRPTIME({ref}, '%Y%m%dT%H%M%SZ') AS TIMESTAMPTZ) END, "
+            f"{_epoch(f'TRY_CAST({ref} AS DOUBLE)')}, "
+            f"TRY_CAST(regexp_replace(trim({ref}), '\\s+([+-][0-9]{{2}}:?[0-9]{{2}}|Z)$', '\\1') AS TIMESTAMPTZ))")
+
+
+def in_range(ts: str) -> str:
+    return f"({ts} >= TIMESTAMPTZ '{EARLIEST}' AND {ts} < TIMESTAMPTZ '{LATEST}')"
+
+
+def text(ref: str, duck_type: str = "VARCHAR") -> str:
+    return ref if duck_type.upper() == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
+
+
+def identifier(ref: str, duck_type: str = "VARCHAR") -> str:
+    """An identifier string, NULL when empty or a placeholder such as 'null' or 'undefined'."""
+    v = text(ref, duck_type)
+    listed = ", ".join(f"'{p}'" for p in ID_PLACEHOLDERS)
+    return f"CASE WHEN length({v}) <= 9 AND lower({v}) IN ({listed}) THEN NULL ELSE {v} END"
+
+
+def email(ref: str, keep_pii: bool, duck_type: str = "VARCHAR") -> str:
+    """E-mail normalised (trimmed, lower case) and, unless ``keep_pii``, SHA-256 hashed.
+
+    The same expression runs on the events and the CRM export, so a CRM contact and a CDP profile
+    with the same address meet in the hybrid view. A value that already is a 64-hex-digit hash is
+    kept as it is rather than hashed twice.
+    """
+    e = f"lower(trim({text(ref, duck_type)}))"
+    listed = ", ".join(f"'{p}'" for p in ID_PLACEHOLDERS)
+    if keep_pii:
+        value = e
+    else:
+        value = f"CASE WHEN length({e}) = 64 AND NOT contains({e}, '@') THEN {e} ELSE sha256({e}) END"
+    return f"CASE WHEN {e} IN ({listed}) THEN NULL ELSE {value} END"
+
+
+def page(ref: str, duck_type: str = "VARCHAR") -> str:
+    """A page name from a path or URL: scheme, host, query and fragment dropped, slashes trimmed.
+
+    ``https://shop.example/pricing?x=1`` → ``pricing``; ``/products/blue/`` → ``products/blue``;
+    the site root ``/`` → ``home``. Plain names (``pricing``) stay as they are.
+    """
+    p = f"split_part(split_part({text(ref, duck_type)}, '#', 1), '?', 1)"
+    rest = f"substr({p}, strpos({p}, '://') + 3)"
+    path = (f"CASE WHEN contains({p}, '://') THEN "
+            f"CASE WHEN strpos({rest}, '/') > 0 THEN substr({rest}, strpos({rest}, '/')) ELSE '' END "
+            f"ELSE {p} END")
+    return f"CASE WHEN {ref} IS NULL THEN NULL ELSE COALESCE(NULLIF(trim({path}, '/'), ''), 'home') END"
+
+
+def number(ref: str, duck_type: str = "VARCHAR") -> str:
+    t = duck_type.upper()
+    if t in _INT_TYPES or t in _FLOAT_TYPES or t.startswith("DECIMAL"):
+        return f"CAST({ref} AS DOUBLE)"
+    return f"TRY_CAST({text(ref, duck_type)} AS DOUBLE)"
+
+
+def case_map(ref: str, pairs: list[tuple[str, str]], default: str) -> tuple[str, list[str]]:
+    """``CASE ref WHEN ? THEN ? … ELSE default END`` with the pairs as bound parameters."""
+    if not pairs:
+        return default, []
+    whens = " ".join("WHEN ? THEN ?" for _ in pairs)
+    params: list[str] = []
+    for a, b in pairs:
+        params += [a, b]
+    return f"CASE {ref} {whens} ELSE {default} END", params

@@ -25,14 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RANK = {
     "synthetic": 0,
     "core": 1, "core.errors": 1, "core.jsonsafe": 1,
-    "core.engine": 2,
+    "core.engine": 2, "core.ingest": 2,
     "core.measures": 3,
     "core.advice": 4,
     "core.present": 5,
     "core.cli": 6,
     "pages": 7, "app": 7,
 }
-SIBLINGS_FORBIDDEN = {("core.present", "core.cli")}
+SIBLINGS_FORBIDDEN = {("core.present", "core.cli"), ("core.engine", "core.ingest"), ("core.ingest", "core.engine")}
 
 
 def room(module: str) -> str | None:

@@ -33,9 +33,13 @@ def run_compare(args: argparse.Namespace) -> int:
     from core.engine.plays import get_play
     from core.advice.scenario import Scenario, play_results
     from core.advice.sweep import DEFAULT_SWEEPS, crossover, sweep
-    from synthetic.io import read_world
+    from core.errors import UserError
+    from core.ingest import is_observed, open_world
 
-    world = read_world(args.world)
+    world = open_world(args.world)
+    if is_observed(world):
+        raise UserError(f"{args.world} holds imported data without ground truth, and compare measures against truth; "
+                        f"build a twin with 'audience-lab twin --world {args.world} --out TWIN' and compare on the twin")
     play = get_play(args.play, world.config.preset)
     extra = {k: _number(v) for k, v in parse_sets(args.set).items()}
     scenario = Scenario.make(world.config.preset, world.config.seed, world.config.people, world.config.days,

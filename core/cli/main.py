@@ -22,6 +22,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.compare",
     "core.cli.simulate",
     "core.cli.advise",
+    "core.cli.import_",
+    "core.cli.profile",
+    "core.cli.twin",
 )
 
 

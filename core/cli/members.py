@@ -11,7 +11,7 @@ from core.errors import UserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("members", help="evaluate a rule file on a world's truth/crm/cdp/hybrid view")
-    p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
+    p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate' or 'import'")
     p.add_argument("--rule", required=True, help="rule JSON file")
     p.add_argument("--view", required=True, choices=("truth", "crm", "cdp", "hybrid"))
     p.add_argument("--as-of", help="ISO time (default: the end of the world's period)")
@@ -29,26 +29,43 @@ def read_rule_file(path: str):
 
 def run(args: argparse.Namespace) -> int:
     from core.engine.views import Engine
+    from core.ingest import is_observed, open_world
     from core.present.export import to_safe_csv
-    from synthetic.io import read_world
 
     rule = read_rule_file(args.rule)
-    engine = Engine(read_world(args.world))
+    world = open_world(args.world)
+    if is_observed(world) and args.view == "truth":
+        raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
+                        "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
+    engine = Engine(world)
     if args.sql:
         sys.stdout.write(engine.sql(rule, args.view) + "\n")
         return 0
     members = engine.members(rule, args.view, args.as_of)
+    if is_observed(world):  # no true persons: say who each member is by the identifier a person knows
+        import pandas as pd
+
+        from core.measures.observed import member_source_ids
+
+        out = pd.DataFrame({"subject_id": members["subject_id"].to_numpy(),
+                            "user_id": member_source_ids(engine, args.view, members["subject_id"]).to_numpy()})
+        data = to_safe_csv(out)
+        return _emit(args, data, len(out))
     id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
     out = members[["person_id"]].copy()
     if id_col:
         out[id_col] = members["subject_id"]
     data = to_safe_csv(out)
+    return _emit(args, data, len(out))
+
+
+def _emit(args: argparse.Namespace, data: bytes, n: int) -> int:
     if args.out:
         try:
             Path(args.out).write_bytes(data)
         except OSError as exc:
             raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-        sys.stderr.write(json.dumps({"members": len(out), "out": args.out}) + "\n")
+        sys.stderr.write(json.dumps({"members": n, "out": args.out}) + "\n")
     else:
         sys.stdout.write(data.decode())
     return 0

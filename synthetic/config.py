@@ -8,6 +8,7 @@ them with values that have a cited source.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
@@ -15,7 +16,8 @@ import pandas as pd
 
 from synthetic.errors import ConfigError
 
-GENERATOR_VERSION = "1.0.0"
+MONTH_DAYS = 365.25 / 12
+GENERATOR_VERSION = "2.0.0"  # 2: steady state, e-mail by intent, CRM decay, worlds in units of people
 
 
 def knob(default: Any, lo: float | None, hi: float | None, help: str, group: str) -> Any:
@@ -39,6 +41,8 @@ class Knobs:
     shared_device_rate: float = knob(0.03, 0, 0.5, "Share of people who browse on a device that another person also uses (household tablet, office PC).", "tracking")
     second_email_rate: float = knob(0.15, 0, 1, "Share of people who sometimes give a second email address (work vs personal).", "tracking")
     cdp_latency_minutes: float = knob(2.0, 0, 10080, "Median delay between an event and its arrival in the CDP, in minutes.", "tracking")
+    crm_coverage_web: float = knob(0.85, 0, 1, "Share of web browsers whose page views and form fills the marketing CRM's own tracking script records (HubSpot tracking code, Account Engagement tracker); same per-browser blocker/consent draw as coverage_web, so a browser that blocks one first-party tracker blocks both.", "tracking")
+    crm_tracking_latency_minutes: float = knob(5.0, 0, 10080, "Median delay before a page view, form fill or e-mail open/click tracked by the CRM is on the contact, in minutes.", "tracking")
     # --- CRM hygiene and sync --------------------------------------------------------------
     crm_form_sync_minutes: float = knob(5.0, 0, 10080, "Mean delay before a form submission or automatic score change is written to the CRM, in minutes.", "crm")
     crm_import_days: float = knob(7.0, 0.5, 90, "Days between list imports (webinar attendees, events, purchased lists).", "crm")
@@ -46,7 +50,8 @@ class Knobs:
     rep_update_lag_days: float = knob(3.0, 0, 60, "Mean days before a sales rep records a stage change they already know about.", "crm")
     crm_error_rate: float = knob(0.05, 0, 0.5, "Share of recorded CRM values that are wrong (typos, stale enrichment, wrong picklist value).", "crm")
     crm_missing_rate: float = knob(0.10, 0, 0.9, "Share of CRM updates that are never recorded at all.", "crm")
-    duplicate_rate: float = knob(0.08, 0, 0.5, "Share of contacts that have a duplicate contact record for the same person.", "crm")
+    duplicate_rate: float = knob(0.08, 0, 0.5, "Share of known people a list import brings in again under another e-mail address, creating a second contact (the CRM matches on e-mail only).", "crm")
+    crm_enrichment_days: float = knob(90.0, 1, 3650, "Days between enrichment refreshes that bring a contact's changed company, industry and size into the CRM (job changes go unrecorded until then).", "crm")
     custom_field_sprawl: int = knob(1, 0, 6, "Number of extra custom fields the same concept is split over (e.g. 'Lifecycle Stage (old)').", "crm")
 
 
@@ -83,6 +88,9 @@ class Behaviour:
     store_visits_per_month: float = knob(0.0, 0, 60, "Store visits per month (omnichannel).", "behaviour")
     loyalty_share: float = knob(0.0, 0, 1, "Share of store customers who scan a loyalty id at the till (omnichannel).", "behaviour")
     app_share: float = knob(0.0, 0, 1, "Share of people with the mobile app installed.", "behaviour")
+    growth_rate_monthly: float = knob(0.0, -0.5, 1.0, "Monthly growth of the active customer base (0 = steady state: new customers replace those who lapse; negative = decline, at most as fast as customers lapse when nobody new arrives).", "behaviour")
+    crm_decay_monthly: float = knob(0.021, 0, 0.3, "Monthly chance that a person's e-mail address changes (old address abandoned, bounces); the CRM keeps the old one.", "crm")
+    job_change_yearly: float = knob(0.20, 0, 0.9, "Yearly chance that a B2B contact changes employer: company, industry and size change, the work e-mail dies and they leave the buying committee.", "crm")
 
 
 @dataclass(frozen=True)
@@ -167,4 +175,24 @@ def validate(config: WorldConfig) -> WorldConfig:
     for part in (config.knobs, config.behaviour):
         for f in fields(part):
             _coerce(f.name, f, getattr(part, f.name))
+    floor = min_growth_monthly(config)
+    if config.behaviour.growth_rate_monthly < floor - 1e-12:
+        raise ConfigError(f"growth_rate_monthly must be at least {floor:.4f} for this world (got {config.behaviour.growth_rate_monthly}): "
+                          f"with customers leaving after {exit_days(config):.0f} days on average, the base shrinks at most that fast, "
+                          "when nobody new arrives")
     return config
+
+
+def exit_days(config: WorldConfig) -> float:
+    """Mean days a customer stays active: lapse (``lifetime_days``) and, in B2B, a job change compete."""
+    from synthetic.presets import PRESETS
+
+    rate = 1.0 / config.behaviour.lifetime_days
+    if PRESETS[config.preset].model == "b2b" and config.behaviour.job_change_yearly > 0:
+        rate += -math.log(1.0 - config.behaviour.job_change_yearly) / 365.25
+    return 1.0 / rate
+
+
+def min_growth_monthly(config: WorldConfig) -> float:
+    """The steepest monthly decline a world can show: nobody new arrives and the base lapses."""
+    return math.exp(-MONTH_DAYS / exit_days(config)) - 1.0

@@ -25,7 +25,7 @@ EVENT_TYPES: tuple[str, ...] = ("page_view", "form_submit", "demo_requested", "w
                                 "trial_started", "feature_used", "add_to_cart", "checkout_started", "purchase",
                                 "email_open", "email_click", "ad_click", "sales_meeting", "store_visit")
 PAGES: tuple[str, ...] = ("home", "product", "category", "pricing", "docs", "blog", "case_study", "cart", "checkout", "signup")
-IDENTS: tuple[str, ...] = ("session", "store", "email", "sales", "product")
+IDENTS: tuple[str, ...] = ("session", "store", "email", "sales", "product", "click")
 
 
 def cat(values, categories: tuple[str, ...], n: int) -> pd.Categorical:
@@ -77,25 +77,31 @@ def to_ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
-def lapse_times(config: WorldConfig, rng: np.random.Generator) -> np.ndarray:
-    """When each person stops engaging (churn), in seconds from start; exponential lifetimes."""
-    return rng.exponential(config.behaviour.lifetime_days * DAY, config.people)
+def active_window(config: WorldConfig, pop: Population) -> tuple[np.ndarray, np.ndarray]:
+    """Per person, the part of the window in which they engage: [arrival, leaving) ∩ [0, horizon)."""
+    horizon = config.days * DAY
+    lo = np.clip(pop.arrivals.arrived, 0, horizon)
+    hi = np.clip(pop.arrivals.leaves, lo, horizon)
+    return lo, hi
 
 
-def draw_episodes(config: WorldConfig, pop: Population, rng: np.random.Generator, lapse: np.ndarray) -> Episodes:
-    """In-market episodes. B2B episodes belong to accounts and most of the committee joins in."""
+def draw_episodes(config: WorldConfig, pop: Population, rng: np.random.Generator) -> Episodes:
+    """In-market episodes. B2B episodes belong to accounts and most of the committee joins in.
+
+    Only the part of an episode while the person is a customer (arrived, not yet left) counts."""
     b = config.behaviour
     horizon = config.days * DAY
+    n = pop.size
     lead_in = 2 * b.episode_days * DAY  # episodes already running when the window opens
-    units = len(pop.accounts) if pop.account_pos.max(initial=-1) >= 0 else config.people
+    units = len(pop.accounts) if pop.account_pos.max(initial=-1) >= 0 else n
     rate = b.episodes_per_year * (horizon + lead_in) / (365 * DAY)
     count = rng.poisson(rate, units)
     unit = np.repeat(np.arange(units), count)
     start = rng.uniform(-lead_in, horizon, len(unit))
     length = rng.lognormal(np.log(b.episode_days * DAY), 0.5, len(unit))
     strength = rng.beta(2.0, 2.0, len(unit))
-    if units != config.people:  # account episodes → member episodes
-        members = pd.DataFrame({"acc": pop.account_pos, "person": np.arange(config.people)})
+    if units != n:  # account episodes → member episodes
+        members = pd.DataFrame({"acc": pop.account_pos, "person": np.arange(n)})
         ep = pd.DataFrame({"acc": unit, "ep": np.arange(len(unit))}).merge(members, on="acc")
         first = ~ep.duplicated(["ep"])  # the first member of the committee always joins
         joins = first.to_numpy() | (rng.random(len(ep)) < 0.65)
@@ -107,21 +113,24 @@ def draw_episodes(config: WorldConfig, pop: Population, rng: np.random.Generator
     else:
         person = unit
     end = start + length
-    keep = start < lapse[person]
+    arrived, leaves = pop.arrivals.arrived[person], pop.arrivals.leaves[person]
+    keep = (start < leaves) & (end > arrived)
+    start, end = np.maximum(start, arrived), np.minimum(end, leaves)
     order = np.lexsort((start[keep], person[keep]))
-    return Episodes(person[keep][order], start[keep][order], np.minimum(end[keep], lapse[person[keep]])[order], strength[keep][order])
+    return Episodes(person[keep][order], start[keep][order], end[keep][order], strength[keep][order])
 
 
-def draw_sessions(config: WorldConfig, pop: Population, ep: Episodes, rng: np.random.Generator, lapse: np.ndarray) -> Sessions:
+def draw_sessions(config: WorldConfig, pop: Population, ep: Episodes, rng: np.random.Generator) -> Sessions:
     """Baseline sessions (Poisson over the active period) plus in-market sessions inside episodes."""
     b = config.behaviour
-    n = config.people
+    n = pop.size
     horizon = config.days * DAY
-    active = np.clip(np.minimum(lapse, horizon), 0, None)
+    lo_p, hi_p = active_window(config, pop)
+    active = hi_p - lo_p
     activity = rng.gamma(1.5, 1 / 1.5, n)  # heavy and light browsers
     base_n = rng.poisson(b.base_sessions_per_week / 7 * active / DAY * activity)
     base_p = np.repeat(np.arange(n), base_n)
-    base_t = rng.random(len(base_p)) * active[base_p]
+    base_t = lo_p[base_p] + rng.random(len(base_p)) * active[base_p]
     lo, hi = np.clip(ep.start, 0, horizon), np.clip(ep.end, 0, horizon)
     ep_days = np.clip(hi - lo, 0, None) / DAY
     ep_n = rng.poisson(b.in_market_sessions_per_day * ep_days * ep.strength * 1.5)
@@ -132,7 +141,7 @@ def draw_sessions(config: WorldConfig, pop: Population, ep: Episodes, rng: np.ra
     strength = np.concatenate([np.zeros(len(base_p)), ep.strength[ep_idx]])
     store = np.zeros(len(person), dtype=bool)
     if b.store_visits_per_month > 0:
-        sp, st, ss = _store_visits(config, ep, rng, active)
+        sp, st, ss = _store_visits(config, ep, rng, lo_p, active)
         person, t, strength = np.concatenate([person, sp]), np.concatenate([t, st]), np.concatenate([strength, ss])
         store = np.concatenate([store, np.ones(len(sp), dtype=bool)])
     order = np.lexsort((t, person))
@@ -143,12 +152,12 @@ def draw_sessions(config: WorldConfig, pop: Population, ep: Episodes, rng: np.ra
     return Sessions(person, t, strength, device, pd.Categorical.from_codes(codes, categories=CHANNELS))
 
 
-def _store_visits(config: WorldConfig, ep: Episodes, rng: np.random.Generator, active: np.ndarray):
+def _store_visits(config: WorldConfig, ep: Episodes, rng: np.random.Generator, lo_p: np.ndarray, active: np.ndarray):
     b = config.behaviour
-    n = config.people
+    n = len(active)
     base = rng.poisson(b.store_visits_per_month / 30 * active / DAY)
     p = np.repeat(np.arange(n), base)
-    t = rng.random(len(p)) * active[p]
+    t = lo_p[p] + rng.random(len(p)) * active[p]
     horizon = config.days * DAY
     lo, hi = np.clip(ep.start, 0, horizon), np.clip(ep.end, 0, horizon)
     extra = rng.poisson(0.25 * np.clip(hi - lo, 0, None) / DAY * ep.strength)
@@ -179,18 +188,8 @@ def expand_sessions(config: WorldConfig, s: Sessions, rng: np.random.Generator) 
     in_market = s.strength > 0
     web = np.asarray(s.channel != "store")
     n_pv = np.where(web, 1 + rng.poisson((b.pages_per_session - 1) * np.where(in_market, 1.3, 1.0)), 0)
-    base_mix, im_mix = PAGE_MIX[preset]
-    pages = np.array(sorted(set(base_mix) | set(im_mix)), dtype=object)
-    pv_sess = np.repeat(np.arange(n_s), n_pv)
-    cdf_base = np.cumsum([base_mix.get(p, 0) for p in pages]) / sum(base_mix.values())
-    cdf_im = np.cumsum([im_mix.get(p, 0) for p in pages]) / sum(im_mix.values())
-    u = rng.random(len(pv_sess))
-    page_idx = np.where(in_market[pv_sess], np.searchsorted(cdf_im, u), np.searchsorted(cdf_base, u))
-    gaps = rng.exponential(45.0, len(pv_sess))
-    within = _cumsum_by_group(gaps, pv_sess)
-    page_codes = np.array([PAGES.index(p) for p in pages])[np.minimum(page_idx, len(pages) - 1)]
-    parts = [_frame(s.person[pv_sess], s.t[pv_sess] + within, s.channel[pv_sess], "page_view", pv_sess,
-                    page=pd.Categorical.from_codes(page_codes, categories=PAGES))]
+    pv, gaps, pv_sess = page_views(preset, s.person, s.t, s.channel, in_market, n_pv, np.arange(n_s), rng)
+    parts = [pv]
     session_end = s.t + np.bincount(pv_sess, weights=gaps, minlength=n_s)
     ads = web & (rng.random(n_s) < b.ad_click_share)
     parts.append(_frame(s.person[ads], s.t[ads] - 5.0, "ads", "ad_click", np.flatnonzero(ads)))
@@ -199,6 +198,26 @@ def expand_sessions(config: WorldConfig, s: Sessions, rng: np.random.Generator) 
     else:
         parts += _b2b_session_events(config, s, session_end, in_market, web, rng)
     return pd.concat(parts, ignore_index=True)
+
+
+def page_views(preset: str, person, t0, channel, in_market, n_pv, session, rng: np.random.Generator):
+    """``n_pv`` page views per session from ``t0`` on, ~45 s apart, pages from the preset's mix.
+
+    Returns (event frame, the gap after each view, the session index of each view)."""
+    base_mix, im_mix = PAGE_MIX[preset]
+    pages = np.array(sorted(set(base_mix) | set(im_mix)), dtype=object)
+    row = np.repeat(np.arange(len(n_pv)), n_pv)
+    cdf_base = np.cumsum([base_mix.get(p, 0) for p in pages]) / sum(base_mix.values())
+    cdf_im = np.cumsum([im_mix.get(p, 0) for p in pages]) / sum(im_mix.values())
+    u = rng.random(len(row))
+    page_idx = np.where(in_market[row], np.searchsorted(cdf_im, u), np.searchsorted(cdf_base, u))
+    gaps = rng.exponential(45.0, len(row))
+    within = _cumsum_by_group(gaps, row)
+    page_codes = np.array([PAGES.index(p) for p in pages])[np.minimum(page_idx, len(pages) - 1)]
+    ch = channel[row] if not isinstance(channel, str) else channel
+    frame = _frame(person[row], t0[row] + within, ch, "page_view", np.asarray(session)[row],
+                   page=pd.Categorical.from_codes(page_codes, categories=PAGES))
+    return frame, gaps, row
 
 
 def _cumsum_by_group(values: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -1,8 +1,7 @@
 """Lifecycle milestones and the events that follow from them.
 
-Registration (when a person first becomes known), B2B funnel stages with their lags, product-led
-trials and usage, webinars, marketing email engagement and the purchase history of customers who
-existed before the window opened. Times are float seconds from the world's start.
+B2B funnel stages with their lags, product-led trials and usage, webinars, and the purchase
+history of customers who were known before the window opened. Times are float seconds from the world's start.
 """
 from __future__ import annotations
 
@@ -11,49 +10,33 @@ import pandas as pd
 
 from synthetic.config import WorldConfig
 from synthetic.journeys import DAY, Episodes, _frame
-from synthetic.population import Population
 from synthetic.presets import PRESETS
 
 STAGES: tuple[str, ...] = ("lead", "mql", "sql", "opportunity", "customer")
-IDENTIFYING: tuple[str, ...] = ("checkout_started", "purchase", "form_submit", "demo_requested", "signup", "webinar_attended")
+#: Share of customers known before the window who had bought before it ([CDN]: most known
+#: shoppers are buyers; assumed 80 %).
+PAST_BUYER_SHARE = 0.8
 
-# Share of the population already known (in the CRM) when the window opens: the installed base.
-EXISTING_SHARE = {"b2c": 0.45, "b2b": 0.30}
 
+def purchase_history(config: WorldConfig, reg_before: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """B2C: the last purchase before the window of customers who were known before it.
 
-def existing_base(config: WorldConfig, pop: Population, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
-    """Registration times before the start for the installed base, and b2c customers' last purchase."""
-    model = PRESETS[config.preset].model
-    n = config.people
-    existing = rng.random(n) < EXISTING_SHARE[model]
-    reg = np.where(existing, -rng.uniform(7, 540, n) * DAY, np.nan)
-    if model != "b2c":
-        return reg, _frame([], [], [], "purchase", [])
-    # [CDN] repeat gaps: most returning buyers last bought within a few months.
-    buyer = existing & (rng.random(n) < 0.8)
-    last = np.maximum(-rng.exponential(75 * DAY, n) - 3600, reg)
+    [CDN] repeat gaps: most returning buyers last bought within a few months."""
+    if PRESETS[config.preset].model != "b2c":
+        return _frame([], [], [], "purchase", [])
+    n = len(reg_before)
+    known = ~np.isnan(reg_before)
+    buyer = known & (rng.random(n) < PAST_BUYER_SHARE)
+    last = np.maximum(-rng.exponential(75 * DAY, n) - 3600, np.nan_to_num(reg_before, nan=-np.inf))
     idx = np.flatnonzero(buyer)
     value = np.round(rng.lognormal(np.log(config.behaviour.order_value), 0.6, len(idx)), 2)
     hist = _frame(idx, last[idx], "web", "purchase", np.full(len(idx), -1), value=value)
     hist["ident"] = "email"
-    return reg, hist
+    return hist
 
 
-def registration(reg_before: np.ndarray, events: pd.DataFrame, n: int) -> np.ndarray:
-    """A person becomes known at their first identifying event (or was known already).
-
-    A loyalty id scanned at the till identifies the shopper on every event of that store visit."""
-    ident = events[(events["event_type"].isin(IDENTIFYING).to_numpy() & (events["channel"] != "store").to_numpy())
-                   | events["loyalty"].to_numpy(dtype=bool)]
-    first = ident.groupby("person")["t"].min()
-    reg = reg_before.copy()
-    cur = reg[first.index.to_numpy()]
-    reg[first.index.to_numpy()] = np.fmin(cur, first.to_numpy())
-    return reg
-
-
-def webinars(config: WorldConfig, ep: Episodes, rng: np.random.Generator) -> pd.DataFrame:
-    """Webinar attendance during evaluation; webinars run Thursdays 16:00 UTC."""
+def webinars(config: WorldConfig, ep: Episodes, leaves: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Webinar attendance during evaluation; webinars run Thursdays 16:00 UTC (before the person leaves)."""
     p = config.behaviour.p_webinar
     if p <= 0 or PRESETS[config.preset].model != "b2b":
         return _frame([], [], [], "webinar_attended", [])
@@ -62,7 +45,7 @@ def webinars(config: WorldConfig, ep: Episodes, rng: np.random.Generator) -> pd.
     start = config.start_ts
     thursday = (3 - start.dayofweek) % 7 * DAY + 16 * 3600 - (start.hour * 3600)
     slot = thursday + np.ceil((t - thursday) / (7 * DAY)) * 7 * DAY
-    keep = (slot >= 0) & (slot < config.days * DAY)
+    keep = (slot >= 0) & (slot < config.days * DAY) & (slot < leaves[ep.person[hit]])
     return _frame(ep.person[hit][keep], slot[keep], "webinar", "webinar_attended", np.full(keep.sum(), -1))
 
 
@@ -99,7 +82,7 @@ def b2b_funnel(config: WorldConfig, reg: np.ndarray, strength_at: np.ndarray, de
     return ms.reset_index(drop=True), pd.concat([meetings, purchases], ignore_index=True)
 
 
-def plg_usage(config: WorldConfig, signups: pd.DataFrame, lapse: np.ndarray, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def plg_usage(config: WorldConfig, signups: pd.DataFrame, leaves: np.ndarray, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A 14-day trial after sign-up: daily logins and feature use that fade for most, then upgrade.
 
     Returns (usage events, upgrades as milestones person/t/value). Engaged trialists upgrade far
@@ -114,11 +97,14 @@ def plg_usage(config: WorldConfig, signups: pd.DataFrame, lapse: np.ndarray, rng
     engage = rng.beta(2.0, 2.5, len(person))
     upgrade = rng.random(len(person)) < np.clip(b.trial_to_paid * engage / 0.444, 0, 1)
     t_up = t0 + rng.uniform(5, 15, len(person)) * DAY
-    upgrade &= t_up < np.minimum(horizon, lapse[person])
-    days_total = np.where(upgrade, np.ceil((np.minimum(horizon, lapse[person]) - t0) / DAY), 14).clip(0, None).astype(np.int64)
+    upgrade &= t_up < np.minimum(horizon, leaves[person])
+    days_total = np.where(upgrade, np.ceil((np.minimum(horizon, leaves[person]) - t0) / DAY), 14).clip(0, None).astype(np.int64)
     days_total = np.minimum(days_total, np.ceil((horizon - t0) / DAY).clip(0, None).astype(np.int64))
-    row = np.repeat(np.arange(len(person)), days_total)
-    day = np.arange(len(row)) - np.repeat(np.cumsum(days_total) - days_total, days_total)
+    # sign-ups before the window (customers already on the product) only use it from the start on
+    first_day = np.minimum(np.ceil(np.clip(-t0, 0, None) / DAY).astype(np.int64), days_total)
+    count = days_total - first_day
+    row = np.repeat(np.arange(len(person)), count)
+    day = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count) + first_day[row]
     paid_phase = upgrade[row] & (day >= (t_up[row] - t0[row]) / DAY)
     p_active = np.where(paid_phase, 0.55 * engage[row] + 0.2, engage[row] * np.exp(-day / 6.0))
     active = rng.random(len(row)) < p_active
@@ -132,34 +118,11 @@ def plg_usage(config: WorldConfig, signups: pd.DataFrame, lapse: np.ndarray, rng
     logins = _frame(person[r][keep_l], t_day[keep_l], "app", "login", np.full(keep_l.sum(), -1))
     feats = _frame(person[r][fr][keep_f], t_feat[keep_f], "app", "feature_used", np.full(keep_f.sum(), -1))
     trial = _frame(person, t0 + 60, "app", "trial_started", np.full(len(person), -1))
-    usage = pd.concat([trial[trial["t"] < horizon], logins, feats], ignore_index=True)
+    usage = pd.concat([trial[(trial["t"] >= 0) & (trial["t"] < horizon)], logins, feats], ignore_index=True)
     usage["ident"] = "product"
     up = pd.DataFrame({"person": person[upgrade], "t": t_up[upgrade],
                        "value": np.round(rng.lognormal(np.log(b.order_value), 0.5, upgrade.sum()), 0)})
     return usage, up
-
-
-def email_engagement(config: WorldConfig, reg: np.ndarray, lapse: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Opens and clicks of marketing email sent weekly to every known person ([MC] rates)."""
-    b = config.behaviour
-    horizon = config.days * DAY
-    known = np.flatnonzero(~np.isnan(reg))
-    since = np.clip(reg[known], 0, horizon)
-    weeks = (horizon - since) / (7 * DAY)
-    sends = rng.poisson(b.email_sends_per_week * weeks)
-    lapsed = lapse[known] < horizon
-    affinity = rng.beta(1.2, 2.0, len(known)) / (1.2 / 3.2)  # some people open everything, most rarely
-    opens = rng.binomial(sends, np.clip(b.email_open_rate * affinity * np.where(lapsed, 0.6, 1.0), 0, 1))
-    clicks = rng.binomial(sends, np.clip(b.email_click_rate * affinity * np.where(lapsed, 0.4, 1.0), 0, 1))
-    out = []
-    for kind, count in (("email_open", opens), ("email_click", clicks)):
-        p = np.repeat(known, count)
-        lo = np.repeat(since, count)
-        t = lo + rng.random(len(p)) * (horizon - lo)
-        out.append(_frame(p, t, "email", kind, np.full(len(p), -1)))
-    frame = pd.concat(out, ignore_index=True)
-    frame["ident"] = "email"
-    return frame
 
 
 def strength_at(ep: Episodes, n: int, times: np.ndarray) -> np.ndarray:

@@ -26,6 +26,18 @@ Sources (abbreviations used below):
 - [CDN] CDNOW purchase log (../shared/data/cdnow): most first-time buyers never return; repeat
   buyers return within ~ 2–4 months.
 - [SAL] Salesforce Shopping Index / Dynamic Yield benchmarks: e-commerce AOV ~ $100–150.
+- [HST] HubSpot tracks page views with a first-party JavaScript tracking code and cookie
+  (knowledge.hubspot.com/account/how-does-hubspot-track-visitors); "an adblocker ... prevents HubSpot
+  from tracking page views" (knowledge.hubspot.com, "Analyzing sessions, visitors, and page views").
+  The CDP's tag is the same kind of tracker, so both lose the same browsers: crm_coverage_web
+  defaults to the preset's coverage_web.
+- [DEC] Contact data decay 2.1 %/month (22.5 %/year): HubSpot's database-decay figure from
+  MarketingSherpa research (vendor-published survey figure, widely repeated; no study design
+  published). Job changes: BLS "Employee Tenure in 2024" (median tenure 3.9 years → ~16 %/year)
+  and vendor claims of 27–33 %/year; default 20 %. Details in docs/world.md.
+
+Defaults in synthetic/config.py that are not overridden here carry their source there or in
+docs/world.md (growth 0 = steady state; CRM tracking latency and enrichment cadence: assumed).
 """
 from __future__ import annotations
 
@@ -55,6 +67,7 @@ PRESETS: dict[str, Preset] = {
         description="Accounts with buying committees; leads become MQLs, SQLs, opportunities and customers over weeks to months.",
         knobs={
             "coverage_web": 0.80,           # B2B audiences block trackers less than consumers; ~15–25% loss
+            "crm_coverage_web": 0.80,       # same first-party JS tracking, same blockers as the CDP ([HST])
             "identified_share": 0.45,       # a form fill cookies the browser; later visits are known
             "devices_per_person": 1.6,      # work laptop + phone
             "shared_device_rate": 0.01,
@@ -91,6 +104,7 @@ PRESETS: dict[str, Preset] = {
         description="Anonymous visits, sign-up, a 14-day trial, feature usage and upgrade; most signal is in the product.",
         knobs={
             "coverage_web": 0.75,           # developer audiences run ad blockers more often
+            "crm_coverage_web": 0.75,       # [HST]
             "coverage_app": 0.97,           # server-side product events
             "identified_share": 0.80,       # product usage is logged in by definition
             "devices_per_person": 1.8,
@@ -124,6 +138,7 @@ PRESETS: dict[str, Preset] = {
         description="Sessions, product and category views, carts, checkouts and repeat purchases across several devices; mostly anonymous until login or checkout.",
         knobs={
             "coverage_web": 0.85,           # ~15% of browsers block or refuse tracking
+            "crm_coverage_web": 0.85,       # [HST]
             "identified_share": 0.25,       # [SEG] 10–30% of sessions logged in
             "devices_per_person": 2.3,      # [CRT]
             "shared_device_rate": 0.04,     # household tablets and laptops
@@ -152,6 +167,7 @@ PRESETS: dict[str, Preset] = {
         description="Web, app, email, ads and stores; store purchases are known only through a loyalty id scanned at the till.",
         knobs={
             "coverage_web": 0.85,
+            "crm_coverage_web": 0.85,       # [HST]
             "coverage_app": 0.95,
             "coverage_store": 0.90,
             "identified_share": 0.30,

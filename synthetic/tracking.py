@@ -11,17 +11,26 @@ import numpy as np
 import pandas as pd
 
 from synthetic.config import WorldConfig
+from synthetic.identification import EMAIL_EVENTS
 from synthetic.population import Population
+from synthetic.units import padded_ids
 
-#: Event types on which a person types or confirms their email address.
-EMAIL_EVENTS = ("checkout_started", "purchase", "form_submit", "demo_requested", "signup", "webinar_attended")
+#: What a marketing CRM's own tracking records of behaviour: page views and form fills in browsers
+#: where its script runs, and the opens and clicks of the e-mails it sends. Not app events, store
+#: visits, ad clicks, carts or product usage (HubSpot tracking code: page views and form
+#: submissions, developers.hubspot.com/docs/reference/api/analytics-and-events/tracking-code;
+#: "an adblocker ... prevents HubSpot from tracking page views", knowledge.hubspot.com, sessions).
+CRM_WEB_EVENTS = ("page_view", "form_submit", "demo_requested", "signup")
+CRM_EMAIL_EVENTS = ("email_open", "email_click")
+#: Client-side events of a tracked browser that still never arrive (network, tab closed).
+CLIENT_DROP = 0.02
 
 
 def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndarray,
-            session_logged: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Add anonymous_id, user_id, email (codes into identifier arrays) and received delay."""
-    k = config.knobs
+            session_logged: np.ndarray, first_addr: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Add anonymous_id, user_id, email (codes into identifier arrays) and the CDP's and the CRM's delays."""
     n = len(ev)
+    m = pop.size
     person = ev["person"].to_numpy()
     ident = ev["ident"]
     etype = ev["event_type"]
@@ -35,44 +44,59 @@ def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndar
     has_login = pop.has_account[person]
     email_event = etype.isin(EMAIL_EVENTS).to_numpy()
     user = has_login & (logged | product | store_loyal | (in_session & email_event))
-    gives_email = (email_event & (ident != "store").to_numpy()) | ident.isin(("email", "sales")).to_numpy()
-    second = pop.second_email[person] != None  # noqa: E711
-    use_second = second & etype.isin(("form_submit", "webinar_attended", "checkout_started")).to_numpy() & (rng.random(n) < 0.5)
+    gives_email = (email_event & (ident != "store").to_numpy()) | ident.isin(("email", "sales", "click")).to_numpy()
+    addr = ev["addr"].to_numpy().astype(np.int64)
+    addr = np.where(addr < 0, first_addr[person], addr)
     # int32 codes: a 1M-person world has ~50M events, and every 8-byte column costs 400 MB per copy.
     ev["anon_code"] = np.where(device >= 0, device, -1).astype(np.int32)
     ev["user_code"] = np.where(user, person, -1).astype(np.int32)
-    ev["email_code"] = np.where(gives_email, np.where(use_second, person + config.people, person), -1).astype(np.int32)
-    ev["delay"] = _received_delay(config, pop, ev, rng)
+    ev["email_code"] = np.where(gives_email & (addr >= 0), person + np.maximum(addr, 0) * m, -1).astype(np.int32)
+    cdp, crm = _received_delays(config, pop, ev, rng)
+    ev["delay"] = cdp
+    ev["crm_delay"] = crm
     return ev
 
 
-def _received_delay(config: WorldConfig, pop: Population, ev: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """Seconds from event to CDP arrival, NaN when tracking never delivers it."""
+def _received_delays(config: WorldConfig, pop: Population, ev: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds from event to arrival in the CDP and in the CRM; NaN when that system never gets it.
+
+    Browser-level loss is ONE draw per browser for both trackers: the CDP's tag runs where the
+    draw is below ``coverage_web``, the CRM's tracking script where it is below
+    ``crm_coverage_web`` — an ad blocker or a refused consent banner blocks both first-party
+    trackers, and a higher share for one means it is also deployed where the other is not."""
     k = config.knobs
     n = len(ev)
     total_devices = len(pop.device_ids)
-    tracked_device = np.where(pop.device_kind == "app", rng.random(total_devices) < k.coverage_app,
-                              rng.random(total_devices) < k.coverage_web)
+    u_device = rng.random(total_devices)
+    app = pop.device_kind == "app"
+    tracked_cdp = np.where(app, u_device < k.coverage_app, u_device < k.coverage_web)
+    tracked_crm = ~app & (u_device < k.crm_coverage_web)
     channel = ev["channel"]
+    etype = ev["event_type"]
     device = ev["device"].to_numpy()
     is_ = lambda col, value: (col == value).to_numpy()  # noqa: E731
     per_event = np.select(
         [is_(channel, "email"), is_(channel, "ads"), is_(channel, "store"), is_(channel, "sales"), is_(channel, "webinar"), is_(ev["ident"], "product")],
         [k.coverage_email, k.coverage_ads, k.coverage_store, k.coverage_sales, k.coverage_email, k.coverage_app],
-        0.98)  # client-side events of a tracked browser still drop ~2% (network, tab closed)
-    ok = rng.random(n) < per_event
-    client = (device >= 0) & ~is_(channel, "ads")
-    ok &= ~client | tracked_device[np.maximum(device, 0)]
+        1 - CLIENT_DROP)
+    u_event = rng.random(n)
+    ok = u_event < per_event
+    client = (device >= 0) & ~is_(channel, "ads") & ~is_(channel, "email")
+    dev = np.maximum(device, 0)
+    ok &= ~client | tracked_cdp[dev]
     latency = rng.lognormal(np.log(max(k.cdp_latency_minutes, 1e-3) * 60), 1.0, n) + 1.0
-    return np.where(ok, latency, np.nan)
+    web_seen = is_(channel, "web") & etype.isin(CRM_WEB_EVENTS).to_numpy() & (device >= 0) & tracked_crm[dev] \
+        & (u_event < 1 - CLIENT_DROP)
+    crm_seen = web_seen | etype.isin(CRM_EMAIL_EVENTS).to_numpy()
+    crm_latency = rng.lognormal(np.log(max(k.crm_tracking_latency_minutes, 1e-3) * 60), 1.0, n) + 1.0
+    return np.where(ok, latency, np.nan), np.where(crm_seen, crm_latency, np.nan)
 
 
 def identifier_strings(config: WorldConfig, pop: Population) -> tuple[np.ndarray, np.ndarray]:
-    """User ids and emails indexed by code (person position; emails: +n for second emails)."""
-    n = config.people
-    user_ids = "usr_" + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(7).to_numpy(dtype=object)
-    emails = np.concatenate([pop.people["email"].to_numpy(dtype=object), pop.second_email])
-    return user_ids, emails
+    """User ids and e-mails indexed by code: user ids by person position; e-mails by
+    ``address slot × people + position`` (slots: primary, second, changed, import alias)."""
+    user_ids = padded_ids("usr_", pop.people["person_id"].to_numpy(), 7)
+    return user_ids, pop.emails.reshape(-1)
 
 
 def as_categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
@@ -88,11 +112,12 @@ def identifiers_table(config: WorldConfig, pop: Population, ev: pd.DataFrame,
                       id_strings: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
     """Every identifier observed, its true owner(s), and whether it is a shared device."""
     user_ids, emails = id_strings
+    person_ids = pop.people["person_id"].to_numpy(dtype=np.int64)
     frames = []
     for kind, col, strings in (("anonymous_id", "anon_code", pop.device_ids), ("user_id", "user_code", user_ids), ("email", "email_code", emails)):
         pairs = ev.loc[ev[col] >= 0, [col, "person"]].drop_duplicates()
         frames.append(pd.DataFrame({"identifier_type": kind, "identifier": strings[pairs[col].to_numpy()].astype(str),
-                                    "person_id": pairs["person"].to_numpy(dtype=np.int64) + 1}))
+                                    "person_id": person_ids[pairs["person"].to_numpy()]}))
     out = pd.concat(frames, ignore_index=True)
     owners = out.groupby(["identifier_type", "identifier"])["person_id"].transform("nunique")
     out["shared"] = owners.to_numpy() > 1

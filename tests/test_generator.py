@@ -16,8 +16,10 @@ from synthetic.presets import PRESETS
 B2C = sorted(n for n, p in PRESETS.items() if p.model == "b2c")
 B2B = sorted(n for n, p in PRESETS.items() if p.model == "b2b")
 UTC = "datetime64[ns, UTC]"
-#: CRM noise off, so the recorded lifecycle is the true one (only lags remain).
-CLEAN_CRM = dict(crm_error_rate=0, crm_missing_rate=0, custom_field_sprawl=0, duplicate_rate=0)
+#: CRM noise off, so the recorded lifecycle is the true one (only lags remain): no wrong or missing
+#: values, no import duplicates, and nobody changes address or employer during the window.
+CLEAN_CRM = dict(crm_error_rate=0, crm_missing_rate=0, custom_field_sprawl=0, duplicate_rate=0,
+                 crm_decay_monthly=0, job_change_yearly=0)
 STAGE_RANK = {"lead": 0, "mql": 1, "sql": 2, "opportunity": 3, "customer": 4}
 
 REQUIRED_EVENT_TYPES = {
@@ -94,6 +96,16 @@ def test_people_contract(small_world):
     assert uid.map(type).eq(str).all() and uid.is_unique
     assert str(people["registered_at"].dtype) == UTC
     assert people.loc[people["user_id"].notna(), "registered_at"].notna().all(), "a user id before registration"
+    has_columns(people, ["arrived_at", "left_at", "left_reason", "household_id"])
+    assert str(people["arrived_at"].dtype) == UTC and people["arrived_at"].notna().all()
+    assert (people["arrived_at"] < small_world.end).all()
+    known = people["registered_at"].notna()
+    assert (people.loc[known, "registered_at"] >= people.loc[known, "arrived_at"]).all(), "known before arriving"
+    left = people["left_at"].notna()
+    assert (people.loc[left, "left_at"] < small_world.end).all() and people.loc[left, "left_reason"].notna().all()
+    assert set(people["left_reason"].dropna()) <= ({"lapsed", "job_change"} if model == "b2b" else {"lapsed"})
+    assert str(people["household_id"].dtype) == "Int64"
+    assert people["household_id"].notna().all() if model == "b2c" else people["household_id"].isna().all()
 
 
 def test_accounts_contract(small_world):
@@ -271,12 +283,16 @@ def _contacts_per_known_person(world) -> pd.Series:
     return n.reindex(known, fill_value=0)
 
 
+#: One address per person for life: the only duplicates left are the ones imports create.
+ONE_ADDRESS = dict(second_email_rate=0, crm_decay_monthly=0, job_change_yearly=0)
+
+
 @pytest.mark.parametrize("preset", ["b2c-retail", "b2b-saas"])
 def test_duplicate_rate_sets_share_of_people_with_two_contacts(preset, make_world):
-    none = _contacts_per_known_person(make_world(preset, duplicate_rate=0))
+    none = _contacts_per_known_person(make_world(preset, duplicate_rate=0, **ONE_ADDRESS))
     assert none.max() == 1
     assert (none == 1).mean() > 0.97, "known people without a contact"
-    some = _contacts_per_known_person(make_world(preset, duplicate_rate=0.3))
+    some = _contacts_per_known_person(make_world(preset, duplicate_rate=0.3, **ONE_ADDRESS))
     assert some.max() == 2
     assert 0.22 <= (some == 2).mean() <= 0.38
 
@@ -341,7 +357,8 @@ def test_crm_missing_rate_drops_that_share_of_updates(missing, make_world):
     world = make_world("b2b-saas", **{**CLEAN_CRM, "crm_missing_rate": missing})
     # 'company' comes from the enrichment vendor: no errors, no sprawl, recorded within hours
     truth = world.traits[(world.traits["field"] == "company") & (world.traits["effective_at"] < world.end - pd.Timedelta(days=3))]
-    recorded = world.crm_changes[world.crm_changes["field"] == "company"]
+    # what the enrichment vendor wrote on creation (later refreshes repair missing values)
+    recorded = world.crm_changes[(world.crm_changes["field"] == "company") & (world.crm_changes["source"] == "enrich")]
     share = truth["person_id"].isin(recorded["person_id"]).mean()
     assert abs(share - (1 - missing)) < 0.06, f"crm_missing_rate={missing}, recorded share {share:.2f}"
     assert (world.crm_changes["field"] == "email").sum() == world.crm_changes["contact_id"].nunique()  # emails never go missing
@@ -357,3 +374,216 @@ def test_crm_error_rate_changes_recorded_values(make_world):
 
     assert wrong_share(0.0) == 0.0
     assert 0.15 < wrong_share(0.3) < 0.35  # a wrong draw can hit the true value (1 in 8 industries)
+
+
+# --- the fair world: e-mail by intent, clicks carry the browser, household devices --------
+
+def _in_market(world, who: pd.Series, when: pd.Series) -> np.ndarray:
+    """Whether each (person, time) falls inside one of the person's in-market episodes."""
+    it = world.intent[world.intent["state"] == "in_market"]
+    q = pd.DataFrame({"person_id": who.to_numpy(), "t": when.to_numpy(), "row": np.arange(len(who))})
+    m = q.merge(it[["person_id", "start", "end"]], on="person_id")
+    hit = m.loc[(m["start"] <= m["t"]) & (m["t"] < m["end"]), "row"].unique()
+    return np.isin(np.arange(len(who)), hit)
+
+
+def test_email_engagement_rises_with_intent(make_world):
+    """Opens and clicks per day of being known are higher while a person is in market."""
+    world = make_world("b2c-retail", lifetime_days=3000)  # nobody lapses: lapsed people never open
+    people = world.people[world.people["registered_at"].notna()]
+    since = people["registered_at"].clip(lower=world.start)
+    it = world.intent[world.intent["state"] == "in_market"].merge(since.rename("since").to_frame().assign(
+        person_id=people["person_id"]), on="person_id")
+    lo = it["start"].where(it["start"] > it["since"], it["since"]).clip(upper=world.end)
+    hi = it["end"].clip(upper=world.end)
+    in_days = float(((hi - lo).dt.total_seconds().clip(lower=0)).sum() / 86400)
+    all_days = float(((world.end - since).dt.total_seconds()).sum() / 86400)
+    ev = world.events[world.events["event_type"].isin(["email_open", "email_click"]) & (world.events["ts"] >= world.start)]
+    for kind, at_least in (("email_open", 1.4), ("email_click", 1.8)):
+        e = ev[ev["event_type"] == kind]
+        inside = _in_market(world, e["person_id"], e["ts"]).sum()
+        ratio = (inside / in_days) / ((len(e) - inside) / (all_days - in_days))
+        assert ratio > at_least, f"{kind}s per in-market day are only {ratio:.2f}x those outside"
+
+
+def test_email_clicks_carry_the_browser_and_open_a_session(small_world):
+    ev, ids = small_world.events, small_world.identifiers
+    clicks = ev[ev["event_type"] == "email_click"]
+    assert len(clicks) > 20
+    assert clicks["anonymous_id"].notna().all() and clicks["email"].notna().all() and clicks["session_id"].notna().all()
+    owner = ids[ids["identifier_type"] == "anonymous_id"].groupby("identifier")["person_id"].agg(set)
+    assert all(p in owner[a] for a, p in zip(clicks["anonymous_id"].astype(str), clicks["person_id"])), "click in a stranger's browser"
+    web_ids = set(ev.loc[ev["channel"] == "web", "anonymous_id"].dropna().astype(str))
+    assert set(clicks["anonymous_id"].astype(str)) <= web_ids, "a click landed outside a browser"
+    emails = ids[ids["identifier_type"] == "email"].set_index("identifier")["person_id"]
+    assert (emails.reindex(clicks["email"].astype(str)).to_numpy() == clicks["person_id"].to_numpy()).all()
+    # the landing page view: same session, same browser, right after the click
+    pv = ev[(ev["event_type"] == "page_view") & ev["session_id"].isin(clicks["session_id"])]
+    first = pv.sort_values("ts").drop_duplicates("session_id").set_index("session_id")
+    land = first.reindex(clicks["session_id"])
+    landed = land["ts"].notna().to_numpy()
+    assert landed.mean() > 0.97  # a click in the last seconds of the window may land after it
+    assert (land["anonymous_id"].astype(str).to_numpy()[landed] == clicks["anonymous_id"].astype(str).to_numpy()[landed]).all()
+    gap = (land["ts"].to_numpy()[landed] - clicks["ts"].to_numpy()[landed]) / np.timedelta64(1, "s")
+    assert ((gap >= 0) & (gap < 600)).all()
+
+
+@pytest.mark.parametrize("preset", ["b2c-retail", "b2b-saas"])
+def test_shared_devices_belong_to_household_or_office_mates(preset, make_world):
+    world = make_world(preset, shared_device_rate=0.2)
+    ids = world.identifiers
+    shared = ids[ids["shared"]]
+    assert shared["identifier"].nunique() > 30
+    group = "household_id" if PRESETS[preset].model == "b2c" else "account_id"
+    of = world.people.set_index("person_id")[group]
+    groups = shared.assign(g=of.reindex(shared["person_id"]).to_numpy()).groupby("identifier")["g"].nunique()
+    assert (groups == 1).all(), f"a device shared across {group}s"
+    people = world.people
+    sharers = shared.groupby("identifier")["person_id"].min().size
+    assert 0.08 <= sharers / len(people) * 2 <= 0.4  # the knob still sets the share of people who share
+
+
+# --- steady state and growth --------------------------------------------------------------
+
+def _activity(world, weeks: int = 3) -> tuple[int, int]:
+    ev = world.events[world.events["ts"] >= world.start]
+    day = (ev["ts"] - world.start).dt.days
+    return int((day < 7 * weeks).sum()), int((day >= world.config.days - 7 * weeks).sum())
+
+
+def test_people_arrive_over_the_window(make_world):
+    world = make_world("b2c-retail")
+    new = (world.people["arrived_at"] >= world.start).mean()
+    b = world.config.behaviour
+    x = world.config.days
+    expected = (x / b.lifetime_days) / (1 + x / b.lifetime_days)  # steady state: cX / (1 + cX), c = 1 / lifetime
+    assert abs(new - expected) < 0.03, f"{new:.3f} of people arrived in the window, expected {expected:.3f}"
+
+
+def test_growth_rate_grows_activity(make_world):
+    flat = _activity(make_world("b2c-retail"))
+    grow = _activity(make_world("b2c-retail", growth_rate_monthly=0.2))
+    shrink = _activity(make_world("b2c-retail", growth_rate_monthly=-0.1))
+    assert 0.9 < flat[1] / flat[0] < 1.1
+    # 39 days between the two 3-week windows of a 60-day world: 1.2 ** 1.28 = 1.26, 0.9 ** 1.28 = 0.87
+    assert 1.15 < grow[1] / grow[0] < 1.4
+    assert 0.78 < shrink[1] / shrink[0] < 0.95
+
+
+def test_growth_below_the_lapse_rate_is_refused():
+    from synthetic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="growth_rate_monthly must be at least"):
+        preset_config("b2b-saas", overrides={"growth_rate_monthly": -0.3})
+
+
+# --- what the CRM's own tracking receives ---------------------------------------------------
+
+def test_crm_tracking_sees_web_pages_forms_and_its_own_emails_only(small_world):
+    ev = small_world.events
+    has_columns(ev, ["crm_received_at"])
+    assert str(ev["crm_received_at"].dtype) == UTC
+    seen = ev[ev["crm_received_at"].notna()]
+    assert len(seen) > 0
+    assert set(seen["event_type"]) <= {"page_view", "form_submit", "demo_requested", "signup", "email_open", "email_click"}
+    assert set(seen["channel"]) <= {"web", "email"}
+    assert (seen["crm_received_at"] >= seen["ts"]).all()
+    mail = ev[ev["event_type"].isin(["email_open", "email_click"])]
+    assert mail["crm_received_at"].notna().all(), "the CRM sent these e-mails"
+    never = ev[ev["channel"].isin(["app", "store", "ads", "sales"]) | ev["event_type"].isin(["add_to_cart", "purchase", "feature_used"])]
+    assert never["crm_received_at"].isna().all()
+
+
+def test_crm_and_cdp_trackers_lose_the_same_browsers(make_world):
+    same = make_world("b2c-retail")  # crm_coverage_web defaults to coverage_web
+    pv = same.events[(same.events["event_type"] == "page_view") & (same.events["channel"] == "web")]
+    assert (pv["crm_received_at"].notna() == pv["received_at"].notna()).all()
+    less = make_world("b2c-retail", crm_coverage_web=0.4)
+    pv = less.events[(less.events["event_type"] == "page_view") & (less.events["channel"] == "web")]
+    crm_browsers = set(pv.loc[pv["crm_received_at"].notna(), "anonymous_id"].astype(str))
+    cdp_browsers = set(pv.loc[pv["received_at"].notna(), "anonymous_id"].astype(str))
+    assert crm_browsers < cdp_browsers, "a browser that blocks the CDP's tag let the CRM's script run"
+    share = pv["crm_received_at"].notna().mean()
+    assert abs(share - 0.4) < 0.08
+
+
+@pytest.mark.parametrize("minutes", [2.0, 60.0])
+def test_crm_tracking_latency_sets_median_delay(minutes, make_world):
+    ev = make_world("b2c-retail", crm_tracking_latency_minutes=minutes).events
+    lag = (ev["crm_received_at"] - ev["ts"]).dropna().dt.total_seconds() / 60
+    assert abs(lag.median() - minutes) <= 0.15 * minutes + 0.1
+
+
+# --- CRM decay and duplicates ---------------------------------------------------------------
+
+def _email_changes(world) -> pd.DataFrame:
+    em = world.traits[world.traits["field"] == "email"].sort_values(["person_id", "effective_at"], kind="mergesort")
+    return em[em.duplicated("person_id", keep="first")]
+
+
+def test_crm_decay_changes_true_addresses_and_the_crm_learns_late(make_world):
+    assert _email_changes(make_world("b2c-retail", crm_decay_monthly=0)).empty
+    world = make_world("b2c-retail", crm_decay_monthly=0.1)
+    changed = _email_changes(world)
+    inside = changed[changed["effective_at"] >= world.start]
+    known = world.people["registered_at"].lt(world.start).sum()
+    expected = 1 - 0.9 ** (world.config.days / (365.25 / 12))  # a known person's chance over the window
+    assert 0.6 * expected < inside["person_id"].nunique() / known < 1.4 * expected
+    # the CRM never copies the new address into the old contact: it bounces there later
+    ch = world.crm_changes
+    bounced = ch[(ch["field"] == "email_status") & (ch["value"] == "bounced")]
+    assert len(bounced) > 0
+    assert (bounced["recorded_at"] > bounced["effective_at"]).all()
+    emails = ch[ch["field"] == "email"]
+    assert emails.groupby("contact_id")["value"].nunique().eq(1).all(), "a contact's address was rewritten"
+
+
+def test_job_changes_move_true_company_and_the_crm_follows_at_enrichment(make_world):
+    world = make_world("b2b-saas", job_change_yearly=0.6, crm_enrichment_days=14)
+    people = world.people
+    movers = people[people["left_reason"] == "job_change"]
+    assert len(movers) > 30
+    tr = world.traits
+    company = tr[tr["field"] == "company"].sort_values("effective_at", kind="mergesort").drop_duplicates("person_id", keep="last")
+    new = company.set_index("person_id").reindex(movers["person_id"])
+    known = new["value"].notna()
+    assert known.sum() > 20
+    names = world.accounts.set_index("account_id")["name"]
+    assert (new.loc[known, "value"].to_numpy() != names.reindex(movers.loc[known.to_numpy(), "account_id"].astype(int)).to_numpy()).all()
+    assert (new.loc[known, "effective_at"].to_numpy() == movers.loc[known.to_numpy(), "left_at"].to_numpy()).all()
+    ch = world.crm_changes
+    left_at = movers.set_index("person_id")["left_at"]
+    refresh = ch[(ch["source"] == "refresh") & (ch["effective_at"] == left_at.reindex(ch["person_id"]).to_numpy())]
+    assert len(refresh) > 20 and set(refresh["field"]) >= {"company", "industry"}
+    lag = (refresh["recorded_at"] - refresh["effective_at"]).dt.total_seconds() / 86400
+    assert lag.max() <= 14 + 1 / 24 and lag.median() > 2  # caught up at the next fortnightly refresh
+    never = make_world("b2b-saas", job_change_yearly=0.6, crm_enrichment_days=3650).crm_changes
+    assert (never["source"] == "refresh").sum() == 0
+
+
+@pytest.mark.parametrize("preset", ["b2c-retail", "b2b-saas"])
+def test_crm_contacts_are_matched_on_email_only(preset, make_world):
+    world = make_world(preset)
+    emails = world.crm_changes[world.crm_changes["field"] == "email"]
+    assert emails.groupby("contact_id").size().eq(1).all()
+    assert emails["value"].is_unique, "two contacts with the same address (the CRM dedupes on e-mail)"
+    per_person = _contacts_per_known_person(world)
+    dup = per_person.gt(1).mean()
+    assert 0.08 <= dup <= 0.35, f"{dup:.1%} of known people have duplicate contacts (10-30% is typical)"
+    # a second address typed into a form makes its own contact
+    second = world.people.set_index("person_id")["second_email"].dropna()
+    assert emails["value"].isin(second).sum() > 0
+
+
+def test_enrichment_refresh_repairs_wrong_firmographics(make_world):
+    def wrong_at_end(days: float) -> float:
+        world = make_world("b2b-saas", crm_error_rate=0.3, custom_field_sprawl=0, crm_enrichment_days=days, job_change_yearly=0)
+        ch = world.crm_changes[world.crm_changes["field"] == "industry"]
+        last = ch.sort_values("recorded_at", kind="mergesort").drop_duplicates("contact_id", keep="last")
+        truth = world.traits[world.traits["field"] == "industry"].drop_duplicates("person_id", keep="last")
+        m = last.merge(truth, on="person_id", suffixes=("", "_true"))
+        return float((m["value"] != m["value_true"]).mean())
+
+    rarely, weekly = wrong_at_end(3650), wrong_at_end(7)
+    assert rarely > 0.15
+    assert weekly < 0.3 * rarely, f"weekly refreshes leave {weekly:.1%} wrong, against {rarely:.1%} without"

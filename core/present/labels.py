@@ -52,6 +52,8 @@ LABELS: dict[str, L] = {
     "shared_device_rate": L("People who browse on a shared device", "%", None, 0.005),
     "second_email_rate": L("People who also use a second email address", "%"),
     "cdp_latency_minutes": L("Median delay before an event reaches the CDP", "minutes", None, 1),
+    "crm_coverage_web": L("Web browsers the CRM's own tracking script records", "%"),
+    "crm_tracking_latency_minutes": L("Median delay before a tracked visit or e-mail event is on the CRM contact", "minutes", None, 1),
     # --- identity (core.engine.identity.IdentityConfig) ----------------------------------------
     "max_anonymous_ids_per_profile": L("Browsers and app installs one CDP profile may hold", "ids", None, 1),
     "max_emails_per_profile": L("Email addresses one CDP profile may hold", "emails", None, 1),
@@ -64,8 +66,11 @@ LABELS: dict[str, L] = {
     "rep_update_lag_days": L("Days before a sales rep records a stage change", "days", SALES_LED, 0.5),
     "crm_error_rate": L("CRM values that are wrong", "%"),
     "crm_missing_rate": L("CRM updates that are never recorded", "%"),
-    "duplicate_rate": L("Contacts with a duplicate record", "%"),
+    "duplicate_rate": L("Known people a list import adds again under another address", "%"),
     "custom_field_sprawl": L("Extra custom fields the same concept is split over", "fields", None, 1),
+    "crm_enrichment_days": L("Days between enrichment refreshes that catch job changes", "days", B2B, 1),
+    "crm_decay_monthly": L("Contact records going stale per month (e-mail address changes)", "%", None, 0.001),
+    "job_change_yearly": L("Contacts who change employer per year", "%", B2B),
     # --- activation and team speed (core.engine.activation.ActivationConfig) -------------------
     "crm_list_refresh_minutes": L("Minutes between CRM active-list refreshes", "minutes", None, 1),
     "cdp_mode": L("How the CDP computes audiences"),
@@ -113,6 +118,7 @@ LABELS: dict[str, L] = {
     "store_visits_per_month": L("Store visits per person per month", "visits/month", OMNI, 0.1),
     "loyalty_share": L("Store shoppers who scan a loyalty card", "%", OMNI),
     "app_share": L("People with the mobile app installed", "%", OMNI),
+    "growth_rate_monthly": L("Growth of the active customer base per month (0 = steady)", "%", None, 0.01),
 }
 
 #: Knobs the generator would use outside their presets but that belong to another kind of business:

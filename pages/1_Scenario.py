@@ -98,11 +98,11 @@ groups = {
     "Campaign": [n for n, s in catalog.items() if s.group == "campaign"],
     "Customer behaviour (advanced)": [n for n, s in catalog.items() if s.group == "behaviour"],
 }
-hidden = [n for names in groups.values() for n in names if n not in _shown(names)]
+hidden = [n for names in reversed(list(groups.values())) for n in names if n not in _shown(names)]
 st.subheader("Knobs")
 st.caption("Each knob says what it models (hover the ? icon). Changed knobs are marked ● and go into the shareable URL. "
-           f"{len(hidden)} knobs that do not apply to a {preset.title} world (e.g. "
-           f"{', '.join(labels.label(n, scenario.preset, with_unit=False).lower() for n in hidden[:3])}) are hidden.")
+           f"{len(hidden)} knobs that do not apply to a {preset.title} world are hidden, such as "
+           + "; ".join(f"“{labels.label(n, scenario.preset, with_unit=False)}”" for n in hidden[:3]) + ".")
 gcols = st.columns(2)
 for i, (title, names) in enumerate(groups.items()):
     with gcols[i % 2].expander(title, expanded=False):

@@ -43,8 +43,8 @@ m[4].metric("Jaccard CRM–CDP", pct(ov["jaccard_crm_cdp"]), help="People in bot
 
 c1, c2 = st.columns(2)
 c1.plotly_chart(charts.venn(ov), width="stretch")
-c1.caption("Read: circle regions count people held by the CRM only, both, or the CDP only; in brackets how many of "
-           "them truly qualify at this time.")
+c1.caption("Read: circle regions count people held by the CRM only, both, or the CDP only, and how many of them "
+           "truly qualify at this time.")
 c2.plotly_chart(charts.precision_recall(ov), width="stretch")
 c2.caption("Read: precision = members who truly qualify; recall = qualifying people the model holds. High bars on both are best.")
 st.plotly_chart(charts.overlap_over_time(results.overlap_series), width="stretch")

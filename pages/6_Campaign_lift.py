@@ -48,7 +48,7 @@ for col, row in zip(cols, lift.to_dict("records")):
         st.metric("Cost / ROI", f"{money(row['cost'])} / " + ("–" if roi is None or pd.isna(roi) else f"{roi:,.1f}×"),
                   help="ROI = (measured incremental revenue − cost) / cost.")
         if row.get("warning"):
-            st.warning(row["warning"])
+            st.warning(row["warning"][:1].upper() + row["warning"][1:])
         elif row.get("underpowered"):
             st.warning("Underpowered: a real effect of this size would often be missed.")
 

@@ -44,9 +44,8 @@ with st.expander("Load or save answers (JSON)"):
 # ------------------------------------------------------------------ the questionnaire
 META = {f.name: f.metadata for f in fields(Answers)}
 CHOICE_LABELS = {"business_model": BUSINESS_MODELS, "cadence": CADENCES,
-                 "tracking_maturity": {"none": "None (a pixel or two)", "basic": "Basic (client-side on the main site)",
-                                       "good": "Good (client + server side, tracking plan)",
-                                       "advanced": "Advanced (server-side, consent mode, QA)"}}
+                 "tracking_maturity": {"none": "None (a pixel or two)", "basic": "Basic (client-side)",
+                                       "good": "Good (client + server)", "advanced": "Advanced (server-side, QA)"}}
 LABELS = {
     "business_model": "Business model", "sales_cycle_days": "Typical sales cycle (days)",
     "channels": "Customer-facing channels", "monthly_active_customers": "Monthly active customers",
@@ -73,6 +72,9 @@ GROUPS = {
 def widget(name: str, value):
     meta = META[name]
     label, help_ = LABELS[name], meta["help"]
+    if name == "tracking_maturity":
+        help_ += (" Basic: client-side tags on the main site. Good: client and server side, with a tracking plan. "
+                  "Advanced: server-side, consent mode and QA.")
     if "choices" in meta:
         opts = list(meta["choices"])
         names = CHOICE_LABELS.get(name, {})

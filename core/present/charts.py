@@ -42,9 +42,22 @@ def _dash(model: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, **kw: Any) -> go.Figure:
-    fig.update_layout(title={"text": title}, xaxis_title=x, yaxis_title=y, template="plotly_white",
-                      legend={"orientation": "h", "y": -0.2}, margin={"t": 60, "b": 40, "l": 60, "r": 20}, **kw)
+    """Title, axis titles and the house style. The title sits below the strip where plotly draws
+    its toolbar, so a long title in a narrow column is never covered by the icons."""
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "xref": "paper", "y": 1, "yref": "container",
+                             "yanchor": "top", "pad": {"t": 34}},
+                      xaxis_title=x, yaxis_title=y, template="plotly_white",
+                      legend={"orientation": "h", "y": -0.22, "yanchor": "top"},
+                      margin={"t": 90, "b": 40, "l": 60, "r": 20}, **kw)
     return fig
+
+
+def _key(fig: go.Figure, name: str, color: str, symbol: str = "square", line: str | None = None,
+         opacity: float = 1.0) -> None:
+    """A legend entry only. Bars and dots coloured by model would show the first model's colour in
+    the legend ("precision" in the CRM's orange); a neutral key says what the mark means instead."""
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip", opacity=opacity,
+                    marker={"symbol": symbol, "size": 12, "color": color, "line": {"color": line or color, "width": 1.5}})
 
 
 def _num(x: Any) -> float | None:
@@ -75,14 +88,16 @@ def identity_quality(quality: Mapping[str, Any]) -> go.Figure:
 
     These describe the CDP's stitching, not a model's result, so they are drawn in neutral greys:
     the CRM's orange on "split persons" would read as "the CRM splits people"."""
-    keys = [("share_persons_split", "People split over<br>several profiles"),
-            ("share_profiles_overmerged", "Profiles merging<br>several people"),
-            ("share_events_identified", "Events on reachable<br>profiles")]
+    keys = [("share_persons_split", "People split<br>over profiles"),
+            ("share_profiles_overmerged", "Profiles<br>over-merged"),
+            ("share_events_identified", "Events on<br>reachable<br>profiles")]
     xs = [lbl for _, lbl in keys]
     ys = [(_num(quality.get(k)) or 0.0) * 100 for k, _ in keys]
     fig = go.Figure(go.Bar(x=xs, y=ys, marker_color=list(GREYS), text=[f"{y:.1f}%" for y in ys],
                            textposition="outside", showlegend=False))
-    return _layout(fig, "How well the CDP stitches people", "", "Share (%)", yaxis_range=[0, 115])
+    _layout(fig, "How well the CDP stitches people", "", "Share (%)", yaxis_range=[0, 115])
+    fig.update_xaxes(tickangle=0)
+    return fig
 
 
 # --------------------------------------------------------------------------- segments
@@ -128,9 +143,11 @@ def freshness_bars(table: pd.DataFrame) -> go.Figure:
     within = table["share_within_window"].to_numpy() * 100
     never = table["share_never"].to_numpy() * 100
     later = np.clip(100 - within - never, 0, 100)
-    fig.add_bar(x=[label(m) for m in models], y=within, name="within window", marker_color=[color(m) for m in models])
-    fig.add_bar(x=[label(m) for m in models], y=later, name="later", marker_color=GREYS[2])
-    fig.add_bar(x=[label(m) for m in models], y=never, name="never activated", marker_color=GREYS[1])
+    fig.add_bar(x=[label(m) for m in models], y=within, name="within window", marker_color=[color(m) for m in models],
+                text=[f"{w:.0f}% in time" for w in within], textposition="inside", insidetextanchor="middle",
+                textfont={"color": "#FFFFFF"}, showlegend=False)
+    fig.add_bar(x=[label(m) for m in models], y=later, name="reached later", marker_color=GREYS[2])
+    fig.add_bar(x=[label(m) for m in models], y=never, name="never reached", marker_color=GREYS[1])
     fig.update_layout(barmode="stack")
     return _layout(fig, "Qualified people reached in time", "Model", "Share of qualified people (%)")
 
@@ -148,8 +165,8 @@ def venn(overlap: Mapping[str, Any]) -> go.Figure:
         q = r.get(f"{key}_qualifying", 0)
         xs.append(x)
         ys.append(y)
-        texts.append(f"<b>{name}</b><br>{r.get(key, 0):,}<br>({q:,} truly qualify)")
-    fig.add_scatter(x=xs, y=ys, mode="text", text=texts, textfont={"size": 14}, showlegend=False,
+        texts.append(f"<b>{name}</b><br>{r.get(key, 0):,}<br>{q:,} qualify")
+    fig.add_scatter(x=xs, y=ys, mode="text", text=texts, textfont={"size": 13}, showlegend=False,
                     hoverinfo="text", customdata=[r.get(k, 0) for *_, k, _n in pts])
     fig.add_annotation(x=3.3, y=-0.5, showarrow=False,
                        text=f"Qualifying but in neither: {r.get('neither_but_qualifying', 0):,}  ·  "
@@ -159,7 +176,7 @@ def venn(overlap: Mapping[str, Any]) -> go.Figure:
     fig.update_xaxes(visible=False, range=[-0.5, 7.1])
     fig.update_yaxes(visible=False, range=[-1, 4.6], scaleanchor="x")
     t = pd.Timestamp(overlap["t"])
-    return _layout(fig, f"Who each model holds at {t:%Y-%m-%d %H:%M} UTC (persons)", "", "", height=420)
+    return _layout(fig, f"People each model holds, {t:%Y-%m-%d %H:%M} UTC", "", "", height=420)
 
 
 def overlap_over_time(series: pd.DataFrame) -> go.Figure:
@@ -187,7 +204,7 @@ def precision_recall(overlap: Mapping[str, Any]) -> go.Figure:
         ys = [(_num(overlap["models"][m].get(measure)) or 0.0) * 100 for m in models]
         fig.add_bar(x=[label(m) for m in models], y=ys, name=measure, marker_color=[color(m) for m in models],
                     marker_pattern_shape=pattern, text=[f"{measure[0].upper()} {y:.0f}%" for y in ys],
-                    textposition="outside")
+                    textposition="outside", showlegend=False)  # the axis title says plain / hatched
     fig.update_layout(barmode="group")
     return _layout(fig, "Precision and recall against truth", "Model (plain = precision, hatched = recall)",
                    "Share (%)", yaxis_range=[0, 115])
@@ -202,7 +219,7 @@ def lift_chart(lift: pd.DataFrame) -> go.Figure:
     y = lf["abs_lift"].to_numpy(dtype=float) * 100
     hi = lf["abs_lift_ci_high"].to_numpy(dtype=float) * 100 - y
     lo = y - lf["abs_lift_ci_low"].to_numpy(dtype=float) * 100
-    fig.add_scatter(x=[label(m) for m in models], y=y, mode="markers", name="measured lift (95% CI)",
+    fig.add_scatter(x=[label(m) for m in models], y=y, mode="markers", name="measured lift (95% CI)", showlegend=False,
                     marker={"color": [color(m) for m in models], "size": 14},
                     error_y={"type": "data", "array": hi, "arrayminus": lo, "visible": True, "thickness": 2})
     true = lf["true_abs_lift"].to_numpy(dtype=float) * 100
@@ -217,9 +234,10 @@ def roi_bars(lift: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     models = list(lift["model"])
     fig.add_bar(x=[label(m) for m in models], y=lift["incremental_revenue"].astype(float).fillna(0),
-                name="measured incremental revenue", marker_color=[color(m) for m in models])
+                name="measured incremental revenue", marker_color=[color(m) for m in models], showlegend=False)
     fig.add_bar(x=[label(m) for m in models], y=lift["true_incremental_revenue"].astype(float).fillna(0),
                 name="true incremental revenue", marker_color="#999999")
+    _key(fig, "measured by the holdout test (in the model's colour)", "#FFFFFF", line="#3B3B3B")
     fig.update_layout(barmode="group")
     return _layout(fig, "Incremental revenue per model", "Model", "Incremental revenue (currency units)")
 
@@ -260,11 +278,12 @@ def journey_lanes(truth: pd.DataFrame, crm: pd.DataFrame, cdp: pd.DataFrame,
                         marker={"color": COLORS["cdp"], "size": 9, "symbol": symbols[i % len(symbols)]},
                         text=g["label"], hovertemplate="%{x}<br>%{text}<extra>CDP " + prof + "</extra>")
     if activated is not None and len(activated):
-        for model, g in activated.groupby("model", sort=False):
+        for model in [m for m in ("crm", "cdp", "hybrid") if m in set(activated["model"])]:  # hybrid's small ★ on top
+            g = activated[activated["model"] == model]
             fig.add_scatter(x=g["at"], y=[ACTIVATION_LANE.get(str(model), LANES[2])] * len(g), mode="markers",
                             name=f"{label(str(model))} can reach them",
-                            marker={"color": color(str(model)), "size": 18, "symbol": "star",
-                                    "line": {"color": "#000000", "width": 1}},
+                            marker={"color": color(str(model)), "size": 11 if model == "hybrid" else 18,
+                                    "symbol": "star", "line": {"color": "#000000", "width": 1}},
                             hovertemplate="reachable from %{x}<extra>" + label(str(model)) + "</extra>")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(LANES)), automargin=True)
     _layout(fig, "One person's journey: truth, CRM and CDP", "Time (UTC)", "", height=460)
@@ -278,8 +297,11 @@ def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure
     fig = go.Figure()
     xs = [names.get(m, m) for m in summary["model"]]
     fig.add_bar(x=xs, y=summary["incremental_revenue_12m"], name="Incremental revenue",
-                marker_color=[color(m) for m in summary["model"]], opacity=0.45)
-    fig.add_bar(x=xs, y=summary["net_value_12m"], name="Net value", marker_color=[color(m) for m in summary["model"]])
+                marker_color=[color(m) for m in summary["model"]], opacity=0.45, showlegend=False)
+    fig.add_bar(x=xs, y=summary["net_value_12m"], name="Net value", marker_color=[color(m) for m in summary["model"]],
+                showlegend=False)
+    _key(fig, "incremental revenue (light)", GREYS[1], opacity=0.45)
+    _key(fig, "net value after all costs (solid)", GREYS[1])
     fig.update_layout(barmode="group")
     return _layout(fig, "Incremental revenue and net value per model, 12 months", "Model",
                    "Currency units per 12 months")

@@ -35,6 +35,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def remove_stale(parent: Path) -> list[Path]:
     """Delete staging folders left by import processes that are gone (killed mid-import)."""
     removed = []
@@ -72,6 +78,7 @@ def staged_folder(out: str | os.PathLike, what: str = "the imported world") -> I
         parent.mkdir(parents=True, exist_ok=True)
         remove_stale(parent)
         stage = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent))
+        os.chmod(stage, 0o777 & ~_umask())  # mkdtemp makes it private; the world folder should not be
     except OSError as exc:
         if created is not None:
             shutil.rmtree(created, ignore_errors=True)

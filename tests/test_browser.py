@@ -130,6 +130,30 @@ def test_sidebar_lists_the_seven_pages_and_no_app(server, browser):
     assert [t for t, _ in page_urls()][:7] == SIDEBAR
 
 
+def test_moving_through_the_sidebar_keeps_the_scenario(server, browser):
+    """Clicking pages in the sidebar (Fit, with its own answers, included) never loses the world."""
+    from selenium.webdriver.common.by import By
+
+    def click(name: str) -> None:
+        link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNavLink']")
+                    if a.text.strip().endswith(name))
+        link.click()
+        wait_for_app(browser)
+
+    browser.get(f"{server}/Freshness?preset=plg-saas&seed=5&{SMALL}")
+    wait_for_app(browser)
+    click("Overlap")
+    assert urlparse(browser.current_url).path == "/Overlap"
+    assert query(browser)["preset"] == "plg-saas" and query(browser)["seed"] == "5"
+    click("Fit")
+    assert texts(browser, "h1")[0] == "Which model fits your business?"
+    assert "preset" not in query(browser)
+    click("Freshness")
+    assert not exceptions(browser) and not texts(browser, "[data-testid='stAlertContentWarning']")
+    assert query(browser)["preset"] == "plg-saas" and query(browser)["seed"] == "5"
+    assert selected(browser, "Business preset") == "Product-led SaaS (plg-saas)"
+
+
 def test_every_page_renders_without_an_exception(server, browser):
     from selenium.webdriver.common.by import By
 

@@ -1,83 +1,378 @@
-"""Write and read a world: one Parquet file per table plus ``world.json``.
+"""World folders: write, stream and read them, never leaving a half-written one behind.
 
-Writing goes to a temporary folder beside the target and is renamed into place only when every
-file is complete, so a failed or interrupted write never leaves a half-written world.
+Layout: one folder per table holding ``part-NNNNN.parquet`` files (one row group per unit of
+people, :mod:`synthetic.units`) and ``world.json`` (generator version, config). ``read_world`` also
+reads the older layout of one ``<table>.parquet`` per table.
+
+Crash safety: everything is written into a hidden sibling ``.world-<pid>-<random>``, ``world.json``
+last, and moved into place by renames at the end (the old folder aside, the new one in, the old
+one deleted). A rename is atomic on one file system, so at every instant the target is the
+complete old world, absent (between the two renames), or the complete new world. A process killed
+with ``kill -9`` cannot clean up; the next write into the same parent removes staging folders
+whose process no longer runs.
+
+Damaged folders: a corrupt or truncated Parquet file, a missing table, a ``world.json`` from
+another generator version or with wrong types, or a folder that is no world at all each give one
+:class:`~synthetic.errors.DataError` / :class:`~synthetic.errors.UserError` line naming the file
+and the problem.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
-from dataclasses import asdict
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any, Iterator
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthetic.errors import UserError
-from synthetic.config import GENERATOR_VERSION, Behaviour, Knobs, WorldConfig
-from synthetic.world import TABLES, World
+from synthetic.config import GENERATOR_VERSION, Behaviour, Knobs, WorldConfig, validate
+from synthetic.errors import ConfigError, DataError, UserError
+from synthetic.world import TABLES, World, summarise
+
+STAGE_PREFIX = ".world-"
+_STAGE = re.compile(r"^\.world-(\d+)-")
+#: People per part file when streaming (a run of units; any multiple of the unit gives the same world).
+BLOCK_PEOPLE = 65_536
+_TS = pa.timestamp("ns", tz="UTC")
+_CODES = pa.dictionary(pa.int8(), pa.string())     # fixed vocabularies (channel, event type, page)
+_IDS = pa.dictionary(pa.int32(), pa.string())      # identifiers: categoricals over the values used
+SCHEMAS: dict[str, pa.Schema] = {
+    "people": pa.schema([("person_id", pa.int64()), ("model", pa.string()), ("account_id", pa.int64()),
+                         ("household_id", pa.int64()), ("email", pa.string()), ("first_name", pa.string()),
+                         ("last_name", pa.string()), ("city", pa.string()), ("country", pa.string()),
+                         ("has_login", pa.bool_()), ("user_id", pa.string()), ("registered_at", _TS),
+                         ("second_email", pa.string()), ("arrived_at", _TS), ("left_at", _TS), ("left_reason", pa.string())]),
+    "accounts": pa.schema([("account_id", pa.int64()), ("name", pa.string()), ("industry", pa.string()),
+                           ("employees", pa.int64()), ("employee_band", pa.string()), ("region", pa.string()),
+                           ("icp_fit", pa.float64()), ("domain", pa.string())]),
+    "events": pa.schema([("event_id", pa.int64()), ("person_id", pa.int64()), ("ts", _TS), ("channel", _CODES),
+                         ("event_type", _CODES), ("page", _CODES), ("value", pa.float64()), ("anonymous_id", _IDS),
+                         ("user_id", _IDS), ("email", _IDS), ("received_at", _TS), ("crm_received_at", _TS),
+                         ("session_id", pa.int64())]),
+    "identifiers": pa.schema([("identifier_type", pa.string()), ("identifier", pa.string()), ("person_id", pa.int64()),
+                              ("shared", pa.bool_())]),
+    "crm_changes": pa.schema([("contact_id", pa.int64()), ("person_id", pa.int64()), ("field", pa.string()),
+                              ("value", pa.string()), ("effective_at", _TS), ("recorded_at", _TS), ("source", pa.string())]),
+    "intent": pa.schema([("person_id", pa.int64()), ("start", _TS), ("end", _TS), ("strength", pa.float64()),
+                         ("state", pa.string())]),
+    "traits": pa.schema([("person_id", pa.int64()), ("field", pa.string()), ("value", pa.string()), ("effective_at", _TS)]),
+}
+#: Columns every reader relies on (docs/ARCHITECTURE.md "World tables"); later columns may be absent in old worlds.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "people": ("person_id", "model", "account_id", "email", "first_name", "last_name", "user_id", "registered_at"),
+    "accounts": ("account_id", "name", "industry", "employees", "region"),
+    "events": ("event_id", "person_id", "ts", "channel", "event_type", "page", "value", "anonymous_id", "user_id",
+               "email", "received_at", "session_id"),
+    "identifiers": ("identifier_type", "identifier", "person_id", "shared"),
+    "crm_changes": ("contact_id", "person_id", "field", "value", "effective_at", "recorded_at"),
+    "intent": ("person_id", "start", "end", "strength", "state"),
+    "traits": ("person_id", "field", "value", "effective_at"),
+}
 
 
 def world_json(config: WorldConfig) -> dict:
-    return {"generator_version": GENERATOR_VERSION, "seed": config.seed, "preset": config.preset,
+    return {"kind": "synthetic", "generator_version": GENERATOR_VERSION, "seed": config.seed, "preset": config.preset,
             "config": asdict(config), "tables": list(TABLES)}
 
 
+# ------------------------------------------------------------------ writing
+
 def write_world(world: World, out_dir: str | os.PathLike) -> Path:
-    """Write ``world`` to ``out_dir`` atomically; refuse a non-empty folder that is not a world."""
-    out = Path(out_dir)
+    """Write an in-memory ``world`` to ``out_dir`` atomically (one part per table)."""
+    with staged(out_dir) as tmp:
+        writers = TableWriters(tmp)
+        try:
+            writers.write(world.tables())
+        finally:
+            writers.close()
+        _write_meta(tmp, world.config)
+    return Path(out_dir)
+
+
+def generate_to_folder(config: WorldConfig, out_dir: str | os.PathLike, workers: int = 1,
+                       block_people: int = BLOCK_PEOPLE) -> dict[str, Any]:
+    """Generate ``config`` straight into ``out_dir`` without holding the whole world in memory.
+
+    Units of people are made by ``workers`` processes (1 = in this process), numbered in unit order
+    and streamed to one part file per block of ``block_people``. The result does not depend on
+    ``workers`` or ``block_people``. Returns the world's summary (as :meth:`World.summary`)."""
+    from synthetic.generator import Offsets
+    from synthetic.units import UNIT_PEOPLE, plan_units
+
+    validate(config)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
+        raise ConfigError(f"workers must be a whole number from 1 to 64 (got {workers!r})")
+    if isinstance(block_people, bool) or not isinstance(block_people, int) or block_people < UNIT_PEOPLE:
+        raise ConfigError(f"block_people must be a whole number of at least {UNIT_PEOPLE} (got {block_people!r})")
+    units = plan_units(config)
+    per_block = max(block_people // UNIT_PEOPLE, 1)
+    offsets = Offsets()
+    totals: dict[str, float] = {}
+    with staged(out_dir) as tmp:
+        writers = TableWriters(tmp)
+        try:
+            for unit, part in _unit_results(config, units, workers):
+                writers.block(unit.index // per_block)
+                tables = offsets.shift(part)
+                writers.write(tables)
+                for key, value in summarise(tables, config.start_ts).items():
+                    totals[key] = totals.get(key, 0) + value
+        finally:
+            writers.close()
+        _write_meta(tmp, config)
+    return _summary(config, totals)
+
+
+def _unit_results(config: WorldConfig, units, workers: int) -> Iterator:
+    """(unit, UnitTables) in unit order; with workers, at most two units per worker in flight."""
+    from synthetic.generator import generate_unit
+
+    if workers == 1 or len(units) == 1:
+        for unit in units:
+            yield unit, generate_unit(config, unit)
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["synthetic.generator"])
+    window = 2 * workers
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending = [(u, pool.submit(generate_unit, config, u)) for u in units[:window]]
+        upcoming = iter(units[window:])
+        while pending:
+            unit, future = pending.pop(0)
+            part = future.result()
+            nxt = next(upcoming, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(generate_unit, config, nxt)))
+            yield unit, part
+
+
+def _summary(config: WorldConfig, totals: dict[str, float]) -> dict[str, Any]:
+    from synthetic.world import summary_from
+
+    return summary_from(config, totals)
+
+
+class TableWriters:
+    """One Parquet writer per table, opening a new part file per block; one row group per write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.part = -1
+        self.open: dict[str, pq.ParquetWriter] = {}
+        for name in TABLES:
+            (root / name).mkdir()
+
+    def block(self, index: int) -> None:
+        if index != self.part:
+            self.close()
+            self.part = index
+
+    def write(self, tables: dict[str, pd.DataFrame]) -> None:
+        if self.part < 0:
+            self.part = 0
+        for name in TABLES:
+            table = to_arrow(name, tables[name])
+            writer = self.open.get(name)
+            if writer is None:
+                writer = pq.ParquetWriter(self.root / name / f"part-{self.part:05d}.parquet", table.schema,
+                                          compression="zstd")
+                self.open[name] = writer
+            writer.write_table(table)
+
+    def close(self) -> None:
+        while self.open:
+            self.open.popitem()[1].close()
+
+
+def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
+    """A table frame as Arrow with the table's fixed schema (columns added later keep their own type)."""
+    schema = SCHEMAS[name]
+    known = [f for f in schema if f.name in frame.columns]
+    extra = [c for c in frame.columns if c not in schema.names]
+    table = pa.Table.from_pandas(frame[[f.name for f in known] + extra], preserve_index=False)
+    cast = pa.schema(known + [table.schema.field(c) for c in extra], metadata=table.schema.metadata)
+    return table.cast(cast)
+
+
+def _write_meta(root: Path, config: WorldConfig) -> None:
+    (root / "world.json").write_text(json.dumps(world_json(config), indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------ staging (crash safety)
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(parent: Path) -> list[Path]:
+    """Delete staging folders (and old worlds moved aside) left by writers that are gone (kill -9)."""
+    removed = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STAGE.match(entry.name)
+        if m and entry.is_dir() and not _alive(int(m.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _check_target(out: Path) -> tuple[Path, Path | None]:
+    """Refuse a file or a non-empty non-world folder; return the parent and the first folder we'd create."""
     if out.exists() and not out.is_dir():
         raise UserError(f"cannot write the world to {out}: it is a file, not a folder")
-    if out.exists() and any(out.iterdir()) and not (out / "world.json").exists():
+    if out.is_dir() and any(out.iterdir()) and not (out / "world.json").exists():
         raise UserError(f"cannot write the world to {out}: the folder is not empty and holds no world.json")
     parent = out.resolve().parent
     existing = next(p for p in (parent, *parent.parents) if p.exists())
     if not existing.is_dir():
         raise UserError(f"cannot write the world to {out}: {existing} is a file, not a folder")
-    created = None if existing == parent else parent.relative_to(existing).parts[0]  # first folder we make
+    created = None if existing == parent else existing / parent.relative_to(existing).parts[0]
+    return parent, created
+
+
+@contextmanager
+def staged(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """A hidden staging folder beside ``out_dir``, swapped into place when the block succeeds."""
+    out = Path(out_dir)
+    parent, created = _check_target(out)
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".world-", dir=parent))
+        remove_stale(parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-", dir=parent))
     except OSError as exc:
         if created:
-            shutil.rmtree(existing / created, ignore_errors=True)
+            shutil.rmtree(created, ignore_errors=True)
         raise UserError(f"cannot write the world to {out}: {exc.strerror or exc}") from None
     try:
-        for name, frame in world.tables().items():
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
-        (tmp / "world.json").write_text(json.dumps(world_json(world.config), indent=2, sort_keys=True))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        yield tmp
+        _swap(tmp, out)
     except BaseException as exc:
-        shutil.rmtree(existing / created if created else tmp, ignore_errors=True)
+        shutil.rmtree(created if created else tmp, ignore_errors=True)
         if isinstance(exc, OSError):
             raise UserError(f"cannot write the world to {out}: {exc.strerror or exc}") from None
         raise
-    return out
 
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Move the finished world in: old folder aside (same prefix: cleaned up if we die now), new in, old out."""
+    if out.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-old-", dir=tmp.parent))
+        os.rmdir(aside)
+        os.replace(out, aside)
+        os.replace(tmp, out)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+# ------------------------------------------------------------------ reading
 
 def read_world(path: str | os.PathLike) -> World:
-    """Read a world written by :func:`write_world`, with a clear message for anything else."""
+    """Read a world folder (partitioned or one-file-per-table), with one clear line for anything damaged."""
     root = Path(path)
+    config = read_config(root)
+    tables = {name: _read_table(root, name) for name in TABLES}
+    return World(config=config, **tables)
+
+
+def read_config(root: Path) -> WorldConfig:
+    """The config in ``root/world.json``, checked: JSON object, this generator's version, valid values."""
     meta_path = root / "world.json"
+    if not root.is_dir():
+        raise UserError(f"{root} is not a world folder: {'it does not exist' if not root.exists() else 'it is a file'}")
     if not meta_path.is_file():
         raise UserError(f"{root} is not a world folder: world.json is missing (write one with 'audience-lab generate')")
     try:
         meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{meta_path} is not valid JSON ({str(exc)[:120]})") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{meta_path} is not a world description (expected a JSON object)")
+    kind = meta.get("kind", "synthetic")
+    if kind != "synthetic":
+        raise DataError(f"{meta_path} describes a world of kind {kind!r}, not a generated one (open it with the engine's open_world)")
+    version = meta.get("generator_version")
+    if not isinstance(version, str) or version.split(".")[0] != GENERATOR_VERSION.split(".")[0]:
+        raise DataError(f"{meta_path} was written by generator version {version!r}; this is {GENERATOR_VERSION} — "
+                        "regenerate the world with 'audience-lab generate'")
+    try:
         cfg = meta["config"]
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("knobs"), dict) or not isinstance(cfg.get("behaviour"), dict):
+            raise TypeError("config, config.knobs and config.behaviour must be objects")
+        known_k, known_b = {f.name for f in fields(Knobs)}, {f.name for f in fields(Behaviour)}
+        unknown = sorted(set(cfg["knobs"]) - known_k | set(cfg["behaviour"]) - known_b)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {', '.join(unknown)}")
         config = WorldConfig(preset=cfg["preset"], seed=cfg["seed"], people=cfg["people"], days=cfg["days"],
                              start=cfg["start"], knobs=Knobs(**cfg["knobs"]), behaviour=Behaviour(**cfg["behaviour"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError(f"{meta_path} is not a valid world description ({exc})") from None
-    tables = {}
-    for name in TABLES:
-        file = root / f"{name}.parquet"
-        if not file.is_file():
-            raise UserError(f"{root} is not a complete world: {file.name} is missing")
-        tables[name] = pd.read_parquet(file)
-    return World(config=config, **tables)
+        validate(config)
+    except KeyError as exc:
+        raise DataError(f"{meta_path} is not a valid world description (missing {exc})") from None
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{meta_path} is not a valid world description ({exc})") from None
+    return config
+
+
+def _read_table(root: Path, name: str) -> pd.DataFrame:
+    folder, single = root / name, root / f"{name}.parquet"
+    if folder.is_dir():
+        files = sorted(folder.glob("part-*.parquet"))
+        if not files:
+            raise DataError(f"{folder} holds no part files: the world is incomplete (regenerate it)")
+    elif single.is_file():
+        files = [single]
+    else:
+        raise DataError(f"{root} is not a complete world: the {name} table ({name}/ or {name}.parquet) is missing")
+    parts = []
+    for file in files:
+        try:
+            parts.append(pq.read_table(file))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise DataError(f"{file} is not a readable Parquet file ({first}); the world is damaged — regenerate it") from None
+    try:
+        table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError(f"{folder} has part files with different columns ({str(exc)[:120]})") from None
+    missing = [c for c in REQUIRED[name] if c not in table.column_names]
+    if missing:
+        raise DataError(f"{files[0]} lacks column(s) {', '.join(missing)} of the {name} table")
+    _check_types(files[0], name, table.schema)
+    return table.to_pandas()
+
+
+def _check_types(file: Path, name: str, schema: pa.Schema) -> None:
+    """Columns the engine computes on must have their kind (a time is a time, an id an integer)."""
+    for field in SCHEMAS[name]:
+        if field.name not in schema.names:
+            continue
+        got = schema.field(field.name).type
+        want = field.type
+        ok = (pa.types.is_timestamp(got) if pa.types.is_timestamp(want) else
+              pa.types.is_integer(got) if pa.types.is_integer(want) else
+              pa.types.is_floating(got) or pa.types.is_integer(got) if pa.types.is_floating(want) else
+              pa.types.is_boolean(got) if pa.types.is_boolean(want) else
+              (pa.types.is_string(got) or pa.types.is_large_string(got) or pa.types.is_dictionary(got) or pa.types.is_null(got)))
+        if not ok:
+            raise DataError(f"{file} column {field.name!r} holds {got}, expected {want}")

@@ -34,6 +34,8 @@ class NamePool:
     last: np.ndarray
     companies: np.ndarray
     cities: np.ndarray
+    first_slug: np.ndarray
+    last_slug: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -49,7 +51,7 @@ def name_pool(seed: int, size: int = 500) -> NamePool:
     last = np.array([fake.last_name() for _ in range(size)], dtype=object)
     companies = np.array(sorted({fake.company() for _ in range(size)}), dtype=object)
     cities = np.array([fake.city() for _ in range(100)], dtype=object)
-    return NamePool(first, last, companies, cities)
+    return NamePool(first, last, companies, cities, slug(first), slug(last))
 
 
 def slug(values: np.ndarray) -> np.ndarray:

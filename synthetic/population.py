@@ -57,8 +57,8 @@ def build_population(config: WorldConfig, unit: Unit, rng: np.random.Generator) 
     preset = PRESETS[config.preset]
     m = unit.people
     pool = name_pool(config.seed)
-    first = pool.first[rng.integers(0, len(pool.first), m)]
-    last = pool.last[rng.integers(0, len(pool.last), m)]
+    fi, li = rng.integers(0, len(pool.first), m), rng.integers(0, len(pool.last), m)
+    first, last = pool.first[fi], pool.last[li]
     person_id = np.arange(unit.first + 1, unit.first + m + 1, dtype=np.int64)
     pid = person_id.astype(str).astype(object)
     city = pool.cities[rng.integers(0, len(pool.cities), m)]
@@ -75,11 +75,12 @@ def build_population(config: WorldConfig, unit: Unit, rng: np.random.Generator) 
         head = np.repeat(np.cumsum(sizes) - sizes, sizes)
         # a household shares a city and country; half share the head's family name
         city, country = city[head], country[head]
-        last = np.where(rng.random(m) < 0.5, last[head], last)
+        li = np.where(rng.random(m) < 0.5, li[head], li)
+        last = pool.last[li]
         domain = np.array(Domains.CONSUMER_DOMAINS, dtype=object)[rng.integers(0, len(Domains.CONSUMER_DOMAINS), m)]
     group_size = np.repeat(sizes, sizes)
     group_start = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    fs, ls = slug(first), slug(last)
+    fs, ls = pool.first_slug[fi], pool.last_slug[li]  # slugged once per pool, not per person
     email = fs + "." + ls + pid + "@" + domain
     alt_domain = np.array(Domains.CONSUMER_DOMAINS, dtype=object)[rng.integers(0, len(Domains.CONSUMER_DOMAINS), m)]
     has_second = rng.random(m) < config.knobs.second_email_rate

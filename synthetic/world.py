@@ -36,20 +36,35 @@ class World:
 
     def summary(self) -> dict[str, float | int | str]:
         """Headline counts a person checks first: sizes, identified share, tracking loss."""
-        ev = self.events
-        received = ev["received_at"].notna()
-        in_window = ev["ts"] >= self.start
-        purchases = ev["event_type"].eq("purchase") & in_window
-        return {
-            "preset": self.config.preset,
-            "people": int(len(self.people)),
-            "accounts": int(len(self.accounts)),
-            "events": int(len(ev)),
-            "events_per_person": round(len(ev) / max(len(self.people), 1), 1),
-            "contacts": int(self.crm_changes["contact_id"].nunique()) if len(self.crm_changes) else 0,
-            "crm_changes": int(len(self.crm_changes)),
-            "share_events_received_by_cdp": round(float(received.mean()) if len(ev) else 0.0, 3),
-            "share_events_with_user_or_email": round(float((ev["user_id"].notna() | ev["email"].notna()).mean()) if len(ev) else 0.0, 3),
-            "purchases": int(purchases.sum()),
-            "revenue": round(float(ev.loc[purchases, "value"].sum()), 2),
-        }
+        return summary_from(self.config, summarise(self.tables(), self.start))
+
+
+def summarise(tables: dict[str, pd.DataFrame], start: pd.Timestamp) -> dict[str, float]:
+    """Additive counts behind :meth:`World.summary`, so a world written unit by unit sums them."""
+    ev = tables["events"]
+    purchases = ev["event_type"].eq("purchase") & (ev["ts"] >= start)
+    ch = tables["crm_changes"]
+    return {
+        "people": len(tables["people"]), "accounts": len(tables["accounts"]), "events": len(ev),
+        "contacts": int(ch["contact_id"].nunique()) if len(ch) else 0, "crm_changes": len(ch),
+        "received": int(ev["received_at"].notna().sum()),
+        "identified": int((ev["user_id"].notna() | ev["email"].notna()).sum()),
+        "purchases": int(purchases.sum()), "revenue": float(ev.loc[purchases, "value"].sum()),
+    }
+
+
+def summary_from(config: WorldConfig, totals: dict[str, float]) -> dict[str, float | int | str]:
+    n_ev = int(totals.get("events", 0))
+    return {
+        "preset": config.preset,
+        "people": int(totals.get("people", 0)),
+        "accounts": int(totals.get("accounts", 0)),
+        "events": n_ev,
+        "events_per_person": round(n_ev / max(int(totals.get("people", 0)), 1), 1),
+        "contacts": int(totals.get("contacts", 0)),
+        "crm_changes": int(totals.get("crm_changes", 0)),
+        "share_events_received_by_cdp": round(totals.get("received", 0) / n_ev, 3) if n_ev else 0.0,
+        "share_events_with_user_or_email": round(totals.get("identified", 0) / n_ev, 3) if n_ev else 0.0,
+        "purchases": int(totals.get("purchases", 0)),
+        "revenue": round(float(totals.get("revenue", 0.0)), 2),
+    }

@@ -47,9 +47,9 @@ def has_columns(frame: pd.DataFrame, columns) -> None:
 def test_same_config_and_seed_give_byte_identical_files(preset, tmp_path):
     a = write_world(tiny(preset), tmp_path / "a")
     b = write_world(tiny(preset), tmp_path / "b")  # a second, independent generation
-    files = sorted(p.name for p in a.iterdir())
-    assert files == sorted(p.name for p in b.iterdir())
-    assert {f"{t}.parquet" for t in ("people", "accounts", "events", "identifiers", "crm_changes", "intent")} <= set(files)
+    files = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
+    assert {f"{t}/part-00000.parquet" for t in ("people", "accounts", "events", "identifiers", "crm_changes", "intent", "traits")} <= set(files)
     differing = [f for f in files if (a / f).read_bytes() != (b / f).read_bytes()]
     assert not differing, f"files differ between two runs with the same seed: {differing}"
 
@@ -60,7 +60,7 @@ def test_different_seed_gives_a_different_world(preset, tmp_path):
     assert not a.events.equals(b.events)
     assert not a.people.equals(b.people)
     pa_, pb_ = write_world(a, tmp_path / "a"), write_world(b, tmp_path / "b")
-    assert (pa_ / "events.parquet").read_bytes() != (pb_ / "events.parquet").read_bytes()
+    assert _part(pa_).read_bytes() != _part(pb_).read_bytes()
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -587,3 +587,125 @@ def test_enrichment_refresh_repairs_wrong_firmographics(make_world):
     rarely, weekly = wrong_at_end(3650), wrong_at_end(7)
     assert rarely > 0.15
     assert weekly < 0.3 * rarely, f"weekly refreshes leave {weekly:.1%} wrong, against {rarely:.1%} without"
+
+
+# --- damaged world folders: one clear line, never a traceback -------------------------------
+
+@pytest.fixture()
+def world_dir(tmp_path):
+    return write_world(tiny("b2c-retail"), tmp_path / "w")
+
+
+def _one_line(exc) -> str:
+    text = str(exc.value)
+    assert "\n" not in text and "Traceback" not in text and len(text) < 400, text
+    return text
+
+
+def _part(root, table: str = "events"):
+    return sorted((root / table).glob("part-*.parquet"))[0]
+
+
+def test_corrupt_parquet_names_the_file(world_dir):
+    from synthetic.errors import DataError
+
+    part = _part(world_dir)
+    part.write_bytes(b"PAR1" + b"\x00garbage" * 500)
+    with pytest.raises(DataError) as exc:
+        read_world(world_dir)
+    assert str(part) in _one_line(exc) and "not a readable Parquet file" in str(exc.value)
+
+
+def test_truncated_parquet_names_the_file(world_dir):
+    from synthetic.errors import DataError
+
+    part = _part(world_dir, "crm_changes")
+    data = part.read_bytes()
+    part.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataError) as exc:
+        read_world(world_dir)
+    assert str(part) in _one_line(exc)
+
+
+def test_missing_table_names_it(world_dir):
+    import shutil
+
+    from synthetic.errors import DataError
+
+    shutil.rmtree(world_dir / "traits")
+    with pytest.raises(DataError) as exc:
+        read_world(world_dir)
+    assert "traits" in _one_line(exc) and "missing" in str(exc.value)
+
+
+def test_table_with_a_missing_or_mistyped_column_is_refused(world_dir):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthetic.errors import DataError
+
+    part = _part(world_dir)
+    table = pq.read_table(part)
+    pq.write_table(table.drop_columns(["received_at"]), part)
+    with pytest.raises(DataError) as exc:
+        read_world(world_dir)
+    assert "received_at" in _one_line(exc) and str(part) in str(exc.value)
+    pq.write_table(table.set_column(table.schema.get_field_index("ts"), "ts", pa.array(["soon"] * len(table))), part)
+    with pytest.raises(DataError) as exc:
+        read_world(world_dir)
+    assert "'ts'" in _one_line(exc) and "timestamp" in str(exc.value)
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda m: {**m, "generator_version": "1.0.0"}, ["generator version '1.0.0'", "regenerate"]),
+    (lambda m: {**m, "config": {**m["config"], "people": "many"}}, ["world.json", "people"]),
+    (lambda m: {**m, "config": {**m["config"], "knobs": {**m["config"]["knobs"], "coverage_web": 7}}}, ["coverage_web"]),
+    (lambda m: {**m, "config": {**m["config"], "knobs": {**m["config"]["knobs"], "warp_speed": 1}}}, ["warp_speed"]),
+    (lambda m: {**m, "config": None}, ["world.json", "config"]),
+    (lambda m: {k: v for k, v in m.items() if k != "config"}, ["world.json", "config"]),
+    (lambda m: [1, 2, 3], ["world.json", "JSON object"]),
+    (lambda m: {**m, "kind": "observed"}, ["observed"]),
+])
+def test_bad_world_json_is_one_line(edit, words, world_dir):
+    import json
+
+    from synthetic.errors import UserError
+
+    meta = world_dir / "world.json"
+    meta.write_text(json.dumps(edit(json.loads(meta.read_text()))))
+    with pytest.raises(UserError) as exc:
+        read_world(world_dir)
+    text = _one_line(exc)
+    for word in words:
+        assert word in text, f"{word!r} not in {text!r}"
+
+
+def test_not_json_and_not_a_world(tmp_path, world_dir):
+    from synthetic.errors import UserError
+
+    (world_dir / "world.json").write_bytes(b"\xff\xfe not json")
+    with pytest.raises(UserError) as exc:
+        read_world(world_dir)
+    assert "world.json" in _one_line(exc)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("hello")
+    for path in (tmp_path / "docs", tmp_path / "nowhere", tmp_path / "docs" / "notes.txt"):
+        with pytest.raises(UserError) as exc:
+            read_world(path)
+        assert "not a world folder" in _one_line(exc)
+
+
+def test_the_old_single_file_layout_still_reads(tmp_path):
+    """Worlds written before tables were partitioned: one <table>.parquet each."""
+    import pyarrow.parquet as pq
+
+    world = tiny("b2b-saas")
+    root = write_world(world, tmp_path / "new")
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in world.tables():
+        pq.write_table(pq.read_table(_part(root, name)), old / f"{name}.parquet")
+    (old / "world.json").write_text((root / "world.json").read_text())
+    back = read_world(old)
+    for name, frame in world.tables().items():
+        pd.testing.assert_frame_equal(back.tables()[name], frame, check_categorical=False, obj=name)

@@ -30,17 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=int, default=90, help="length of the observed period in days (default 90)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a knob, e.g. coverage_web=0.5 (repeatable)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes generating units of people in parallel (default 1; same world either way)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from synthetic import generate, preset_config
-    from synthetic.io import write_world
+    """Stream the world to ``--out`` unit by unit, so memory stays flat however many people."""
+    from synthetic import preset_config
+    from synthetic.io import generate_to_folder
 
     config = preset_config(args.preset, seed=args.seed, people=args.people, days=args.days, overrides=parse_sets(args.set))
-    world = generate(config)
-    out = write_world(world, args.out)
-    json.dump({"out": str(out), **world.summary()}, sys.stdout, indent=2)
+    summary = generate_to_folder(config, args.out, workers=args.workers)
+    json.dump({"out": str(args.out), **summary}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
 

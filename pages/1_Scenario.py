@@ -57,34 +57,41 @@ def knob_widget(name: str) -> None:
     key = f"k_{name}"
     value = current[name]
     lbl = labels.label(name, scenario.preset) + (" ●" if name in changed else "")
-    rng = f" Range {spec.lo:g}–{spec.hi:g}." if spec.lo is not None and spec.hi is not None and spec.kind != "bool" else ""
+    bounded = spec.lo is not None and spec.hi is not None
+    rng = f" Range {spec.lo:g}–{spec.hi:g}." if bounded and spec.kind != "bool" else ""
     help_ = f"{spec.help}{rng} Setting: `{name}`."
     kw = {"key": key, "help": help_, "on_change": _knob_changed}
+    step = labels.step(name, spec.lo, spec.hi, spec.kind)
     if spec.kind == "bool":
         SS[key] = bool(value)
         st.checkbox(lbl, args=(name, 1), **kw)
     elif spec.kind == "choice" or name in labels.CHOICES:
         names = labels.CHOICES.get(name, {})
-        options = list(spec.choices) if spec.kind == "choice" else list(range(int(spec.lo), int(spec.hi) + 1))
+        options = list(spec.choices) if spec.kind == "choice" else (
+            list(range(int(spec.lo), int(spec.hi) + 1)) if bounded else list(names))
         SS[key] = value if value in options else options[0]
         st.selectbox(lbl, options, format_func=lambda o: names.get(o, str(o)), args=(name, 1), **kw)
     elif labels.unit(name) == "%":
-        step = labels.step(name, spec.lo, spec.hi, spec.kind) * 100
-        digits = labels.decimals(step)
-        SS[key] = round(min(max(float(value), spec.lo), spec.hi) * 100, digits)
-        st.slider(lbl, float(spec.lo) * 100, float(spec.hi) * 100, step=step, format=f"%.{digits}f%%", args=(name, 100), **kw)
-    elif spec.kind == "int":
+        lo, hi = (spec.lo, spec.hi) if bounded else (0.0, 1.0)
+        digits = labels.decimals(step * 100)
+        SS[key] = round(min(max(float(value), lo), hi) * 100, digits)
+        st.slider(lbl, float(lo) * 100, float(hi) * 100, step=step * 100, format=f"%.{digits}f%%", args=(name, 100), **kw)
+    elif spec.kind == "int" and bounded:
         SS[key] = int(min(max(value, spec.lo), spec.hi))
         st.slider(lbl, int(spec.lo), int(spec.hi), step=1, args=(name, 1), **kw)
+    elif spec.kind == "int":
+        SS[key] = int(value)
+        st.number_input(lbl, step=1, args=(name, 1), **kw)
     else:
-        step = labels.step(name, spec.lo, spec.hi, spec.kind)
         digits = labels.decimals(step)
-        lo, hi = float(spec.lo), float(spec.hi)
-        SS[key] = round(min(max(float(value), lo), hi), digits)
-        if hi - lo > 1000:  # minutes up to a year, order values up to millions: a number box is easier
-            st.number_input(lbl, min_value=lo, max_value=hi, step=float(step), format=f"%.{digits}f", args=(name, 1), **kw)
+        SS[key] = round(float(value), digits)
+        if not bounded or spec.hi - spec.lo > 1000:  # minutes up to a year, order values up to millions: a box
+            st.number_input(lbl, min_value=None if spec.lo is None else float(spec.lo),
+                            max_value=None if spec.hi is None else float(spec.hi), step=float(step),
+                            format=f"%.{digits}f", args=(name, 1), **kw)
         else:
-            st.slider(lbl, lo, hi, step=float(step), format=f"%.{digits}f", args=(name, 1), **kw)
+            SS[key] = round(min(max(float(value), spec.lo), spec.hi), digits)
+            st.slider(lbl, float(spec.lo), float(spec.hi), step=float(step), format=f"%.{digits}f", args=(name, 1), **kw)
 
 
 def _shown(names: list[str]) -> list[str]:

@@ -47,6 +47,20 @@ def test_shares_are_percentages_and_numbers_carry_a_unit():
             assert spec.hi is not None and spec.hi <= 1, f"{name} is a percentage but its range goes to {spec.hi}"
 
 
+def test_every_engine_knob_has_a_range_and_every_choice_its_words():
+    """The engine's dataclasses carry no slider range and no words for their choices: the label
+    line (lo, hi) and labels.CHOICES give them, or the Scenario page cannot draw the knob well."""
+    problems = []
+    for name, spec in knob_catalog().items():
+        if spec.kind in ("int", "float") and name not in labels.CHOICES and (spec.lo is None or spec.hi is None):
+            problems.append(f"{name}: no range; add lo and hi to its line in core/present/labels.py")
+        if spec.kind == "choice" and not labels.CHOICES.get(name):
+            problems.append(f"{name}: a choice without words; add its values to CHOICES in core/present/labels.py")
+        if name in labels.CHOICES and spec.kind == "choice" and spec.default not in labels.CHOICES[name]:
+            problems.append(f"{name}: its default {spec.default!r} is not one of CHOICES")
+    assert not problems, "\n".join(problems)
+
+
 def test_labels_speak_the_business_language():
     assert labels.label("order_value", "b2b-saas") == "Median deal value (currency units)"
     assert labels.label("order_value", "b2c-retail") == "Median order value (currency units)"

@@ -6,7 +6,7 @@ Field names such as ``p_cart`` or ``crm_send_weekday`` are for code and the CLI;
 ``core.engine.identity.IdentityConfig`` and ``core.measures.campaign.CampaignConfig``;
 ``tests/test_labels.py`` fails, naming the knob, when a field has no line here.
 
-A line is ``"name": L(text, unit, presets, step)``:
+A line is ``"name": L(text, unit, presets, step, lo, hi)``:
 
 - ``text`` may say ``{purchase}`` / ``{purchases}``: B2B worlds say *deal*, B2C worlds *purchase*.
 - ``unit`` is ``"%"`` for shares stored as fractions (shown as percentages), else a plain word.
@@ -14,6 +14,8 @@ A line is ``"name": L(text, unit, presets, step)``:
   generator uses per preset (``tests/test_labels.py`` moves each scoped knob and checks the world
   changes where it is shown and not where it is hidden, except the knobs in :data:`HIDDEN_ON_PURPOSE`).
 - ``step`` is what a slider snaps to, so a link carries 0.49, never 0.4902.
+- ``lo``, ``hi``: the slider's range, for engine knobs (world knobs carry theirs in synthetic.config).
+- A knob stored as text (a choice) also needs a line in :data:`CHOICES`: its values in words.
 
 Keep it one line per knob, in its group, so people adding knobs at the same time merge cleanly.
 """
@@ -31,12 +33,15 @@ PRODUCT_OR_APP = ("plg-saas", "omnichannel")
 
 
 class L(NamedTuple):
-    """A knob's on-screen label: text, unit, the presets it applies to (None = all), slider step."""
+    """A knob's on-screen label: text, unit, the presets it applies to (None = all), slider step,
+    and for engine knobs (whose dataclasses carry no range) the slider's range ``lo``..``hi``."""
 
     text: str
     unit: str = ""
     presets: tuple[str, ...] | None = None
     step: float | None = None
+    lo: float | None = None
+    hi: float | None = None
 
 
 LABELS: dict[str, L] = {
@@ -55,8 +60,8 @@ LABELS: dict[str, L] = {
     "crm_coverage_web": L("Web browsers the CRM's own tracking script records", "%"),
     "crm_tracking_latency_minutes": L("Median delay before a tracked visit or e-mail event is on the CRM contact", "minutes", None, 1),
     # --- identity (core.engine.identity.IdentityConfig) ----------------------------------------
-    "max_anonymous_ids_per_profile": L("Browsers and app installs one CDP profile may hold", "ids", None, 1),
-    "max_emails_per_profile": L("Email addresses one CDP profile may hold", "emails", None, 1),
+    "max_anonymous_ids_per_profile": L("Browsers and app installs one CDP profile may hold", "ids", None, 1, 1, 50),
+    "max_emails_per_profile": L("Email addresses one CDP profile may hold", "emails", None, 1, 1, 20),
     "max_user_ids_per_profile": L("User ids one CDP profile may hold (fixed at 1)", "ids", None, 1),
     "merge_on_email": L("CDP merges profiles that share an email address"),
     # --- CRM hygiene and sync (synthetic.config.Knobs) -----------------------------------------
@@ -81,12 +86,12 @@ LABELS: dict[str, L] = {
     "crm_build_days": L("Days to launch a new CRM segment campaign", "days", None, 0.5),
     "cdp_build_days": L("Days to launch a new CDP audience campaign", "days", None, 0.5),
     # --- campaign (core.measures.campaign.CampaignConfig) --------------------------------------
-    "holdout_share": L("Share held out (no message) to measure lift", "%"),
-    "crm_send_weekday": L("Weekday of the CRM batch send", "", None, 1),
-    "crm_send_hour": L("Hour of the CRM batch send (UTC)", "hour", None, 1),
-    "crm_send_every_days": L("Days between CRM batch sends", "days", None, 1),
-    "cost_per_send": L("Cost per message sent", "currency units", None, 0.001),
-    "fixed_cost": L("Fixed cost of running the campaign", "currency units", None, 100),
+    "holdout_share": L("Share held out (no message) to measure lift", "%", None, 0.01, 0.01, 0.5),
+    "crm_send_weekday": L("Weekday of the CRM batch send", "", None, 1, 0, 6),
+    "crm_send_hour": L("Hour of the CRM batch send (UTC)", "hour", None, 1, 0, 23),
+    "crm_send_every_days": L("Days between CRM batch sends", "days", None, 1, 1, 90),
+    "cost_per_send": L("Cost per message sent", "currency units", None, 0.001, 0, 10),
+    "fixed_cost": L("Fixed cost of running the campaign", "currency units", None, 100, 0, 1_000_000),
     "seed": L("Random seed of the holdout and outcome draws", "", None, 1),
     # --- customer behaviour (synthetic.config.Behaviour) ---------------------------------------
     "base_sessions_per_week": L("Visits per week outside a buying phase", "visits/week", None, 0.05),

@@ -30,7 +30,7 @@ from core.engine.identity import IdentityConfig
 from core.engine.plays import PLAYS, plays_for
 from core.engine.rules import parse_rule
 from core.advice.scenario import Scenario, default_play
-from core.present.labels import snap
+from core.present.labels import CHOICES, LABELS, snap
 from synthetic.config import Behaviour, Knobs
 from synthetic.presets import PRESETS, preset_config
 
@@ -94,7 +94,14 @@ def _attribute_docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, annotation: Any = None) -> str:
+    """'bool' | 'int' | 'float' | 'choice' from the default, or from the annotation without one."""
+    if value is None and annotation is not None:
+        text = str(getattr(annotation, "__name__", annotation))
+        for kind in ("bool", "int", "float"):
+            if text.split("|")[0].strip() == kind:
+                return kind
+        return "choice"
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -104,31 +111,36 @@ def _kind(value: Any) -> str:
     return "choice"
 
 
+#: Engine fields that are settings of the run, not knobs a person moves.
+NOT_KNOBS = ("seed", "max_user_ids_per_profile")
+
+
 @lru_cache(maxsize=1)
 def knob_catalog() -> dict[str, KnobSpec]:
-    """Every knob a user can move, by name, with its range, help text and group."""
+    """Every knob a user can move, by name, with its range, help text and group.
+
+    World knobs carry their range in ``synthetic.config``; engine knobs take theirs from their
+    line in ``core/present/labels.py`` (activation delays default to 0–525,600 minutes or 0–365
+    days). A choice knob's values come from ``labels.CHOICES``."""
     out: dict[str, KnobSpec] = {}
     for cls in (Knobs, Behaviour):
         for f in fields(cls):
             lo, hi = f.metadata["range"]
             out[f.name] = KnobSpec(f.name, _kind(f.default), lo, hi, f.default, f.metadata["help"], f.metadata["group"])
-    engine_parts = ((IdentityConfig, "identity", {"max_anonymous_ids_per_profile": (1, 50), "max_emails_per_profile": (1, 20)}),
-                    (ActivationConfig, "activation", {}),
-                    (CampaignConfig, "campaign", {"holdout_share": (0.01, 0.5), "crm_send_weekday": (0, 6),
-                                                  "crm_send_hour": (0, 23), "crm_send_every_days": (1, 90),
-                                                  "cost_per_send": (0, 10), "fixed_cost": (0, 1e6)}))
-    for cls, group, ranges in engine_parts:
+    for cls, group in ((IdentityConfig, "identity"), (ActivationConfig, "activation"), (CampaignConfig, "campaign")):
         docs = _attribute_docs(cls)
         for f in fields(cls):
-            if f.name in ("seed", "max_user_ids_per_profile"):
+            if f.name in NOT_KNOBS:
                 continue
             default = f.default if f.default is not MISSING else None
-            kind = _kind(default)
-            choices = ("realtime", "batch") if f.name == "cdp_mode" else ()
-            if kind == "float" and group == "activation":
-                lo, hi = ranges.get(f.name, (0.0, 525_600.0 if "minutes" in f.name else 365.0))
-            else:
-                lo, hi = ranges.get(f.name, (None, None))
+            kind = _kind(default, f.type)
+            entry = LABELS.get(f.name)
+            lo, hi = (entry.lo, entry.hi) if entry is not None else (None, None)
+            if lo is None and hi is None and kind == "float" and group == "activation":
+                lo, hi = 0.0, 525_600.0 if "minutes" in f.name else 365.0
+            choices: tuple = ()
+            if kind == "choice":
+                choices = tuple(CHOICES.get(f.name, {})) or ((default,) if default is not None else ())
             out[f.name] = KnobSpec(f.name, kind, lo, hi, default, docs.get(f.name, f.name.replace("_", " ")), group, choices)
     return out
 

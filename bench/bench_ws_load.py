@@ -22,6 +22,8 @@ session, loopback only. Not part of CI (figures depend on the machine).
 
     .venv/bin/python bench/bench_ws_load.py --sessions 1,10,30
     .venv/bin/python bench/bench_ws_load.py --sessions 30 --worlds different
+    .venv/bin/python bench/bench_ws_load.py --sessions 10 --py-spy prof.txt   # needs: .venv/bin/pip install py-spy
+    .venv/bin/python bench/pyspy_top.py prof.txt
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ import argparse
 import asyncio
 import json
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -230,9 +234,13 @@ def run_count(n: int, args) -> dict:
         if not wait_healthy(url, timeout=120):
             raise SystemExit(f"streamlit did not become healthy; see {log}")
         warm = asyncio.run(warm_up(url, args)) if args.warm else None
+        profiler = _start_profiler(server.pid, args.py_spy) if args.py_spy else None
         cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), _cpu_seconds(server.pid), time.perf_counter()
         steps = asyncio.run(all_sessions(url, n, args))
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            profiler.wait(60)
         report = summarise(steps, n)
         report.update({
             "worlds": args.worlds, "warm_up_s": round(warm, 1) if warm is not None else None,
@@ -255,6 +263,13 @@ def run_count(n: int, args) -> dict:
     report["server_peak_gb"] = round(report_peak / 1024 ** 2, 2)
     report["server_log"] = str(log)
     return report
+
+
+def _start_profiler(pid: int, out: str) -> subprocess.Popen:
+    """py-spy sampling the server (all threads) while the sessions run: where the time goes."""
+    exe = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(exe), "record", "--pid", str(pid), "--output", out, "--format", "raw",
+                             "--rate", "25", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def table(reports: list[dict]) -> str:
@@ -282,6 +297,7 @@ def main() -> None:
     parser.add_argument("--seed-base", type=int, default=1000)
     parser.add_argument("--json", help="write the reports to this file")
     parser.add_argument("--steps-out", help="append every step as a JSON line to this file")
+    parser.add_argument("--py-spy", help="profile the server with py-spy into this file (collapsed stacks)")
     args = parser.parse_args()
     reports = []
     for n in (int(x) for x in args.sessions.split(",")):

@@ -36,6 +36,7 @@ def _linked_person(text: str) -> int:
         raise ValueError(f"{text!r} is not a person number") from None
     if person not in known:
         raise ValueError(f"person {person} is not in this world (1 to {len(known):,})")
+    SS["j_pinned"] = person  # a linked person stays pickable even outside the chosen case
     return person
 
 
@@ -47,9 +48,11 @@ if SS.get("j_case") not in keys:
 case = c1.selectbox("Interesting case", keys, key="j_case",
                     format_func=lambda k: f"{cases.case_title(k, play.title)} ({len(picks[k]):,})")
 candidates = picks[case][:200]
-linked = SS.get("j_person")
-if linked is not None and linked not in candidates and linked in known:
-    candidates = [linked] + candidates  # a linked person stays pickable whatever the case
+linked = SS.get("j_pinned")
+if linked is not None and (linked not in known or SS.get("j_person") != linked):
+    linked = SS["j_pinned"] = None  # the person picked another person, or the world changed
+if linked is not None and linked not in candidates:
+    candidates = [linked] + candidates
 if not candidates:
     keep_view(case=case, person=None)
     st.info("Nobody in this world falls into this case — try another case, preset or knobs.")

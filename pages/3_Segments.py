@@ -132,7 +132,7 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
             text = json.dumps(current, indent=2)
             key = f"json_{model}_{abs(hash(text)) % 10**8}"
             st.text_area("Rule JSON", text, height=260, key=key, label_visibility="collapsed")
-            j1, j2, j3 = st.columns(3)
+            j1, j2 = st.columns([1, 1.7])
             if j1.button("Apply JSON", key=f"apply_{model}"):
                 try:
                     obj = json.loads(SS[key])
@@ -147,7 +147,7 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
                          help=f"Only the {NAMES[model]}: edits on the other tab stay."):
                 reset_rule(play.name, model)
                 st.rerun()
-            j3.download_button("Download JSON", text, file_name=f"{play.name}.{model}.json", mime="application/json",
+            st.download_button("Download the rule (JSON)", text, file_name=f"{play.name}.{model}.json", mime="application/json",
                                key=f"dl_{model}", help="The rule as a file, for the CLI or for rules too long for a link.")
 
 st.subheader("Compiled SQL")

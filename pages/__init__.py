@@ -310,7 +310,7 @@ def sidebar() -> None:
                        + " edited on the Segments page.")
         for model, size in sorted(SS.get("_al_too_large", {}).items()):
             st.warning(f"The edited {MODEL_NAMES[model]} is too long for a link ({size:,} characters; a link carries "
-                       f"{MAX_QUERY_CHARS:,}). A shared link opens the library rule: download the rule's JSON on "
+                       f"{MAX_QUERY_CHARS:,}). A shared link opens the library rule: download the rule (JSON) on "
                        "the Segments page and send the file.")
         _widget_value("w_workshop", bool(s.get("workshop", False)))
         st.toggle("Workshop mode", key="w_workshop", on_change=_on_change, args=("workshop", "w_workshop"),

@@ -38,7 +38,7 @@ def main() -> None:
             time.sleep(2.0)  # let plotly finish drawing
             height = driver.execute_script(
                 "const m = document.querySelector('[data-testid=\"stMain\"]') || document.body; return m.scrollHeight;")
-            driver.set_window_size(1400, min(max(int(height) + 80, 1000), 4000))
+            driver.set_window_size(1400, min(max(int(height) + 80, 1000), 5600))
             wait_for_app(driver, 60)
             target = OUT / f"{name.lower()}.png"
             driver.save_screenshot(str(target))

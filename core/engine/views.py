@@ -17,8 +17,14 @@ rule runs unchanged on any of them:
   its profile; no CRM fields.
 - **hybrid**: the CDP's profiles and events plus CRM fields joined on the contact's email.
 
-Membership over a period is computed exactly at the rule's change points (no grid), then turned
-into activation intervals by each model's processing and sync delays (:mod:`core.engine.activation`).
+The relations are defined once, in SQL over the world's tables (:mod:`core.engine.viewsql`), so
+the same definitions run here, on Spark (:mod:`core.engine.spark`) and in a warehouse
+(:mod:`core.engine.portable`). Rules compile to grouped set queries (:mod:`core.engine.setcompile`):
+one time for everyone (``members``), many times in one query (``members_at``), or every change
+point of the rule (``intervals``: exact entry and exit times, no grid), which activation then turns
+into the moments a sending tool can reach someone (:mod:`core.engine.activation`).
+
+An imported (observed) world has no ground truth: its truth view is refused with a message.
 """
 from __future__ import annotations
 
@@ -33,25 +39,25 @@ from core.errors import UserError
 from core.engine.identity import IdentityConfig, Resolution, resolve
 from core.engine.rules import Rule, parse_rule
 from core.engine.schema import ViewSchema
-from core.engine.sqlcompile import compile_change_points, compile_membership, explain_sql
+from core.engine.setcompile import compile_at, compile_pairs
+from core.engine.sqlcompile import compile_change_points, explain_sql
+from core.engine.viewsql import (
+    CRM_EVENT_TYPES, CRM_IDENTIFYING_TYPES, RELATIONS, TABLES_OF, Layout, relation_ctes, relation_sql, with_clause,
+)
 from synthetic.world import World
 
 VIEWS: tuple[str, ...] = ("truth", "crm", "cdp", "hybrid")
 MODELS: tuple[str, ...] = ("crm", "cdp", "hybrid")
 
-#: What a marketing CRM's tracking sees: page views and form fills of tracked browsers, and the
-#: e-mail engagement of the e-mails it sends. No app, store, ad or product-usage events.
-CRM_EVENT_TYPES: frozenset[str] = frozenset({"page_view", "form_submit", "demo_requested", "signup",
-                                             "email_open", "email_click"})
-#: Events that identify a browser to the CRM without being filterable behaviour themselves: a
-#: checkout form typed into a tracked page (HubSpot's collected forms, shop integrations).
-CRM_IDENTIFYING_TYPES: frozenset[str] = CRM_EVENT_TYPES | {"checkout_started"}
 #: Latent fields of the truth view (never visible to the CRM or the CDP).
 LATENT_FIELDS: dict[str, str] = {"intent": "text", "intent_strength": "number"}
 
 #: Fields whose recorded value is a number or a date (everything else is text).
 NUMBER_FIELDS = frozenset({"employees", "orders_count", "total_spend", "deal_amount", "icp_fit"})
 DATE_FIELDS = frozenset({"last_purchase_date", "last_email_click_date", "trial_started_date", "abandoned_checkout_date"})
+#: Helper relations read by two view relations: computed once per view, then dropped.
+_MATERIALISE = frozenset({"cdp_placed", "crm_seen"})
+NO_TRUTH = "an observed world has no ground truth; use --view crm, cdp or hybrid"
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,28 @@ def field_type(name: str) -> str:
     if name in DATE_FIELDS:
         return "date"
     return "text"
+
+
+def is_observed(world) -> bool:
+    """Imported data (``kind == "observed"``): no people, intent or traits, no person ids."""
+    return getattr(world, "kind", "synthetic") == "observed"
+
+
+def world_layout(world) -> Layout:
+    """Which optional columns the world's events carry (the view SQL adapts to them)."""
+    cols = world.events.columns
+    return Layout(crm_received="crm_received_at" in cols, has_person="person_id" in cols)
+
+
+def with_seq(frame: pd.DataFrame) -> pd.DataFrame:
+    """A log table with its row order as ``seq`` (orders records that share a timestamp)."""
+    return frame.assign(seq=np.arange(len(frame), dtype=np.int64))
+
+
+def identity_table(resolution: Resolution) -> pd.DataFrame:
+    """The identity table of the world layout: identifier_type, identifier, profile_id, link_time,
+    root_type, first_seen (one row per identifier the CDP has seen)."""
+    return resolution.identifiers
 
 
 class Engine:
@@ -102,114 +130,49 @@ class Engine:
     def _connection(self, view: str) -> duckdb.DuckDBPyConnection:
         if view not in VIEWS:
             raise UserError(f"unknown view {view!r}; accepted: {', '.join(VIEWS)}")
+        if view == "truth" and is_observed(self.world):
+            raise UserError(NO_TRUTH)
         with self._lock:
             if view not in self._cons:
                 con = duckdb.connect()
                 con.execute("SET TimeZone = 'UTC'")
                 con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout
-                subjects, events, fields = getattr(self, f"_{view}_relations")()
-                self._install(con, subjects, events, fields)
-                self._schemas[view] = self._make_schema(view, fields)
+                self._install(con, view)
+                self._schemas[view] = self._make_schema(view, con)
                 self._cons[view] = con
             return self._cons[view]
 
-    @staticmethod
-    def _install(con: duckdb.DuckDBPyConnection, subjects: pd.DataFrame, events: pd.DataFrame, fields: pd.DataFrame) -> None:
-        con.register("_subjects", subjects)
-        con.register("_events", events)
-        con.register("_fields", fields)
-        con.execute("""CREATE TABLE v_subjects AS SELECT CAST(subject_id AS BIGINT) AS subject_id,
-                       CAST(person_id AS BIGINT) AS person_id, CAST(account_id AS BIGINT) AS account_id FROM _subjects""")
-        con.execute("""CREATE TABLE v_events AS SELECT CAST(subject_id AS BIGINT) AS subject_id, ts, visible_at,
-                       CAST(event_type AS VARCHAR) AS event_type, CAST(channel AS VARCHAR) AS channel,
-                       CAST(page AS VARCHAR) AS page, CAST(value AS DOUBLE) AS value
-                       FROM _events ORDER BY subject_id, ts""")
-        con.execute("""CREATE TABLE v_fields AS
-            SELECT CAST(subject_id AS BIGINT) AS subject_id, CAST(field AS VARCHAR) AS field,
-                   CAST(value AS VARCHAR) AS value_text, TRY_CAST(value AS DOUBLE) AS value_num,
-                   TRY_CAST(value AS TIMESTAMPTZ) AS value_ts, valid_from,
-                   LEAD(valid_from) OVER (PARTITION BY subject_id, field ORDER BY valid_from, seq) AS valid_to
-            FROM _fields""")
-        for name in ("_subjects", "_events", "_fields"):
+    def _table(self, name: str) -> pd.DataFrame:
+        if name == "identity":
+            return identity_table(self.resolution)
+        frame = getattr(self.world, name)
+        return with_seq(frame) if name in ("traits", "crm_changes") else frame
+
+    def _install(self, con: duckdb.DuckDBPyConnection, view: str) -> None:
+        """Run the view's SQL over the world's tables: helpers as views (the shared ones as
+        temporary tables), the three relations as tables; then let go of the inputs."""
+        tables = TABLES_OF[view]
+        for name in tables:
+            con.register(name, self._table(name))
+        helpers = []
+        for name, sql in relation_ctes(view, world_layout(self.world)):
+            if name in RELATIONS:
+                con.execute(f"CREATE TABLE {name} AS {sql}")
+            else:
+                kind = "TABLE" if name in _MATERIALISE else "VIEW"
+                con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
+                helpers.append((kind, name))
+        for kind, name in reversed(helpers):
+            con.execute(f"DROP {kind} {name}")
+        for name in tables:
             con.unregister(name)
 
-    def _make_schema(self, view: str, fields: pd.DataFrame) -> ViewSchema:
-        names = sorted(set(fields["field"].astype(str).unique())) if len(fields) else []
+    def _make_schema(self, view: str, con: duckdb.DuckDBPyConnection) -> ViewSchema:
+        names = [r[0] for r in con.execute("SELECT DISTINCT field FROM v_fields WHERE field IS NOT NULL ORDER BY 1").fetchall()]
         b2b = len(self.world.accounts) > 0
         kw = {"event_types": CRM_EVENT_TYPES} if view == "crm" else {}
         return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
                           has_accounts=b2b, **kw)
-
-    def _truth_relations(self):
-        w = self.world
-        subjects = pd.DataFrame({"subject_id": w.people["person_id"], "person_id": w.people["person_id"],
-                                 "account_id": w.people["account_id"]})
-        ev = w.events
-        events = pd.DataFrame({"subject_id": ev["person_id"], "ts": ev["ts"], "visible_at": ev["ts"],
-                               "event_type": ev["event_type"], "channel": ev["channel"], "page": ev["page"], "value": ev["value"]})
-        tr = w.traits
-        fields = pd.DataFrame({"subject_id": tr["person_id"], "field": tr["field"], "value": tr["value"],
-                               "valid_from": tr["effective_at"]})
-        fields = pd.concat([fields, latent_fields(w.intent)], ignore_index=True)
-        fields["seq"] = np.arange(len(fields))
-        return subjects, events, fields
-
-    def _crm_relations(self):
-        ch = self.world.crm_changes
-        subjects = ch[["contact_id", "person_id"]].drop_duplicates("contact_id").rename(columns={"contact_id": "subject_id"})
-        subjects["account_id"] = self._crm_accounts(subjects["subject_id"])
-        events = crm_events(self.world.events, ch)
-        fields = pd.DataFrame({"subject_id": ch["contact_id"], "field": ch["field"], "value": ch["value"],
-                               "valid_from": ch["recorded_at"], "seq": np.arange(len(ch))})
-        return subjects, events, fields
-
-    def _cdp_relations(self):
-        res = self.resolution
-        ev = self.world.events
-        placed = res.events[res.events["profile_id"].notna()]
-        # Keep categorical columns categorical: DuckDB scans them as enums, object arrays crawl.
-        events = ev.loc[placed.index, ["ts", "event_type", "channel", "page", "value"]].reset_index(drop=True)
-        events.insert(0, "subject_id", placed["profile_id"].to_numpy(dtype="int64"))
-        events.insert(2, "visible_at", placed["attached_at"].array)
-        prof = res.profiles
-        subjects = pd.DataFrame({"subject_id": prof["profile_id"].astype("int64"), "person_id": prof["person_id"].astype("Int64").fillna(0).astype("int64")})
-        subjects["account_id"] = self._profile_accounts(subjects["subject_id"])
-        return subjects, events, _empty_fields()
-
-    def _hybrid_relations(self):
-        subjects, events, _ = self._cdp_relations()
-        ch = self.world.crm_changes
-        emails = ch[ch["field"] == "email"][["contact_id", "value"]].drop_duplicates("contact_id")
-        ids = self.resolution.identifiers
-        em = ids[ids["identifier_type"] == "email"][["identifier", "profile_id"]]
-        link = emails.merge(em, left_on="value", right_on="identifier")[["contact_id", "profile_id"]]
-        f = ch.merge(link, on="contact_id")
-        fields = pd.DataFrame({"subject_id": f["profile_id"].astype("int64"), "field": f["field"], "value": f["value"],
-                               "valid_from": f["recorded_at"], "seq": np.arange(len(f))})
-        return subjects, events, fields
-
-    def _crm_accounts(self, contacts: pd.Series) -> pd.Series:
-        """The company a contact is associated with, by its recorded company name (B2B only)."""
-        acc = self.world.accounts
-        if len(acc) == 0:
-            return pd.Series(pd.NA, index=contacts.index, dtype="Int64")
-        ch = self.world.crm_changes
-        company = ch[ch["field"] == "company"].drop_duplicates("contact_id", keep="last").set_index("contact_id")["value"]
-        by_name = acc.drop_duplicates("name").set_index("name")["account_id"]
-        return pd.Series(contacts.map(company).map(by_name).to_numpy(), index=contacts.index, dtype="Int64")
-
-    def _profile_accounts(self, profiles: pd.Series) -> pd.Series:
-        """B2B CDPs match profiles to accounts by the domain of their email addresses."""
-        acc = self.world.accounts
-        if len(acc) == 0 or "domain" not in acc:
-            return pd.Series(pd.NA, index=profiles.index, dtype="Int64")
-        ids = self.resolution.identifiers
-        em = ids[ids["identifier_type"] == "email"]
-        domain = em["identifier"].astype(str).str.split("@").str[-1]
-        account = domain.map(acc.drop_duplicates("domain").set_index("domain")["account_id"])
-        per_profile = pd.DataFrame({"profile_id": em["profile_id"].to_numpy(), "account_id": account.to_numpy()}).dropna()
-        first = per_profile.groupby("profile_id")["account_id"].min()
-        return pd.Series(profiles.map(first).to_numpy(), index=profiles.index, dtype="Int64")
 
     # ------------------------------------------------------------------ evaluation
     def members(self, rule: Rule | dict | str, view: str, as_of: pd.Timestamp | str | None = None,
@@ -220,11 +183,29 @@ class Engine:
         if rule.list_type == "static" and rule.frozen_at is not None and t < rule.frozen_at:
             return pd.DataFrame({"subject_id": pd.Series(dtype="int64"), "person_id": pd.Series(dtype="int64")})
         con = self._connection(view)
-        compiled = compile_membership(rule, self._schemas[view], registry)
+        compiled = compile_at(rule, self._schemas[view], t, registry)
         with self._lock:
-            con.execute("CREATE OR REPLACE TEMP TABLE v_at AS SELECT subject_id, CAST(? AS TIMESTAMPTZ) AS t FROM v_subjects", [t])
-            out = con.execute(f"SELECT m.subject_id, s.person_id FROM ({compiled.sql}) m JOIN v_subjects s USING (subject_id) ORDER BY 1",
+            return con.execute(f"SELECT m.subject_id, s.person_id FROM ({compiled.sql}) m "
+                               "JOIN v_subjects s USING (subject_id) ORDER BY 1", list(compiled.params)).df()
+
+    def members_at(self, rule: Rule | dict | str, view: str, times, registry: dict[str, Rule] | None = None
+                   ) -> pd.DataFrame:
+        """Members at each of many times, in one query: ``subject_id, person_id, t``.
+
+        Far cheaper than one ``members`` call per time: each condition's events are joined to the
+        times they count at (a range join) and grouped once.
+        """
+        rule = rule if isinstance(rule, Rule) else parse_rule(rule)
+        stamps = sorted({_utc(x) for x in times})
+        con = self._connection(view)
+        compiled = compile_pairs(rule, self._schemas[view], "v_times", registry)
+        with self._lock:
+            con.execute("CREATE OR REPLACE TEMP TABLE v_times AS SELECT CAST(unnest(?) AS TIMESTAMPTZ) AS t",
+                        [[x.isoformat() for x in stamps]])
+            out = con.execute(f"SELECT m.subject_id, s.person_id, m.t FROM ({compiled.sql}) m "
+                              "JOIN v_subjects s USING (subject_id) ORDER BY m.t, m.subject_id",
                               list(compiled.params)).df()
+        out["t"] = pd.to_datetime(out["t"], utc=True).dt.as_unit("ns")
         return out
 
     def sql(self, rule: Rule | dict | str, view: str, registry: dict[str, Rule] | None = None) -> str:
@@ -244,28 +225,10 @@ class Engine:
         con = self._connection(view)
         schema = self._schemas[view]
         points = compile_change_points(rule, schema, start, end, registry)
-        member = compile_membership(rule, schema, registry)
+        member = compile_pairs(rule, schema, "v_at", registry)
         with self._lock:
             con.execute(f"CREATE OR REPLACE TEMP TABLE v_at AS {points.sql}", list(points.params))
-            sql = f"""
-                WITH m AS ({member.sql}),
-                flagged AS (
-                    SELECT a.subject_id, a.t, (m.subject_id IS NOT NULL) AS is_member
-                    FROM v_at a LEFT JOIN m ON m.subject_id = a.subject_id AND m.t = a.t),
-                changes AS (
-                    SELECT subject_id, t, is_member,
-                           LAG(is_member, 1, FALSE) OVER (PARTITION BY subject_id ORDER BY t) AS was_member
-                    FROM flagged),
-                edges AS (SELECT subject_id, t, is_member FROM changes WHERE is_member <> was_member),
-                paired AS (
-                    SELECT subject_id, t AS enter, is_member,
-                           LEAD(t) OVER (PARTITION BY subject_id ORDER BY t) AS exit
-                    FROM edges)
-                SELECT p.subject_id, s.person_id, p.enter, p.exit
-                FROM paired p JOIN v_subjects s USING (subject_id)
-                WHERE p.is_member
-                ORDER BY p.subject_id, p.enter"""
-            out = con.execute(sql, list(member.params)).df()
+            out = con.execute(intervals_sql(member.sql), list(member.params)).df()
         for col in ("enter", "exit"):
             out[col] = pd.to_datetime(out[col], utc=True).dt.as_unit("ns")
         return out
@@ -281,54 +244,41 @@ class Engine:
         return pd.DataFrame({"t": grid, "members": count})
 
 
+def intervals_sql(member_sql: str) -> str:
+    """Membership at the points of ``v_at`` turned into entry/exit intervals (window functions)."""
+    return f"""
+        WITH m AS ({member_sql}),
+        flagged AS (
+            SELECT a.subject_id, a.t, (m.subject_id IS NOT NULL) AS is_member
+            FROM v_at a LEFT JOIN m ON m.subject_id = a.subject_id AND m.t = a.t),
+        changes AS (
+            SELECT subject_id, t, is_member,
+                   LAG(is_member, 1, FALSE) OVER (PARTITION BY subject_id ORDER BY t) AS was_member
+            FROM flagged),
+        edges AS (SELECT subject_id, t, is_member FROM changes WHERE is_member <> was_member),
+        paired AS (
+            SELECT subject_id, t AS enter, is_member,
+                   LEAD(t) OVER (PARTITION BY subject_id ORDER BY t) AS exit
+            FROM edges)
+        SELECT p.subject_id, s.person_id, p.enter, p.exit
+        FROM paired p JOIN v_subjects s ON s.subject_id = p.subject_id
+        WHERE p.is_member
+        ORDER BY p.subject_id, p.enter"""
+
+
 def latent_fields(intent: pd.DataFrame) -> pd.DataFrame:
     """The latent state as field intervals: ``intent`` (bought > in_market > cooling > none) and
     ``intent_strength`` (the strength of the winning state; 0 after buying or when not in market).
 
     Intent rows overlap (a cooling tail under the next episode, 'bought' inside an episode), so
-    the state is read at every boundary of every row with one range join in DuckDB, then runs of
-    equal values are collapsed.
+    the state is read at every boundary of every row with one range join, then runs of equal values
+    are collapsed — the truth view's own SQL (:mod:`core.engine.viewsql`), run on ``intent`` alone.
     """
-    cols = {"subject_id": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
-            "value": pd.Series(dtype=object), "valid_from": pd.Series(pd.to_datetime([], utc=True))}
-    if len(intent) == 0:
-        return pd.DataFrame(cols)
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("intent", intent[["person_id", "start", "end", "strength", "state"]])
-        df = con.execute("""
-            WITH b AS (SELECT person_id, start AS t FROM intent UNION SELECT person_id, "end" FROM intent),
-            s AS (
-                SELECT b.person_id, b.t,
-                       MAX(CASE i.state WHEN 'bought' THEN 3 WHEN 'in_market' THEN 2 WHEN 'cooling' THEN 1 ELSE 0 END) AS code,
-                       MAX(CASE WHEN i.state = 'in_market' THEN i.strength END) AS s_in,
-                       MAX(CASE WHEN i.state = 'cooling' THEN i.strength END) AS s_cool
-                FROM b LEFT JOIN intent i ON i.person_id = b.person_id AND i.start <= b.t AND i."end" > b.t
-                GROUP BY 1, 2),
-            v AS (
-                SELECT person_id, t,
-                       CASE COALESCE(code, 0) WHEN 3 THEN 'bought' WHEN 2 THEN 'in_market' WHEN 1 THEN 'cooling' ELSE 'none' END AS state,
-                       CASE COALESCE(code, 0) WHEN 2 THEN s_in WHEN 1 THEN s_cool ELSE 0 END AS strength
-                FROM s),
-            runs AS (
-                SELECT *, LAG(state) OVER w AS prev_state, LAG(strength) OVER w AS prev_strength
-                FROM v WINDOW w AS (PARTITION BY person_id ORDER BY t))
-            SELECT person_id, t, state, strength,
-                   prev_state IS NULL OR state <> prev_state AS new_state,
-                   prev_strength IS NULL OR strength <> prev_strength AS new_strength
-            FROM runs ORDER BY person_id, t""").df()
-    finally:
-        con.close()
-    st = df[df["new_state"]]
-    sg = df[df["new_strength"]]
-    return pd.DataFrame({
-        "subject_id": np.concatenate([st["person_id"].to_numpy(np.int64), sg["person_id"].to_numpy(np.int64)]),
-        "field": np.array(["intent"] * len(st) + ["intent_strength"] * len(sg), dtype=object),
-        "value": np.concatenate([st["state"].to_numpy(dtype=object),
-                                 np.char.mod("%.3f", sg["strength"].to_numpy(dtype=float)).astype(object)]),
-        "valid_from": pd.to_datetime(pd.concat([st["t"], sg["t"]], ignore_index=True), utc=True).array,
-    })
+    parts = [p for p in relation_ctes("truth", Layout(), ("v_fields",)) if p[0].startswith("latent")]
+    sql = with_clause(parts) + """
+        SELECT CAST(person_id AS BIGINT) AS subject_id, field, value, valid_from FROM latent
+        ORDER BY field, subject_id, valid_from"""
+    return _run({"intent": intent[["person_id", "start", "end", "strength", "state"]]}, sql)
 
 
 def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:
@@ -336,8 +286,7 @@ def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:
 
     What the CRM's tracking received is ``crm_received_at`` when the world has it; older worlds
     without that column fall back to the CDP's web tracking (``received_at``) for page views and
-    forms, and to the send itself for e-mail engagement (the CRM sends those e-mails). Rules, all
-    on whole columns:
+    forms, and to the send itself for e-mail engagement (the CRM sends those e-mails). Rules:
 
     * an event that carries an e-mail attaches to the contact recorded with that e-mail (the
       lowest contact id when an import created two with the same address), visible once the
@@ -347,54 +296,28 @@ def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:
       click); from then on every tracked event of that browser, earlier ones included, belongs to
       that contact — first identification wins, as for the CDP;
     * an event becomes visible at ``max(received by the CRM, identification time)``.
+
+    The crm view's own SQL (:mod:`core.engine.viewsql`), run on these two tables, in time order.
     """
-    empty = _empty_events()
-    if len(events) == 0 or len(crm_changes) == 0:
-        return empty
-    ev = events[events["event_type"].isin(CRM_IDENTIFYING_TYPES).to_numpy()]
-    if "crm_received_at" in ev.columns:
-        seen = ev["crm_received_at"]
-    else:
-        own_send = ev["channel"].astype(str).eq("email").to_numpy()
-        seen = ev["received_at"].where(~own_send, ev["ts"])
-    ok = seen.notna().to_numpy()
-    ev, seen = ev[ok], seen[ok]
-    if len(ev) == 0:
-        return empty
-    emails = crm_changes[crm_changes["field"] == "email"]
-    first = emails.sort_values(["value", "contact_id", "recorded_at"], kind="mergesort").drop_duplicates("value")
-    contact_of = first.set_index("value")["contact_id"]
-    email = ev["email"].astype(object)
-    by_email = email.map(contact_of)
-    email_ns = _ns(email.map(first.set_index("value")["recorded_at"]))
-    seen_ns = seen.array.asi8
-    # browsers identified by an event carrying both the cookie and a known e-mail
-    ident = pd.DataFrame({"anon": ev["anonymous_id"].astype(object).to_numpy(), "contact": by_email.to_numpy(),
-                          "t": np.maximum(seen_ns, email_ns)})
-    ident = ident[ident["anon"].notna() & ident["contact"].notna()]
-    ident = ident.sort_values(["anon", "t", "contact"], kind="mergesort").drop_duplicates("anon").set_index("anon")
-    anon = ev["anonymous_id"].astype(object)
-    via_browser = anon.map(ident["contact"])
-    contact = by_email.where(by_email.notna(), via_browser)
-    never = np.iinfo(np.int64).min
-    browser_ns = anon.map(ident["t"]).astype("Int64").fillna(never).to_numpy(dtype=np.int64)
-    link_ns = np.where(by_email.notna().to_numpy(), email_ns, browser_ns)
-    keep = (contact.notna() & ev["event_type"].isin(CRM_EVENT_TYPES)).to_numpy()
-    visible = np.maximum(seen_ns[keep], link_ns[keep])
-    return pd.DataFrame({
-        "subject_id": contact[keep].to_numpy(dtype=np.int64),
-        "ts": ev["ts"][keep].array,
-        "visible_at": pd.DatetimeIndex(visible.view("datetime64[ns]")).tz_localize("UTC"),
-        "event_type": ev["event_type"][keep].array,
-        "channel": ev["channel"][keep].array,
-        "page": ev["page"][keep].array,
-        "value": ev["value"][keep].to_numpy(dtype=float),
-    })
+    layout = Layout(crm_received="crm_received_at" in events.columns)
+    sql = relation_sql("crm", "v_events", layout)
+    return _run({"events": events, "crm_changes": with_seq(crm_changes)},
+                f"SELECT * FROM ({sql}) AS e ORDER BY ts, subject_id, event_type")
 
 
-def _ns(times: pd.Series) -> np.ndarray:
-    """UTC timestamps (NaT allowed) as int64 nanoseconds, NaT as the smallest int64."""
-    return pd.to_datetime(times, utc=True).array.asi8 if len(times) else np.empty(0, dtype=np.int64)
+def _run(tables: dict[str, pd.DataFrame], sql: str) -> pd.DataFrame:
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for name, frame in tables.items():
+            con.register(name, frame)
+        out = con.execute(sql).df()
+    finally:
+        con.close()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.as_unit("ns")
+    return out
 
 
 def _utc(ts) -> pd.Timestamp:
@@ -405,16 +328,3 @@ def _utc(ts) -> pd.Timestamp:
     if t is pd.NaT:
         raise UserError(f"cannot read time {ts!r}; use an ISO time such as 2026-10-15T12:00:00Z")
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
-def _empty_events() -> pd.DataFrame:
-    ts = pd.Series(pd.to_datetime([], utc=True))
-    return pd.DataFrame({"subject_id": pd.Series(dtype="int64"), "ts": ts, "visible_at": ts,
-                         "event_type": pd.Series(dtype=object), "channel": pd.Series(dtype=object),
-                         "page": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
-
-
-def _empty_fields() -> pd.DataFrame:
-    return pd.DataFrame({"subject_id": pd.Series(dtype="int64"), "field": pd.Series(dtype=object),
-                         "value": pd.Series(dtype=object), "valid_from": pd.Series(pd.to_datetime([], utc=True)),
-                         "seq": pd.Series(dtype="int64")})

@@ -58,6 +58,8 @@ class Target:
     label: str
     knobs: tuple[str, ...]
     mode: str = "scale"
+    unless: str | None = None
+    """Fit this rate only when the data does not determine ``unless`` (two rates, one knob)."""
 
 
 TARGETS: tuple[Target, ...] = (
@@ -66,7 +68,9 @@ TARGETS: tuple[Target, ...] = (
     Target("rate:cart_session_share", "sessions with an add-to-cart", ("p_cart",)),
     Target("rate:cart_to_purchase", "purchases per add-to-cart", ("p_purchase", "p_checkout"), "chain"),
     Target("rate:average_order_value", "average order value", ("order_value",)),
-    Target("rate:purchases_per_buyer_week", "purchases per buyer per week", ("episodes_per_year",)),
+    Target("rate:purchase_rate", "users who purchased", ("episodes_per_year",)),
+    Target("rate:purchases_per_buyer_week", "purchases per buyer per week", ("episodes_per_year",),
+           unless="rate:purchase_rate"),
     Target("rate:identified_event_share", "identified events", ("identified_share",)),
     Target("rate:multi_device_share", "identified users on 2+ devices", ("devices_per_person",)),
     Target("rate:ad_clicks_per_session", "ad clicks per session", ("ad_click_share",)),
@@ -81,7 +85,7 @@ TARGETS: tuple[Target, ...] = (
 FOLLOWERS: tuple[tuple[str, str], ...] = (
     ("rate:cart_abandonment", "cart abandonment"),
     ("rate:purchase_session_share", "sessions with a purchase"),
-    ("rate:purchase_rate", "users who purchased"),
+    ("rate:purchases_per_buyer_week", "purchases per buyer per week"),
 )
 
 
@@ -230,7 +234,9 @@ def fit_twin(data: DataProfile, people: int | None = None, seed: int = 7, small_
         raise UserError(f"--people must be a whole number from 100 to 5000000 (got {people!r})")
     days = int(min(max(round(data.days), 7), 730))
     start = data.start.floor("D").isoformat()
-    preset, scores, preset_profiles = choose_preset(data, seed, days)
+    # events grow with the period: a long period fits on fewer people (same events per small world)
+    small_people = int(min(max(small_people * 90 / days, 1000), small_people))
+    preset, scores, preset_profiles = choose_preset(data, seed, days, people=max(small_people // 2, 500))
     specs = knob_specs()
     base = preset_config(preset, seed, small_people, days)
     defaults = {**_as_dict(base.knobs), **_as_dict(base.behaviour)}
@@ -239,7 +245,7 @@ def fit_twin(data: DataProfile, people: int | None = None, seed: int = 7, small_
     x: dict[str, float] = {}
     for t in TARGETS:
         target = value(data, t.key)
-        if target is None or target <= 0:
+        if target is None or target <= 0 or (t.unless and value(data, t.unless)):
             continue
         missing = [k for k in t.knobs if k not in specs]
         if missing:
@@ -254,24 +260,31 @@ def fit_twin(data: DataProfile, people: int | None = None, seed: int = 7, small_
         return generate(config)
 
     history: list[tuple[dict[str, float], DataProfile]] = []
+    best: tuple[float, dict[str, float]] | None = None
     rounds = 0
     for rounds in range(1, max_rounds + 1):
         prof = profile_world(world_at(small_people, x), crm=False)
         history.append((dict(x), prof))
         errors = _errors(active, data, prof)
-        if all(e is not None and abs(e) <= FIT_TOLERANCE for e in errors.values()):
+        if best is None or _score(errors) < best[0]:
+            best = (_score(errors), dict(x))
+        if _worst(errors) <= FIT_TOLERANCE:
             break
         _step(active, data, x, history)
+    x = dict(best[1]) if best is not None else x
     twin = world_at(people, x)
     twin_profile = profile_world(twin, crm=False)
-    for _ in range(MAX_CORRECTIONS):
-        errors = _errors(active, data, twin_profile)
-        if all(e is not None and abs(e) <= ACCEPT * 0.8 for e in errors.values()):
+    for _ in range(MAX_CORRECTIONS):  # the small worlds' sampling noise, corrected at full size
+        worst = _worst(_errors(active, data, twin_profile))
+        if worst <= ACCEPT * 0.8:
             break
-        history.append((dict(x), twin_profile))
-        _step(active, data, x, history[-1:], cap=1.5)
-        twin = world_at(people, x)
-        twin_profile = profile_world(twin, crm=False)
+        trial = dict(x)
+        _step(active, data, trial, [(dict(x), twin_profile)], cap=1.5, damping=0.7)
+        candidate = world_at(people, trial)
+        candidate_profile = profile_world(candidate, crm=False)
+        if _worst(_errors(active, data, candidate_profile)) >= worst:
+            break
+        x, twin, twin_profile = trial, candidate, candidate_profile
     for t in active:
         if value(twin_profile, t.key) in (None, 0):
             skipped.append(f"{t.label} (preset {preset} does not produce it)")
@@ -297,8 +310,19 @@ def _errors(active: list[Target], data: DataProfile, prof: DataProfile) -> dict[
     return out
 
 
+def _score(errors: dict[str, float | None]) -> float:
+    """Mean squared log error over the fitted rates (a missing rate counts as a factor of 2)."""
+    terms = [math.log1p(e) ** 2 if e is not None and e > -1 else math.log(2) ** 2 for e in errors.values()]
+    return sum(terms) / len(terms) if terms else 0.0
+
+
+def _worst(errors: dict[str, float | None]) -> float:
+    """The largest relative error (a rate the twin does not produce at all counts as 100%)."""
+    return max((abs(e) if e is not None else 1.0 for e in errors.values()), default=0.0)
+
+
 def _step(active: list[Target], data: DataProfile, x: dict[str, float],
-          history: list[tuple[dict[str, float], DataProfile]], cap: float = 4.0) -> None:
+          history: list[tuple[dict[str, float], DataProfile]], cap: float = 4.0, damping: float = 1.0) -> None:
     """Move every knob towards its rate's target (multiplicative, secant elasticity, bounded)."""
     knobs_now, prof = history[-1]
     prev = history[-2] if len(history) >= 2 else None
@@ -317,18 +341,21 @@ def _step(active: list[Target], data: DataProfile, x: dict[str, float],
                 e = math.log(current / p_val) / math.log(k1 / k0)
                 if e > 0:
                     elasticity = min(max(e, 0.25), 2.0)
-        factor = (target / current) ** (1.0 / elasticity)
+        factor = (target / current) ** (damping / elasticity)
         _set(x, t.knobs, min(max(factor, 1.0 / cap), cap), t.mode)
 
 
 def _rows(active: list[Target], data: DataProfile, twin: DataProfile) -> list[dict[str, Any]]:
     rows = []
     fitted = {t.key for t in active}
-    listed = [(t.key, t.label, t.knobs) for t in TARGETS] + [(k, label, ()) for k, label in FOLLOWERS]
+    listed = [(t.key, t.label, t.knobs) for t in TARGETS]
+    listed += [(k, label, ()) for k, label in FOLLOWERS if k not in fitted and k not in {t.key for t in TARGETS}]
+    seen: set[str] = set()
     for key, label, knobs in listed:
         a, b = value(data, key), value(twin, key)
-        if a is None:
+        if a is None or key in seen:
             continue
+        seen.add(key)
         err = None if not a or b is None else b / a - 1.0
         rows.append({"rate": key, "label": label, "data": a, "twin": b, "error": err,
                      "within": err is not None and abs(err) <= ACCEPT, "fitted": key in fitted, "knobs": list(knobs)})

@@ -15,7 +15,8 @@ run of one key's events without a 30-minute gap (the GA / Segment convention).
 
 Rates (all intensive, so a twin of any size can match them):
 
-- ``identified_event_share`` — events carrying a user id or an e-mail;
+- ``identified_event_share`` — events carrying a user id or an e-mail (only where the data has
+  anonymous ids at all; an export of identified rows only says nothing about logins);
 - ``sessions_per_user_week``, ``pages_per_session`` (page views per session with a page view);
 - ``cart_session_share`` and ``purchase_session_share`` — sessions with an add-to-cart / a purchase;
 - ``cart_to_purchase`` — purchases per add-to-cart event; ``cart_abandonment`` — sessions with an
@@ -151,9 +152,9 @@ def profile_folder(path: str | os.PathLike) -> DataProfile:
     root = Path(path)
     kind = world_kind(root)
     start, end = _period(root, kind)
-    events = root / "events.parquet"
-    if not events.is_file():
-        raise DataError(f"{root} is not a complete world: events.parquet is missing")
+    events = _table(root, "events")
+    if events is None:
+        raise DataError(f"{root} is not a complete world: the events table is missing")
     con = _connect()
     try:
         try:
@@ -163,8 +164,8 @@ def profile_folder(path: str | os.PathLike) -> DataProfile:
             raise DataError(f"{events} is not a readable events table ({str(exc).splitlines()[0][:200]})") from None
         _events_view(con, "ev_src", kind == "observed", start, end)
         crm = None
-        changes = root / "crm_changes.parquet"
-        if changes.is_file():
+        changes = _table(root, "crm_changes")
+        if changes is not None:
             con.execute(f"CREATE VIEW crm_src AS SELECT * FROM read_parquet({_literal(changes)})")
             if con.execute("SELECT count(*) FROM crm_src").fetchone()[0]:
                 crm = "crm_src"
@@ -173,7 +174,16 @@ def profile_folder(path: str | os.PathLike) -> DataProfile:
         con.close()
 
 
-def _literal(path: Path) -> str:
+def _table(root: Path, name: str) -> str | None:
+    """The Parquet file (or part-file glob) of a table: ``name/part-*.parquet`` or ``name.parquet``."""
+    folder = root / name
+    if folder.is_dir() and any(folder.glob("part-*.parquet")):
+        return str(folder / "part-*.parquet")
+    single = root / f"{name}.parquet"
+    return str(single) if single.is_file() else None
+
+
+def _literal(path: Path | str) -> str:
     """A quoted SQL string for a file path (a view cannot hold a bound parameter)."""
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -297,7 +307,9 @@ def _profile(con, kind: str, start: pd.Timestamp, end: pd.Timestamp, crm: str | 
     browsing = any(t != "purchase" for t in by_type)  # a purchase log makes every user a buyer
     weeks = days / 7.0
     rates: dict[str, float | None] = {
-        "identified_event_share": _ratio(identified_events, n_events),
+        # without anonymous ids the export holds only identified traffic (a purchase log, a CRM-keyed
+        # stream): its identified share says what was exported, not how many visitors log in
+        "identified_event_share": _ratio(identified_events, n_events) if identifiers[1] else None,
         "sessions_per_user_week": _ratio(sessions, users * weeks) if visits else None,
         "pages_per_session": _ratio(views_in_sessions, view_sessions) if visits else None,
         "cart_session_share": _ratio(cart_sessions, sessions) if carts and visits else None,

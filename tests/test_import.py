@@ -488,3 +488,49 @@ def test_open_world_reads_both_kinds_and_refuses_damage(make_world, tmp_path):
         open_world(tmp_path / "obs")
     with pytest.raises(UserError, match="world.json is missing"):
         open_world(tmp_path)
+
+
+# --------------------------------------------------------------------------- the page's API on imported data
+
+
+@pytest.fixture(scope="module")
+def imported_retail(tmp_path_factory, make_world):
+    world = make_world("b2c-retail")
+    d = tmp_path_factory.mktemp("retail")
+    import_data(str(segment_csv(world, d / "tracks.csv")), str(d / "w"), crm=str(crm_snapshot(world, d / "crm.csv")))
+    return world, open_world(d / "w")
+
+
+def test_identity_picture_counts_profiles_devices_and_splits(imported_retail):
+    from core.measures.observed import identity_picture
+
+    world, imported = imported_retail
+    pic = identity_picture(Engine(imported))
+    res = Engine(world).resolution
+    assert pic["profiles"] == len(res.profiles)
+    assert pic["addressable_profiles"] == int(res.profiles["addressable"].sum())
+    assert pic["addressable_profiles"] + pic["anonymous_profiles"] == pic["profiles"]
+    ids = res.identifiers
+    anon = ids[ids["identifier_type"].astype(str) == "anonymous_id"].groupby("profile_id").size()
+    reach = res.profiles.loc[res.profiles["addressable"], "profile_id"]
+    assert pic["devices_per_addressable_profile"] == pytest.approx(anon.reindex(reach, fill_value=0).mean())
+    assert sum(pic["devices_histogram"].values()) == pic["addressable_profiles"]
+    assert 0 < pic["share_events_on_addressable_profiles"] < 1
+
+
+def test_play_counts_and_overlap_on_imported_data(imported_retail):
+    from core.measures.observed import crm_cdp_overlap, play_counts
+
+    world, imported = imported_retail
+    engine = Engine(imported)
+    plays = plays_for("b2c-retail")
+    counts, skipped = play_counts(engine, plays, views=("cdp", "crm"))
+    assert set(counts["play"]) | {s["play"] for s in skipped} == {p.name for p in plays}
+    win = counts[(counts["play"] == "win-back") & (counts["view"] == "cdp")].set_index("t")["members"]
+    t = win.index[len(win) // 2]
+    assert win.loc[t] == len(engine.members(next(p for p in plays if p.name == "win-back").rule("cdp"), "cdp", t))
+    play = next(p for p in plays if p.name == "win-back")
+    o = crm_cdp_overlap(engine, play, imported.end - pd.Timedelta(days=31))
+    assert o["crm_only"] + o["both"] >= o["crm_members"] - o["crm_without_cdp_profile"] >= 0
+    assert o["both"] + o["cdp_only"] == o["cdp_members"]
+    assert o["both"] > 0 and 0 < o["jaccard"] < 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from typing import Any
 
 from core.measures.liftcsv import hillstrom_path, lift_from_csv

@@ -456,6 +456,8 @@ def lift_report(
         rel, rel_reason = _relative_binary(y1, y0, alpha)
     else:
         rel, rel_reason = _relative_means(diff, bool((y1 >= 0).all() and (y0 >= 0).all()))
+    if rel[0] is not None and not all(math.isfinite(v) for v in rel):
+        rel, rel_reason = _REL_NONE, "the holdout mean is too close to 0 for a ratio to be a number; read the absolute lift"
     baseline = None if true_rate_holdout is None or not binary else float(true_rate_holdout)
 
     if binary:
@@ -465,7 +467,10 @@ def lift_report(
     if mde is None:
         notes.append(f"no effect in the possible range reaches {power:.0%} power at these sizes")
     base_for_rel = diff.m0 if baseline is None else baseline
-    mde_rel = mde / base_for_rel if mde is not None and base_for_rel != 0 else None
+    with np.errstate(all="ignore"):
+        mde_rel = float(np.float64(mde) / base_for_rel) if mde is not None and base_for_rel != 0 else None
+    if mde_rel is not None and not math.isfinite(mde_rel):
+        mde_rel = None  # a baseline so close to 0 that the ratio overflows is no figure
 
     effect, basis = ((true_abs_lift, "true effect") if true_abs_lift is not None
                      else (planned_abs_lift, "planned minimum effect") if planned_abs_lift is not None

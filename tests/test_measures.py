@@ -24,10 +24,11 @@ def run(make_world):
     return run_play(engine, get_play("cart-abandonment"))
 
 
-def test_missed_people_count_as_missed_not_as_zero_lag(run):
+def test_missed_episodes_count_as_missed_not_as_zero_lag(run):
     lg = lags(run, "cdp")
     s = summary(run, "cdp")
-    assert s.n_qualified == len(lg)
+    assert s.n_qualified == len(lg) == int((run.truth["enter"] > run.start).sum())  # every episode, not only firsts
+    assert s.n_people_qualified == lg["person_id"].nunique() < len(lg)
     assert s.n_activated == lg["lag_hours"].notna().sum()
     assert s.share_never == pytest.approx(lg["lag_hours"].isna().mean())
     assert (lg["lag_hours"].dropna() >= 0).all()
@@ -47,19 +48,23 @@ def test_overlap_series_matches_point_overlap(run):
     series = overlap_series(run)
     for _, row in series[series["model"] == "crm"].iloc[[5, 20, 40]].iterrows():
         o = overlap_at(run, row["t"])
+        assert row["reachable"] == o["models"]["crm"]["reachable_persons"]
         assert row["members"] == o["models"]["crm"]["members_persons"]
         assert row["truth"] == o["truth"]
 
 
-def test_regions_partition_the_union(run):
+def test_regions_partition_the_reachable_union(run):
     t = run.start + pd.Timedelta(days=30)
     o = overlap_at(run, t)
     r = o["regions"]
-    assert r["crm_only"] + r["both"] == o["models"]["crm"]["members_persons"]
-    assert r["cdp_only"] + r["both"] == o["models"]["cdp"]["members_persons"]
+    assert r["crm_only"] + r["both"] == o["models"]["crm"]["reachable_persons"]
+    assert r["cdp_only"] + r["both"] == o["models"]["cdp"]["reachable_persons"]
     for m in ("crm", "cdp"):
         p = o["models"][m]["precision"]
         assert p is None or 0 <= p <= 1
+    # anonymous profiles are members but nobody can message them: membership >= reachable
+    cdp = o["models"]["cdp"]
+    assert cdp["members_subjects"] >= cdp["reachable_units"] and cdp["members_persons"] >= cdp["reachable_persons"] - cdp["duplicate_reach"]
 
 
 def test_true_lift_is_known_and_outcomes_share_random_numbers(run):
@@ -141,7 +146,8 @@ def test_cli_compare_members_and_plays(tmp_path, capsys):
     capsys.readouterr()
     assert main(["compare", "--world", str(world), "--play", "cart-abandonment", "--sweep-people", "0", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {r["model"] for r in out["lift"]} == {"crm", "cdp", "hybrid"}
+    assert {r["model"] for r in out["lift"]} == {"crm", "cdp", "hybrid", "blast"}
+    assert all("true_net_value" in r for r in out["lift"])
     assert main(["plays", "--preset", "b2c-retail", "--out", str(tmp_path / "rules")]) == 0
     capsys.readouterr()
     rule = tmp_path / "rules" / "cart-abandonment.cdp.json"

@@ -15,20 +15,17 @@ from core.engine.activation import ActivationConfig
 from core.measures.campaign import CampaignConfig, lift_table, simulate
 from core.engine.views import Engine, EngineConfig
 from core.errors import ConfigError
-from core.measures.freshness import cumulative_curve, freshness_table, lags, qualifying_times
+from core.measures.freshness import cumulative_curve, freshness_table, lags, qualifying_episodes
 from core.engine.identity import IdentityConfig
 from core.measures.overlap import overlap_at, overlap_series
 from core.engine.playrun import PlayRun, run_play
-from core.engine.plays import Play, get_play, plays_for
+from core.engine.plays import YARDSTICKS, Play, get_play, plays_for, with_yardstick
+from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN  # noqa: F401  (re-exported for pages)
 from synthetic import generate, preset_config
 from synthetic.world import World
 
-#: The settings of a well-run and a poorly run CDP programme, used by workshops, tests and `compare`.
-WELL_RUN: dict[str, Any] = {"coverage_web": 0.95, "coverage_app": 0.98, "identified_share": 0.6,
-                            "cdp_mode": "realtime", "cdp_sync_minutes": 15.0, "cdp_build_days": 3.0}
-POORLY_RUN: dict[str, Any] = {"coverage_web": 0.3, "coverage_app": 0.5, "identified_share": 0.05,
-                              "cdp_latency_minutes": 600.0, "cdp_mode": "batch", "cdp_batch_minutes": 1440.0,
-                              "cdp_sync_minutes": 1440.0, "cdp_build_days": 45.0, "merge_on_email": False}
+#: Settings that are neither world, identity, activation nor campaign knobs.
+SPECIAL = {"yardstick"}
 
 _ACTIVATION = set(ActivationConfig.knob_names())
 _IDENTITY = {f.name for f in fields(IdentityConfig)}
@@ -59,6 +56,8 @@ class Scenario:
         """Settings by destination: world knobs, identity, activation, campaign."""
         world, identity, activation, campaign = {}, {}, {}, {}
         for key, value in self.settings:
+            if key in SPECIAL:
+                continue
             if key in _IDENTITY:
                 identity[key] = value
             elif key in _ACTIVATION:
@@ -84,6 +83,14 @@ class Scenario:
     def campaign(self) -> CampaignConfig:
         _, _, _, campaign = self.split()
         return _build(CampaignConfig, {"seed": self.seed, **campaign})
+
+    @property
+    def yardstick(self) -> str:
+        """Which yardstick plays are judged on ('latent' unless a user picks another)."""
+        value = dict(self.settings).get("yardstick", "latent")
+        if value not in YARDSTICKS:
+            raise ConfigError(f"unknown yardstick {value!r}; accepted: {', '.join(YARDSTICKS)}")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return {"preset": self.preset, "seed": self.seed, "people": self.people, "days": self.days,
@@ -119,9 +126,11 @@ class PlayResults:
 
 
 def play_results(engine: Engine, play: Play, scenario: Scenario) -> PlayResults:
+    if scenario.yardstick != play.yardstick and play.yardstick == "latent" and scenario.yardstick != "latent":
+        play = with_yardstick(play, scenario.yardstick)
     run = run_play(engine, play, scenario.activation())
-    qualified = qualifying_times(run)
-    lg = {m: lags(run, m, qualified) for m in run.models}  # shared by the table and the curves
+    episodes = qualifying_episodes(run)
+    lg = {m: lags(run, m, episodes) for m in run.models}  # shared by the table and the curves
     curves = pd.concat([cumulative_curve(run, m, lg=lg[m]) for m in run.models], ignore_index=True)
     mid = run.start + (run.end - run.start) / 2
     return PlayResults(run=run, freshness=freshness_table(run, lg), curves=curves,

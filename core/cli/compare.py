@@ -17,6 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sweep-people", type=int, default=4000, help="people per world in the crossover sweep (0 = no sweep)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
+    p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
+                   help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's activation and "
+                        "sending knobs; --set still overrides single knobs; a world's recorded ops apply otherwise")
+    p.add_argument("--yardstick", default="latent", help="what truth is: latent (default), crm-rule or cdp-rule")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_compare)
 
@@ -28,6 +32,8 @@ def _settings_from_world(world) -> dict[str, Any]:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from core.advice.ops import ops_settings, parse_ops
+    from core.advice.verdict import recorded_ops, yardstick_verdicts
     from core.engine.views import Engine
     from core.measures.overlap import period_accuracy
     from core.engine.plays import get_play
@@ -42,16 +48,17 @@ def run_compare(args: argparse.Namespace) -> int:
                         f"build a twin with 'audience-lab twin --world {args.world} --out TWIN' and compare on the twin")
     play = get_play(args.play, world.config.preset)
     extra = {k: _number(v) for k, v in parse_sets(args.set).items()}
-    scenario = Scenario.make(world.config.preset, world.config.seed, world.config.people, world.config.days,
-                             {**_settings_from_world(world), **extra})
     world_knobs = set(_settings_from_world(world))
     if world_knobs & set(extra):
-        from core.errors import UserError
-
         raise UserError(f"{', '.join(sorted(world_knobs & set(extra)))} shape the world itself; regenerate it with "
                         "'audience-lab generate --set ...' (compare --set takes identity, activation and campaign knobs)")
-    scenario.activation(), scenario.campaign(), scenario.engine_config()
-    results = play_results(Engine(world, scenario.engine_config()), play, scenario)
+    ops = {**recorded_ops(args.world), **parse_ops(args.ops)}
+    applied = {k: v for k, v in ops_settings(ops).items() if k not in world_knobs}  # the world's part is already in it
+    scenario = Scenario.make(world.config.preset, world.config.seed, world.config.people, world.config.days,
+                             {**_settings_from_world(world), **applied, **extra, "yardstick": args.yardstick})
+    scenario.activation(), scenario.campaign(), scenario.engine_config(), scenario.yardstick
+    engine = Engine(world, scenario.engine_config())
+    results = play_results(engine, play, scenario)
     crossovers = []
     if args.sweep_people > 0:
         small = Scenario.make(scenario.preset, scenario.seed, args.sweep_people, scenario.days, dict(scenario.settings))
@@ -64,7 +71,10 @@ def run_compare(args: argparse.Namespace) -> int:
         "overlap_mid_period": {"t": o["t"], "truth": o["truth"], "regions": o["regions"],
                                "jaccard_crm_cdp": o["jaccard_crm_cdp"], "models": o["models"]},
         "accuracy_over_period": period_accuracy(results.overlap_series).to_dict(orient="records"),
+        "ops": ops,
+        "yardstick": scenario.yardstick,
         "lift": results.lift.to_dict(orient="records"),
+        "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
         "crossovers": crossovers,
     }
     out = json_safe(out)
@@ -93,14 +103,21 @@ def _text(out: dict) -> str:
     lines += ["", f"Overlap at {o['t']} (truly qualifying: {o['truth']}; Jaccard CRM–CDP {_fmt(o['jaccard_crm_cdp'])})",
               "  " + ", ".join(f"{k} {v}" for k, v in o["regions"].items())]
     for m, v in o["models"].items():
-        lines.append(f"  {m:7} members {v['members_persons']:6}  precision {_fmt(v['precision'], True):>6}  recall {_fmt(v['recall'], True):>6}  duplicate reach {v['duplicate_reach']}")
-    lines += ["", "Campaign lift (measured vs true)"]
+        lines.append(f"  {m:7} reachable {v['reachable_persons']:6}  precision {_fmt(v['precision'], True):>6}  recall {_fmt(v['recall'], True):>6}"
+                     f"  (members {v['members_persons']}, recall {_fmt(v['membership_recall'], True)})  duplicate reach {v['duplicate_reach']}")
+    lines += ["", "Campaign (true net value = true incremental revenue − sends − unsubscribes; measured lift vs true)"]
     for r in out["lift"]:
+        head = (f"  {r['model']:7} sends {r['sends']:7}  true net value {r['true_net_value']:>12,.0f}"
+                f"  (revenue {r['true_incremental_revenue']:,.0f}, fatigue {r['fatigue_cost']:,.0f})")
         if r.get("abs_lift") is None:
-            lines.append(f"  {r['model']:7} {r.get('message') or 'no report'}")
+            lines.append(f"{head}  {r.get('message') or 'not measurable'}")
             continue
-        lines.append(f"  {r['model']:7} sends {r['sends']:6}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
-                     f"  true {r['true_abs_lift']:+.2%}  p={r['p_value']:.3g}  true incremental revenue {r['true_incremental_revenue']:,.0f}")
+        lines.append(f"{head}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
+                     f" vs true {r['true_abs_lift']:+.2%}")
+    lines += ["", "The verdict on other yardsticks (true net value; winner between CRM and CDP)"]
+    for y in out["yardsticks"]:
+        vals = ", ".join(f"{m} {v:,.0f}" for m, v in y["true_net_value"].items())
+        lines.append(f"  {y['yardstick']:9} {vals}  → {y['winner']}")
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:

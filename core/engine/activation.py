@@ -71,7 +71,8 @@ def _ceil_to(times: pd.Series, origin: pd.Timestamp, minutes: float) -> pd.Serie
 
 def activation_times(enter: pd.Series, model: str, cfg: ActivationConfig, origin: pd.Timestamp) -> pd.Series:
     """Activation time for members entering at ``enter`` under ``model`` ('truth' = no delay)."""
-    enter = pd.to_datetime(enter, utc=True)
+    if not isinstance(getattr(enter, "dtype", None), pd.DatetimeTZDtype):
+        enter = pd.to_datetime(enter, utc=True)  # only parse what is not already a UTC time column
     if model == "truth" or len(enter) == 0:
         return enter
     if model == "crm":
@@ -105,5 +106,5 @@ def activated_intervals(intervals: pd.DataFrame, model: str, cfg: ActivationConf
     ok = (act < exit_) & (act <= end)
     return pd.DataFrame({"person_id": iv["person_id"][ok].to_numpy(dtype="int64"),
                          "subject_id": iv["subject_id"][ok].to_numpy(dtype="int64"),
-                         "active_from": pd.to_datetime(act[ok], utc=True).array,
-                         "active_to": pd.to_datetime(iv["exit"][ok], utc=True).array})
+                         "active_from": act[ok].array,
+                         "active_to": iv["exit"][ok].array})

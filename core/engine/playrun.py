@@ -5,14 +5,15 @@ engine and activation settings) and shared by freshness, overlap and lift.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from core.engine.activation import ActivationConfig, activated_intervals
 from core.engine.views import MODELS, Engine
-from core.engine.plays import Play
-from core.engine.rules import FieldCond, Rule, iter_conditions
+from core.engine.plays import Play, with_yardstick
+from core.engine.rules import FieldCond, Rule, iter_conditions, parse_rule
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,17 @@ class PlayRun:
     activation: ActivationConfig
     truth: pd.DataFrame                 # person-level truth intervals: subject_id(=person), person_id, enter, exit
     members: dict[str, pd.DataFrame]    # model → membership intervals per subject
-    active: dict[str, pd.DataFrame]     # model → reachable intervals: person_id, subject_id, active_from, active_to
+    active: dict[str, pd.DataFrame]     # model → reachable intervals: person_id (the address owner), subject_id, active_from, active_to
+    need: pd.DataFrame | None = None    # the latent need's intervals (the world's physics); None = same as truth
+
+    @property
+    def needs(self) -> pd.DataFrame:
+        """When a message can help: the play's latent need, whatever yardstick judges the run.
+
+        Campaign effects come from here, never from the yardstick: judging a play by one
+        system's rule changes how accurate and fresh the models look, not what a message does.
+        """
+        return self.truth if self.need is None else self.need
 
     @property
     def start(self) -> pd.Timestamp:
@@ -43,6 +54,8 @@ def run_play(engine: Engine, play: Play, activation: ActivationConfig | None = N
     activation = activation or ActivationConfig()
     world = engine.world
     truth = engine.intervals(play.rule("truth"), "truth")
+    need = None if play.yardstick == "latent" else engine.intervals(
+        parse_rule(dict(play.truth)), "truth")
     members: dict[str, pd.DataFrame] = {}
     for model in models:
         if model == "hybrid" and "cdp" in members and not _uses_fields(play.rule("cdp")):
@@ -50,7 +63,14 @@ def run_play(engine: Engine, play: Play, activation: ActivationConfig | None = N
         else:
             members[model] = engine.intervals(play.rule(model), "hybrid" if model == "hybrid" else model)
     return PlayRun(play=play, engine=engine, activation=activation, truth=truth, members=members,
-                   active=_activate(engine, members, activation))
+                   active=_activate(engine, members, activation), need=need)
+
+
+def rejudge(run: PlayRun, yardstick: str) -> PlayRun:
+    """The same membership judged on another yardstick: only the truth intervals are recomputed."""
+    play = with_yardstick(run.play, yardstick)
+    truth = run.needs if yardstick == "latent" else run.engine.intervals(play.rule("truth"), "truth")
+    return replace(run, play=play, truth=truth, need=run.needs)
 
 
 def with_activation(run: PlayRun, activation: ActivationConfig) -> PlayRun:
@@ -59,11 +79,52 @@ def with_activation(run: PlayRun, activation: ActivationConfig) -> PlayRun:
 
 
 def _activate(engine: Engine, members: dict[str, pd.DataFrame], activation: ActivationConfig) -> dict[str, pd.DataFrame]:
-    """Membership → reachable intervals; anonymous CDP profiles cannot be reached by a sending tool."""
+    """Membership → reachable intervals; anonymous CDP profiles cannot be reached by a sending tool.
+
+    A reachable CDP profile is messaged at its address, so its ``person_id`` becomes the owner of
+    that address (an over-merged profile's message reaches whoever owns its e-mail or login).
+    """
     world = engine.world
     addressable = engine.resolution.profiles.set_index("profile_id")["addressable"]
-    return {m: activated_intervals(iv, m, activation, world.start, world.end, addressable if m != "crm" else None)
-            for m, iv in members.items()}
+    owners = address_owners(engine)
+    out = {}
+    for m, iv in members.items():
+        act = activated_intervals(iv, m, activation, world.start, world.end, addressable if m != "crm" else None)
+        if m != "crm" and len(act):
+            owner = act["subject_id"].map(owners)
+            act["person_id"] = owner.fillna(act["person_id"]).to_numpy(dtype="int64")
+        out[m] = act
+    return out
+
+
+_OWNERS: "weakref.WeakKeyDictionary[Engine, pd.Series]" = weakref.WeakKeyDictionary()
+
+
+def address_owners(engine: Engine) -> pd.Series:
+    """Per addressable CDP profile, the true person who owns its address (its root login or e-mail).
+
+    Ground truth is read only here, to credit a message to the person who receives it; profiles
+    whose root is not a known address keep their majority person. Computed once per engine.
+    """
+    hit = _OWNERS.get(engine)
+    if hit is None:
+        hit = _OWNERS[engine] = _address_owners(engine)
+    return hit
+
+
+def _address_owners(engine: Engine) -> pd.Series:
+    prof = engine.resolution.profiles
+    people = engine.world.people
+    if len(prof) == 0 or len(people) == 0 or "person_id" not in people:
+        return pd.Series(dtype="int64")
+    keys = [people[["user_id", "person_id"]].rename(columns={"user_id": "address"})]
+    for col in ("email", "second_email"):
+        if col in people:
+            keys.append(people[[col, "person_id"]].rename(columns={col: "address"}))
+    book = pd.concat(keys, ignore_index=True).dropna(subset=["address"]).drop_duplicates("address")
+    by_address = book.set_index("address")["person_id"]
+    root = prof.set_index("profile_id")["root"].astype(object)
+    return root.map(by_address).dropna().astype("int64")
 
 
 def _uses_fields(rule: Rule) -> bool:

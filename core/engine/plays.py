@@ -1,29 +1,54 @@
-"""The play library: a marketing goal with its truth definition, best CRM segment and best CDP audience.
+"""The play library: a marketing goal, its neutral yardstick, and each system's best attempt at it.
 
-Each play's *truth* rule runs on ground truth (all events, true identity, no latency); the CRM
-segment can use only what a CRM records (fields, lagging); the CDP audience uses the event stream
-as the CDP received and stitched it. Where the CRM cannot see the behaviour at all (carts,
-product usage), its segment is the proxy a CRM team would really use — that gap is the point.
+A play has three rules, all in the one rule model:
 
-Response parameters (used by :mod:`core.measures.campaign`) carry their sources:
-- Cart recovery: Klaviyo and Omnisend report abandoned-cart flows converting ~3–10% of
-  recipients, with the first email inside an hour converting best; SaleCycle finds most recovered
-  carts come back within 24 h → uplift 8 pp at full intent, half-life 12 h.
-- Speed to lead: Oldroyd, McElheran & Elkington (HBR, 2011): firms that contacted leads within an
-  hour were ~7x more likely to qualify them than those that waited even one hour longer; response
-  odds keep falling over the first day → half-life 24 h for pricing-page intent.
-- Win-back: lapsed-buyer campaigns see low single-digit reactivation (Mailchimp/Klaviyo
-  benchmarks ~2–3%) and are not time-critical → 3 pp, half-life 14 days.
+- **truth** — the yardstick. It is written on the *truth* view from the world's latent state (the
+  ``intent`` field: in_market / cooling / bought / none, which no system can see) and from the
+  trigger events that create the need (a cart left behind, a pricing visit, a webinar attended, a
+  last purchase long ago). It is never either system's rule: it is what a marketer would want to
+  know if they could read minds, and both systems approximate it from what they observe.
+- **crm** — the best segment a marketing CRM can build: its recorded fields (lagging, messy) and
+  the behaviour its own tracking attaches to known contacts (page views, forms, e-mail
+  engagement; see ``core.engine.views.CRM_EVENT_TYPES``).
+- **cdp** — the best audience a CDP can build on its stitched event stream. The hybrid runs the
+  CDP audience, synced into the CRM's sending tool.
+
+Other yardsticks (``YARDSTICKS``) exist only to show that the verdict does not hinge on the
+choice: the CRM's or the CDP's rule evaluated on ground truth.
+
+Response parameters (used by :mod:`core.measures.campaign`). A message's effect is *relative* to
+what the world itself shows: the organic chance that a person in the same latent state converts
+within the follow-up window is read off the world's own events, and a message at full relevance
+multiplies it by ``1 + uplift_rel``. So a campaign can never claim more conversions than the
+world's own flow allows. Sources:
+
+- Hillstrom's randomised e-mail test (../shared/data/hillstrom, 64,000 customers, shipped with the
+  Campaign lift page): the men's e-mail lifted two-week conversion from 0.57% to 1.25%
+  (+119% relative), the women's to 0.88% (+54%). These anchor the relative uplifts: +120% for a
+  well-timed, relevant B2C trigger (cart, product intent), +50% for a win-back (an untargeted
+  e-mail to past buyers, like Hillstrom's women's arm). Assumed: a relevant trigger does at least
+  as well as Hillstrom's generic e-mail; we do not claim more.
+- Cart recovery: SaleCycle finds most recovered carts come back within 24 h and Klaviyo
+  recommends the first reminder within an hour → half-life 12 h.
+- Speed to lead: Oldroyd, McElheran & Elkington (HBR, 2011): leads contacted within an hour were
+  ~7x more likely to qualify than those contacted even an hour later; response keeps falling over
+  the first day → half-life 24 h for pricing-page intent, uplift +100% (assumed, well below 7x
+  because a marketing message is not a sales call).
+- Win-back: lapsing is slow, so is the decay → half-life 14 days.
 - Trial rescue and webinar follow-up: SaaS onboarding benchmarks (OpenView, ON24) put follow-up
-  effects at a few points, fading over days → 5–6 pp, half-life 2–3 days.
+  effects at a few points, fading over days → half-life 2–3 days, uplift +60% / +50% (assumed).
+- Off-target messages (the person has no open need) default to **no effect** (assumed: a cart
+  reminder to someone without a cart does not move them); their cost is the unsubscribe risk of
+  an irrelevant send, priced in :class:`core.measures.campaign.CampaignConfig`.
+- B2B outcomes are demo requests (the conversion the world produces at volume), worth the deal
+  value times the chance a demo becomes a won deal (the world's own funnel rates, First Page
+  Sage); B2C and product-led outcomes are purchases, worth the order value.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
-
-import pandas as pd
 
 from core.errors import UserError
 from core.engine.rules import Rule, parse_rule
@@ -32,17 +57,37 @@ from synthetic.presets import PRESETS
 B2C = ("b2c-retail", "omnichannel")
 B2B = ("b2b-saas", "plg-saas")
 
+#: Yardsticks a play can be judged on. "latent" is the default and the only neutral one; the
+#: others run one system's rule on ground truth, to show how (little) the verdict depends on it.
+YARDSTICKS: dict[str, str] = {
+    "latent": "the need, from the world's latent state and trigger events (default)",
+    "crm-rule": "the CRM segment's rule run on ground truth (all events, true fields)",
+    "cdp-rule": "the CDP audience's rule run on ground truth (all events, true fields)",
+}
+#: Events that count as a conversion of a play's message.
+OUTCOME_EVENTS: tuple[str, ...] = ("purchase", "demo_requested")
+
 
 @dataclass(frozen=True)
 class Response:
-    """How people respond to a message of this play (see module docstring for sources)."""
+    """How people respond to a message of this play (sources in the module docstring)."""
 
-    base_rate: float            # chance to convert in the follow-up window without a message, not in market
-    intent_rate: float          # extra organic conversion at full intent strength
-    max_uplift: float           # extra conversion a perfectly timed message adds at full intent
-    half_life_hours: float      # the message's effect halves for every this many hours after qualifying
-    off_target_relevance: float = 0.15  # effect on someone who does not truly qualify, relative to a qualifier
-    follow_up_days: float = 7.0  # conversion window after the send
+    outcome_event: str = "purchase"
+    """The conversion the message aims at: 'purchase' or 'demo_requested' (B2B pipeline)."""
+    uplift_rel: float = 1.0
+    """Relative lift of the organic conversion chance at full relevance (1.0 = doubles it)."""
+    half_life_hours: float = 24.0
+    """The message's effect halves for every this many hours after the need opened."""
+    off_target_rel: float = 0.0
+    """Relative effect on someone without an open need (0 = none; negative = the message puts them off)."""
+    follow_up_days: float = 7.0
+    """Conversion window after the send, in days."""
+
+    def __post_init__(self) -> None:
+        if self.outcome_event not in OUTCOME_EVENTS:
+            raise UserError(f"outcome_event must be one of {', '.join(OUTCOME_EVENTS)} (got {self.outcome_event!r})")
+        if not (-1 <= self.off_target_rel <= 10 and 0 <= self.uplift_rel <= 10):
+            raise UserError("uplift_rel must be 0..10 and off_target_rel -1..10")
 
 
 @dataclass(frozen=True)
@@ -51,20 +96,27 @@ class Play:
     title: str
     goal: str
     presets: tuple[str, ...]
+    truth: Mapping[str, Any]
     crm: Mapping[str, Any]
     cdp: Mapping[str, Any]
     action_window_hours: float
     response: Response
+    why_truth: str = ""
     why_crm: str = ""
     why_cdp: str = ""
-    truth: Mapping[str, Any] | None = None
-    """The truth definition; None when it is the CDP audience's rule run on ground truth (the usual
-    case: the CDP's rule is right, only its data is partial and late)."""
+    yardstick: str = "latent"
+    pinned_yardstick: Mapping[str, Any] | None = None
+    """A system's rule pinned as the yardstick before that rule was edited (see :func:`with_rules`)."""
 
     def truth_rule(self) -> Mapping[str, Any]:
-        if self.truth is not None:
-            return self.truth
-        return {**self.cdp, "name": f"{self.cdp['name']} (truth)"}
+        """The yardstick rule on the truth view (see :data:`YARDSTICKS`)."""
+        if self.yardstick != "latent" and self.pinned_yardstick is not None:
+            return self.pinned_yardstick
+        if self.yardstick == "crm-rule":
+            return {**self.crm, "name": f"{self.crm['name']} (on ground truth)"}
+        if self.yardstick == "cdp-rule":
+            return {**self.cdp, "name": f"{self.cdp['name']} (on ground truth)"}
+        return self.truth
 
     def rule(self, model: str) -> Rule:
         """The parsed rule for 'truth', 'crm', 'cdp' or 'hybrid' (hybrid runs the CDP audience)."""
@@ -75,8 +127,16 @@ class Play:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "goal": self.goal, "presets": list(self.presets),
-                "action_window_hours": self.action_window_hours,
+                "action_window_hours": self.action_window_hours, "yardstick": self.yardstick,
                 "truth": dict(self.truth_rule()), "crm": dict(self.crm), "cdp": dict(self.cdp)}
+
+
+def _not_bought() -> dict:
+    return {"not": {"field": "intent", "op": "eq", "value": "bought"}}
+
+
+def _in_market() -> dict:
+    return {"field": "intent", "op": "eq", "value": "in_market"}
 
 
 def _browse_intent(page: str, views: int, block_event: str, title: str) -> dict:
@@ -89,90 +149,134 @@ def _browse_intent(page: str, views: int, block_event: str, title: str) -> dict:
 PLAYS: dict[str, Play] = {p.name: p for p in (
     Play(
         name="pricing-intent", title="Pricing-page intent",
-        goal="Reach prospects who viewed pricing at least twice in 48 hours and have not asked for a demo.",
+        goal="Reach prospects who are researching pricing and have not yet asked for a demo.",
         presets=B2B,
+        truth={"name": "In-market prospects researching pricing", "all": [
+            _in_market(),
+            {"event": "page_view", "where": {"page": "pricing"}, "within": "7d"},
+            {"not": {"event": "demo_requested", "within": "30d"}}]},
         cdp=_browse_intent("pricing", 2, "demo_requested", "Pricing intent"),
-        crm={"name": "MQLs (pricing proxy)", "all": [{"field": "lifecycle_stage", "op": "in", "value": ["mql"]}]},
-        action_window_hours=48, response=Response(0.01, 0.06, 0.07, 24),
-        why_crm="The CRM never sees page views; lead scoring that promotes to MQL is its closest proxy.",
-        why_cdp="The CDP sees pricing views as they happen, for every identified browser."),
+        crm={**_browse_intent("pricing", 2, "demo_requested", "Pricing-page visitors (tracked contacts)")},
+        action_window_hours=48,
+        response=Response(outcome_event="demo_requested", uplift_rel=1.0, half_life_hours=24),
+        why_truth="In market (latent) and looked at pricing this week, no demo yet: the need a sales-ready nudge serves.",
+        why_crm="A marketing CRM's tracking sees pricing visits of known contacts whose browser it has identified.",
+        why_cdp="The CDP sees pricing views for every stitched browser, but can only message identified profiles."),
     Play(
         name="product-intent", title="Product-browsing intent",
-        goal="Reach shoppers who viewed products at least three times in 48 hours without adding to cart.",
+        goal="Reach shoppers who are browsing products and have not added anything to their cart.",
         presets=B2C,
+        truth={"name": "In-market shoppers browsing without a cart", "all": [
+            _in_market(),
+            {"event": "page_view", "where": {"page": "product"}, "within": "48h"},
+            {"not": {"event": "add_to_cart", "within": "48h"}}]},
         cdp=_browse_intent("product", 3, "add_to_cart", "Browse intent"),
-        crm={"name": "Recent email clickers", "all": [
-            {"field": "last_email_click_date", "op": "within_last_days", "value": 7}]},
-        action_window_hours=48, response=Response(0.01, 0.05, 0.05, 24),
-        why_crm="Browsing is invisible to the CRM; recent email clicks are the engagement it records.",
-        why_cdp="Product views reach the CDP within minutes, for logged-in and stitched browsers."),
+        crm={"name": "Product browsers (tracked contacts)", "all": [
+            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 3}, "within": "48h"},
+            {"not": {"event": "page_view", "where": {"page": "cart"}, "within": "48h"}}]},
+        action_window_hours=48,
+        response=Response(outcome_event="purchase", uplift_rel=1.2, half_life_hours=24),
+        why_truth="In market (latent), browsing products in the last two days, no cart.",
+        why_crm="The CRM sees product and cart page views of identified contacts' browsers; carts themselves it cannot see.",
+        why_cdp="Product views and carts reach the CDP within minutes, for logged-in and stitched browsers."),
     Play(
         name="cart-abandonment", title="Cart abandonment recovery",
-        goal="Message people who added to cart and did not buy within an hour.",
+        goal="Message people who left a cart behind and have not bought.",
         presets=B2C,
+        truth={"name": "Left a cart and still has not bought", "all": [
+            {"first": {"event": "add_to_cart"}, "then_not": {"event": "purchase"}, "within": "30m", "lookback": "3d"},
+            _not_bought()]},
         cdp={"name": "Cart abandoners", "first": {"event": "add_to_cart"}, "then_not": {"event": "purchase"},
              "within": "1h", "lookback": "3d"},
-        crm={"name": "Abandoned checkouts (shop sync)", "all": [
-            {"field": "abandoned_checkout_date", "op": "within_last_days", "value": 3}]},
-        action_window_hours=24, response=Response(0.01, 0.10, 0.08, 12),
-        why_crm="The shop integration reports checkouts abandoned after the email was typed, with the nightly order sync; plain carts never reach the CRM.",
+        crm={"name": "Cart or checkout left behind (shop sync and tracked visits)", "any": [
+            {"field": "abandoned_checkout_date", "op": "within_last_days", "value": 3},
+            {"all": [{"event": "page_view", "where": {"page": "cart"}, "within": "3d"},
+                     {"not": {"field": "last_purchase_date", "op": "within_last_days", "value": 3}}]}]},
+        action_window_hours=24,
+        response=Response(outcome_event="purchase", uplift_rel=1.2, half_life_hours=12),
+        why_truth="A cart not bought within 30 minutes (a web session's end, GA's default timeout) by someone who has not bought since.",
+        why_crm="The shop integration reports abandoned checkouts with the order sync; tracked cart-page visits of known contacts fill the gap.",
         why_cdp="Add-to-cart and purchase events arrive in minutes, so the audience fires an hour after abandonment."),
     Play(
         name="trial-gone-quiet", title="Trial users gone quiet",
-        goal="Rescue trialists who started in the last 14 days and have not used the product for 3 days.",
+        goal="Rescue trialists who started in the last 14 days and whose interest is fading.",
         presets=("plg-saas",),
+        truth={"name": "Fading trialists", "all": [
+            {"trait": "first_time", "event": "trial_started", "within": "14d"},
+            {"field": "intent", "op": "in", "value": ["cooling", "none"]},
+            {"not": {"event": "purchase"}}]},
         cdp={"name": "Quiet trialists", "all": [
             {"trait": "first_time", "event": "trial_started", "within": "14d"},
             {"not": {"event": "feature_used", "within": "3d"}},
             {"not": {"event": "purchase"}}]},
-        crm={"name": "Trialists (all)", "all": [
+        crm={"name": "Trialists without a recent visit", "all": [
             {"field": "plan", "op": "eq", "value": "trial"},
-            {"field": "trial_started_date", "op": "within_last_days", "value": 14}]},
-        action_window_hours=72, response=Response(0.02, 0.10, 0.06, 72),
-        why_crm="The CRM knows who is on a trial (nightly sync) but not who stopped using the product.",
-        why_cdp="Product events show who went quiet, three days after the last use."),
+            {"field": "trial_started_date", "op": "within_last_days", "value": 14},
+            {"not": {"event": "page_view", "within": "3d"}}]},
+        action_window_hours=72,
+        response=Response(outcome_event="purchase", uplift_rel=0.6, half_life_hours=72),
+        why_truth="Started a trial in the last two weeks, interest cooling or gone (latent), not converted.",
+        why_crm="The CRM knows who is on a trial (nightly sync) and sees web visits, not product usage.",
+        why_cdp="Product events show who stopped using the product, three days after the last use."),
     Play(
-        name="mql-nurture", title="MQL nurture by industry",
-        goal="Nurture marketing-qualified leads in Software and Financial Services.",
+        name="mql-nurture", title="Nurture in target industries",
+        goal="Nurture in-market prospects in Software and Financial Services that sales has not taken on yet.",
         presets=B2B,
-        truth={"name": "MQLs in target industries (truth)", "all": [
-            {"field": "lifecycle_stage", "op": "eq", "value": "mql"},
-            {"field": "industry", "op": "in", "value": ["Software", "Financial Services"]}]},
-        crm={"name": "MQLs in target industries", "all": [
-            {"field": "lifecycle_stage", "op": "eq", "value": "mql"},
-            {"field": "industry", "op": "in", "value": ["Software", "Financial Services"]}]},
+        truth={"name": "In-market prospects in target industries, not with sales", "all": [
+            _in_market(),
+            {"field": "industry", "op": "in", "value": ["Software", "Financial Services"]},
+            {"not": {"field": "lifecycle_stage", "op": "in", "value": ["sql", "opportunity", "customer"]}}]},
+        crm={"name": "Engaged leads in target industries", "all": [
+            {"field": "industry", "op": "in", "value": ["Software", "Financial Services"]},
+            {"not": {"field": "lifecycle_stage", "op": "in", "value": ["sql", "opportunity", "customer"]}},
+            {"event": "page_view", "within": "14d"}]},
         cdp={"name": "Engaged evaluators", "all": [
             {"event": "form_submit", "within": "30d"},
             {"event": "page_view", "where": {"page": ["docs", "case_study", "pricing"]}, "count": {"gte": 2}, "within": "14d"}]},
-        action_window_hours=24 * 7, response=Response(0.01, 0.04, 0.03, 24 * 7),
-        why_crm="Stage and industry are CRM fields: this is the CRM's home ground.",
+        action_window_hours=24 * 7,
+        response=Response(outcome_event="demo_requested", uplift_rel=0.5, half_life_hours=24 * 7, follow_up_days=14),
+        why_truth="In market (latent), in a target industry (true company data), not yet with sales.",
+        why_crm="Industry and stage are CRM fields — its home ground — plus recent tracked visits.",
         why_cdp="Without CRM fields the CDP can only approximate qualification from behaviour."),
     Play(
         name="webinar-follow-up", title="Webinar follow-up",
         goal="Follow up with webinar attendees within a week of the webinar.",
         presets=B2B,
+        truth={"name": "Attended a webinar this week, not a customer", "all": [
+            {"event": "webinar_attended", "within": "7d"}, _not_bought()]},
         cdp={"name": "Webinar attendees", "all": [{"event": "webinar_attended", "within": "7d"}]},
         crm={"name": "Tagged webinar attendees", "all": [{"field": "attended_webinar", "op": "eq", "value": "true"}]},
-        action_window_hours=72, response=Response(0.01, 0.05, 0.05, 48),
-        why_crm="Attendee lists arrive with the weekly import and the tag never expires.",
+        action_window_hours=72,
+        response=Response(outcome_event="demo_requested", uplift_rel=0.5, half_life_hours=48),
+        why_truth="The webinar creates the need; it lasts a week unless they have bought.",
+        why_crm="Attendee lists arrive with the list import and the tag never expires.",
         why_cdp="The webinar platform streams attendance to the CDP the same day."),
     Play(
         name="account-intent", title="Account-level intent",
-        goal="Reach buying committees: accounts where at least three people read pricing, docs or case studies in a week.",
+        goal="Reach buying committees: people in market at accounts where several colleagues are researching.",
         presets=("b2b-saas",),
+        truth={"name": "In-market members of researching committees", "all": [
+            _in_market(),
+            {"account": {"event": "page_view"}, "within": "7d", "min_people": 3}]},
         cdp={"name": "Active buying committees", "all": [
             {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
              "within": "7d", "min_people": 3}]},
-        crm={"name": "Sales-ready contacts at larger companies", "all": [
-            {"field": "lifecycle_stage", "op": "in", "value": ["mql", "sql", "opportunity"]},
-            {"field": "company_size", "op": "in", "value": ["51-200", "201-1000", "1001-5000", "5000+"]}]},
-        action_window_hours=72, response=Response(0.01, 0.05, 0.05, 72),
-        why_crm="The CRM sees each contact's stage, not the committee reading together; ABM lists approximate it.",
-        why_cdp="Profiles matched to accounts by email domain show several people researching in the same week."),
+        crm={"name": "Active buying committees (tracked contacts)", "all": [
+            {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
+             "within": "7d", "min_people": 3}]},
+        action_window_hours=72,
+        response=Response(outcome_event="demo_requested", uplift_rel=1.0, half_life_hours=72),
+        why_truth="The account is in a buying episode (latent) and at least three of its people visited this week.",
+        why_crm="The CRM knows each contact's company and sees tracked visits of known contacts: ABM lists.",
+        why_cdp="Profiles matched to accounts by e-mail domain show several people researching in the same week."),
     Play(
         name="win-back", title="Win-back of lapsed buyers",
         goal="Re-engage buyers whose last purchase was 60 to 180 days ago.",
         presets=B2C,
+        truth={"name": "Lapsed buyers (all channels)", "all": [
+            {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
+            {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180},
+            _not_bought()]},
         cdp={"name": "Lapsed buyers", "all": [
             {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
             {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180}]},
@@ -180,7 +284,9 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
             {"field": "last_purchase_date", "op": "is_set"},
             {"not": {"field": "last_purchase_date", "op": "within_last_days", "value": 60}},
             {"field": "last_purchase_date", "op": "within_last_days", "value": 180}]},
-        action_window_hours=24 * 14, response=Response(0.01, 0.03, 0.03, 24 * 14),
+        action_window_hours=24 * 14,
+        response=Response(outcome_event="purchase", uplift_rel=0.5, half_life_hours=24 * 14, follow_up_days=14),
+        why_truth="Last purchase in any channel 60–180 days ago: the lapse is the need.",
         why_crm="Last purchase date arrives with the nightly order sync: slow, but lapsing is slow too.",
         why_cdp="Purchases in every channel the CDP tracks; store purchases without a loyalty id are missed by both."),
 )}
@@ -203,14 +309,24 @@ def get_play(name: str, preset: str | None = None) -> Play:
     return play
 
 
-def with_rules(play: Play, crm: Mapping[str, Any] | None = None, cdp: Mapping[str, Any] | None = None) -> Play:
-    """A copy of ``play`` with edited CRM / CDP rules (validated when parsed)."""
-    from dataclasses import replace
+def with_yardstick(play: Play, yardstick: str) -> Play:
+    """The same play judged on another yardstick (see :data:`YARDSTICKS`)."""
+    if yardstick not in YARDSTICKS:
+        raise UserError(f"unknown yardstick {yardstick!r}; accepted: {', '.join(YARDSTICKS)}")
+    return replace(play, yardstick=yardstick, pinned_yardstick=None)
 
+
+def with_rules(play: Play, crm: Mapping[str, Any] | None = None, cdp: Mapping[str, Any] | None = None) -> Play:
+    """A copy of ``play`` with edited CRM / CDP rules (validated when parsed).
+
+    The yardstick never moves with an edit: the latent need is not a system's rule, and a play
+    judged on one system's rule is pinned to the library version of that rule, so editing an
+    audience cannot make it its own judge.
+    """
     if crm is not None:
         parse_rule(dict(crm))
     if cdp is not None:
         parse_rule(dict(cdp))
-    # Editing the CDP audience must never move the yardstick: pin the truth rule first.
-    return replace(play, truth=dict(play.truth_rule()), crm=dict(crm) if crm is not None else play.crm,
+    pinned = dict(play.truth_rule()) if play.yardstick != "latent" else None
+    return replace(play, pinned_yardstick=pinned, crm=dict(crm) if crm is not None else play.crm,
                    cdp=dict(cdp) if cdp is not None else play.cdp)

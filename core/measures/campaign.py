@@ -1,44 +1,98 @@
-"""Simulated campaigns with a randomised holdout and known potential outcomes.
+"""Simulated campaigns, sent and measured the way a sending tool does it, scored against the truth.
 
-Each targeted person gets one message (the frequency cap is the campaign), at the model's own
-cadence: CRM as scheduled batch sends, CDP and hybrid triggered on activation. Their response:
+What is sent (symmetric for both systems, DESIGN.md "Campaign lift"):
 
-    p0 = base_rate + intent_rate * s(m)                         (no message)
-    p1 = p0 + max_uplift * (0.3 + 0.7 s(m)) * relevance(m)      (message at time m)
+- **Units, not people.** A sending tool messages addresses: CRM contacts (duplicates included) or
+  CDP profiles (anonymous profiles cannot be reached). Each unit is randomised once, sticky, into
+  the holdout. A person with two contacts can get two messages, or sit in both arms.
+- **Send mode per side.** Each side sends either *triggered* (on activation, after a workflow
+  delay — HubSpot workflows enrol on list membership, Braze/Iterable canvases trigger on audience
+  entry) or in *batch* (a weekday/hour schedule every N days). The hybrid sends through the
+  CRM's marketing tool, so it uses the CRM's send mode. A frequency cap keeps one message of the
+  play per unit per ``frequency_cap_days``.
+- **Blast baseline.** Every contact on the marketing list gets the message on the CRM's batch
+  schedule: the "send to everyone" a targeted model must beat.
 
-where s(m) is the person's true latent intent when the message lands (0 right after buying),
-and relevance is ``0.5 ** (hours since qualifying / half-life)`` for someone who truly qualifies
-at m, or the play's ``off_target_relevance`` for someone who does not. Both outcomes are drawn
-from the same uniform number per person (common random numbers), so the true incremental effect
-is known exactly and the measured lift can be scored against it.
+What it does (the world's physics, never either system's rule):
+
+- Without the message a person converts exactly as the world shows: ``y0`` is whether the
+  address owner really had the play's outcome event (purchase, demo request) within the
+  follow-up window after the send.
+- The message adds ``e = uplift_rel × ρ(state) × 0.5^(hours since the need opened / half-life)``
+  for a person whose need is open when it lands (an episode of the play's *latent* need covers the
+  send time — whatever yardstick the run is judged on), and
+  ``off_target_rel × ρ(state)`` otherwise (default 0). ``ρ(state)`` is the world's own organic
+  chance of converting within the window for a person in that latent state (intent strength
+  included), so no campaign can claim more conversions than the world's flow allows.
+- Several messages for one need do not add up: the person converts at most once per need, with
+  the largest effect of the messages they received (``key`` = person × need episode); the extra
+  messages only cost money and patience. The extra conversion is drawn from one uniform per
+  (person, need) shared by every model — common random numbers — so the CRM and the CDP are
+  compared on the same luck.
+- The effect is credited to the owner of the address that got the message (an over-merged CDP
+  profile's messages go to whoever owns its e-mail).
+
+Costs: ``cost_per_send`` per message and an unsubscribe (fatigue) cost per message: Mailchimp's
+benchmark unsubscribe rate of 0.26% per e-mail (mailchimp.com/resources/email-marketing-benchmarks,
+all industries), halved for a relevant message and raised 1.5x for an irrelevant or duplicate one
+(assumed: "irrelevant content" is the reason subscribers most often give), times the value of a
+subscriber: a year of the average person's value in this world times the share that arrives
+through e-mail (assumed 20%, :data:`core.measures.response.EMAIL_VALUE_SHARE`). ``true_net_value`` = true incremental revenue − send cost −
+fatigue cost − fixed cost.
 """
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from core.errors import DataError, UserError
 from core.engine.playrun import PlayRun
+from core.measures.response import conversion_value, intent_at, organic_rates, outcome_within, subscriber_value
 from core.measures.stats import LiftReport, lift_report
+
+SEND_MODES = ("triggered", "batch")
+#: Mailchimp's all-industry average unsubscribe rate per e-mail (Email Marketing Benchmarks).
+BENCHMARK_UNSUBSCRIBE_RATE = 0.0026
+MODELS_WITH_BLAST = ("crm", "cdp", "hybrid", "blast")
 
 
 @dataclass(frozen=True)
 class CampaignConfig:
-    """How the campaign is sent and what it costs."""
+    """How the campaign is sent, measured and costed. Both sides have the same options."""
 
     holdout_share: float = 0.10
-    """Share of targeted people randomly held out (no message) to measure lift (10% is common)."""
+    """Share of units randomly held out (never messaged) to measure lift; 10% is a common default."""
+    crm_send_mode: str = "triggered"
+    """How the CRM's marketing tool sends: 'triggered' on list entry (workflow) or 'batch' on a schedule."""
+    crm_workflow_delay_minutes: float = 0.0
+    """Minutes a triggered CRM workflow waits after list entry before sending."""
     crm_send_weekday: int = 1
-    """Weekday of the CRM batch send (0 = Monday)."""
+    """Weekday of CRM batch sends and of the blast (0 = Monday)."""
     crm_send_hour: int = 10
-    """Hour (UTC) of the CRM batch send."""
+    """Hour (UTC) of CRM batch sends and of the blast."""
     crm_send_every_days: int = 7
-    """Days between CRM batch sends (weekly by default)."""
+    """Days between CRM batch sends and blasts (7 = weekly)."""
+    cdp_send_mode: str = "triggered"
+    """How the CDP's destination sends: 'triggered' on audience entry or 'batch' on a schedule."""
+    cdp_workflow_delay_minutes: float = 0.0
+    """Minutes a triggered CDP journey waits after audience entry before sending."""
+    cdp_send_weekday: int = 1
+    """Weekday of CDP batch sends (0 = Monday)."""
+    cdp_send_hour: int = 10
+    """Hour (UTC) of CDP batch sends."""
+    cdp_send_every_days: int = 7
+    """Days between CDP batch sends."""
+    frequency_cap_days: float = 7.0
+    """At most one message of this play per unit in this many days (ESP frequency caps; assumed weekly)."""
     cost_per_send: float = 0.01
-    """Cost per message sent (ESP fees and creative amortised; email ~ $0.001–0.01)."""
+    """Cost per message sent (ESP fees and creative amortised; e-mail ≈ $0.001–0.01)."""
+    unsubscribe_rate: float = BENCHMARK_UNSUBSCRIBE_RATE
+    """Chance a message makes its recipient unsubscribe (Mailchimp benchmark 0.26%); halved when relevant, ×1.5 when not."""
+    subscriber_value: float = -1.0
+    """Value lost when a subscriber unsubscribes; −1 = derived from the world (a year of e-mail-driven value per person)."""
     fixed_cost: float = 0.0
     """Fixed cost of running this campaign (team time, platform share)."""
     seed: int = 0
@@ -47,146 +101,306 @@ class CampaignConfig:
     def __post_init__(self) -> None:
         if not (0 < self.holdout_share < 1):
             raise UserError(f"holdout share must be between 0 and 1, exclusive (got {self.holdout_share}); e.g. 0.1 for 10%")
-        if not (0 <= self.crm_send_weekday <= 6):
-            raise UserError(f"crm_send_weekday must be 0 (Monday) to 6 (Sunday) (got {self.crm_send_weekday})")
-        if not (0 <= self.crm_send_hour <= 23):
-            raise UserError(f"crm_send_hour must be 0 to 23 (got {self.crm_send_hour})")
-        if not (1 <= self.crm_send_every_days <= 90):
-            raise UserError(f"crm_send_every_days must be 1 to 90 (got {self.crm_send_every_days})")
-        if self.cost_per_send < 0 or self.fixed_cost < 0:
-            raise UserError("costs must be zero or positive")
+        for side in ("crm", "cdp"):
+            mode = getattr(self, f"{side}_send_mode")
+            if mode not in SEND_MODES:
+                raise UserError(f"{side}_send_mode must be one of {', '.join(SEND_MODES)} (got {mode!r})")
+            if not (0 <= getattr(self, f"{side}_send_weekday") <= 6):
+                raise UserError(f"{side}_send_weekday must be 0 (Monday) to 6 (Sunday) (got {getattr(self, f'{side}_send_weekday')})")
+            if not (0 <= getattr(self, f"{side}_send_hour") <= 23):
+                raise UserError(f"{side}_send_hour must be 0 to 23 (got {getattr(self, f'{side}_send_hour')})")
+            if not (1 <= getattr(self, f"{side}_send_every_days") <= 90):
+                raise UserError(f"{side}_send_every_days must be 1 to 90 (got {getattr(self, f'{side}_send_every_days')})")
+            if not (0 <= getattr(self, f"{side}_workflow_delay_minutes") <= 43_200):
+                raise UserError(f"{side}_workflow_delay_minutes must be 0 to 43200 (30 days)")
+        if not (0 <= self.frequency_cap_days <= 90):
+            raise UserError(f"frequency_cap_days must be 0 to 90 (got {self.frequency_cap_days})")
+        if not (0 <= self.unsubscribe_rate <= 0.2):
+            raise UserError(f"unsubscribe_rate must be 0 to 0.2 (got {self.unsubscribe_rate})")
+        if self.cost_per_send < 0 or self.fixed_cost < 0 or (self.subscriber_value < 0 and self.subscriber_value != -1):
+            raise UserError("costs must be zero or positive (subscriber_value −1 = derived)")
+
+    @classmethod
+    def knob_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "seed")
+
+    def side(self, model: str) -> str:
+        """Whose sending tool a model's messages go through: the hybrid and the blast use the CRM's."""
+        return "cdp" if model == "cdp" else "crm"
 
 
 @dataclass(frozen=True)
 class CampaignResult:
     model: str
-    targets: pd.DataFrame        # person_id, send_at, holdout, p0, p1, y, value
-    report: LiftReport | None    # None when the audience was empty
-    true_incremental_conversions: float   # expected, among the treated
+    targets: pd.DataFrame        # one row per send: unit_id, person_id, key, send_at, holdout, relevant, y0, e, p0, p1, y, value
+    report: LiftReport | None    # None when the campaign could not be measured (see message)
+    true_incremental_conversions: float   # expected, over people and needs (no double counting)
     true_incremental_revenue: float
-    sends: int
+    sends: int                   # messages actually sent (holdout excluded)
+    send_cost: float
+    fatigue_cost: float
+    true_net_value: float
+    units: int = 0               # distinct units targeted (treated or held out)
+    people: int = 0              # distinct people behind them
+    double_sends: int = 0        # extra messages for a need a person had already been messaged about
+    people_in_both_arms: int = 0  # people with one unit treated and another held out
+    relevant_share: float = 0.0  # share of sends that landed while the person's need was open
     message: str = ""
 
     def to_dict(self) -> dict:
-        out = {"model": self.model, "sends": self.sends, "true_incremental_conversions": self.true_incremental_conversions,
-               "true_incremental_revenue": self.true_incremental_revenue, "message": self.message}
+        out = {"model": self.model, "sends": self.sends, "units": self.units, "people": self.people,
+               "double_sends": self.double_sends, "people_in_both_arms": self.people_in_both_arms,
+               "relevant_share": self.relevant_share,
+               "true_incremental_conversions": self.true_incremental_conversions,
+               "true_incremental_revenue": self.true_incremental_revenue, "send_cost": self.send_cost,
+               "fatigue_cost": self.fatigue_cost, "true_net_value": self.true_net_value,
+               "true_net_value_per_1000_sends": (1000 * self.true_net_value / self.sends) if self.sends else None,
+               "message": self.message}
         if self.report is not None:
             out.update(self.report.to_dict())
         return out
 
 
-def crm_send_times(run: PlayRun, cfg: CampaignConfig) -> pd.DatetimeIndex:
-    """Batch send times: the weekday/hour schedule, from the day the campaign is launched."""
-    launch = run.start + pd.Timedelta(days=run.activation.crm_build_days)
-    first = launch.normalize() + pd.Timedelta(hours=cfg.crm_send_hour)
-    first += pd.Timedelta(days=(cfg.crm_send_weekday - first.dayofweek) % 7)
+# --------------------------------------------------------------------------- when messages go out
+def schedule(start: pd.Timestamp, end: pd.Timestamp, launch: pd.Timestamp, weekday: int, hour: int,
+             every_days: int) -> pd.DatetimeIndex:
+    """Batch send times: the weekday/hour schedule from the launch day to the end of the period."""
+    first = launch.normalize() + pd.Timedelta(hours=hour)
+    first += pd.Timedelta(days=(weekday - first.dayofweek) % 7)
     if first < launch:
         first += pd.Timedelta(days=7)
-    return pd.date_range(first, run.end, freq=f"{cfg.crm_send_every_days}D")
+    return pd.date_range(first, end, freq=f"{every_days}D")
+
+
+def _launch(run: PlayRun, side: str) -> pd.Timestamp:
+    return run.start + pd.Timedelta(days=getattr(run.activation, f"{side}_build_days"))
+
+
+def crm_send_times(run: PlayRun, cfg: CampaignConfig) -> pd.DatetimeIndex:
+    """The CRM's batch schedule (also the blast's)."""
+    return schedule(run.start, run.end, _launch(run, "crm"), cfg.crm_send_weekday, cfg.crm_send_hour, cfg.crm_send_every_days)
+
+
+def _batch_sends(active: pd.DataFrame, times: pd.DatetimeIndex, end: pd.Timestamp) -> pd.DataFrame:
+    """Every schedule time at which a unit is active → one candidate send."""
+    if len(active) == 0 or len(times) == 0:
+        return _no_sends()
+    t = times.to_numpy(dtype="datetime64[ns]")
+    a_from = active["active_from"].to_numpy(dtype="datetime64[ns]")
+    a_to = active["active_to"].fillna(end + pd.Timedelta(days=1)).to_numpy(dtype="datetime64[ns]")
+    i0 = np.searchsorted(t, a_from, side="left")
+    i1 = np.searchsorted(t, a_to, side="left")
+    span = np.clip(i1 - i0, 0, None)
+    row = np.repeat(np.arange(len(active)), span)
+    idx = i0[row] + (np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span))
+    return pd.DataFrame({"unit_id": active["subject_id"].to_numpy(np.int64)[row],
+                         "person_id": active["person_id"].to_numpy(np.int64)[row],
+                         "send_at": pd.DatetimeIndex(t[idx]).tz_localize("UTC")})
+
+
+def _triggered_sends(active: pd.DataFrame, delay_minutes: float, end: pd.Timestamp) -> pd.DataFrame:
+    """One candidate send per activation, after the workflow delay, if the unit is still active."""
+    if len(active) == 0:
+        return _no_sends()
+    send = active["active_from"] + pd.Timedelta(minutes=delay_minutes)
+    to = active["active_to"].fillna(end + pd.Timedelta(days=1))
+    ok = ((send < to) & (send <= end)).to_numpy()
+    return pd.DataFrame({"unit_id": active["subject_id"].to_numpy(np.int64)[ok],
+                         "person_id": active["person_id"].to_numpy(np.int64)[ok],
+                         "send_at": send[ok].array})
+
+
+def _no_sends() -> pd.DataFrame:
+    return pd.DataFrame({"unit_id": pd.Series(dtype="int64"), "person_id": pd.Series(dtype="int64"),
+                         "send_at": pd.Series(pd.to_datetime([], utc=True))})
+
+
+def frequency_cap(sends: pd.DataFrame, cap_days: float) -> pd.DataFrame:
+    """Keep a unit's sends at least ``cap_days`` apart, earliest first (greedy, as ESPs apply caps).
+
+    Vectorised by rounds: each round keeps every unit's earliest remaining send and drops the
+    sends that fall inside its cap; the number of rounds is the most messages one unit receives.
+    """
+    if len(sends) == 0 or cap_days <= 0:
+        return sends.sort_values(["unit_id", "send_at"], kind="mergesort").reset_index(drop=True)
+    s = sends.sort_values(["unit_id", "send_at"], kind="mergesort").reset_index(drop=True)
+    unit = s["unit_id"].to_numpy()
+    t = s["send_at"].array.asi8
+    cap = int(cap_days * 86_400e9)
+    same = unit[1:] == unit[:-1]
+    if not (same & (np.diff(t) < cap)).any():  # already spaced (e.g. a weekly schedule): nothing to drop
+        return s
+    alive = np.ones(len(s), dtype=bool)
+    kept = np.zeros(len(s), dtype=bool)
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        first = idx[np.r_[True, unit[idx][1:] != unit[idx][:-1]]]
+        kept[first] = True
+        alive[first] = False
+        # the cap window of each unit's newly kept send, looked up per remaining row
+        win_end = pd.Series(t[first] + cap, index=unit[first])
+        rest = np.flatnonzero(alive)
+        blocked = t[rest] < win_end.reindex(unit[rest]).to_numpy(dtype=np.int64)
+        alive[rest[blocked]] = False
+    return s[kept].reset_index(drop=True)
 
 
 def send_schedule(run: PlayRun, model: str, cfg: CampaignConfig) -> pd.DataFrame:
-    """When each targeted person receives their message: ``person_id, send_at``."""
+    """The messages a model sends (before the holdout): ``unit_id, person_id, send_at``."""
+    if model == "blast":
+        return frequency_cap(_batch_sends(marketing_list(run), crm_send_times(run, cfg), run.end), cfg.frequency_cap_days)
     act = run.active[model]
-    if len(act) == 0:
-        return pd.DataFrame({"person_id": pd.Series(dtype="int64"), "send_at": pd.Series(pd.to_datetime([], utc=True))})
-    if model == "crm":
-        sends = pd.DataFrame({"send_at": crm_send_times(run, cfg)})
-        m = act.merge(sends, how="cross")
-        to = m["active_to"].fillna(run.end + pd.Timedelta(days=1))
-        m = m[(m["active_from"] <= m["send_at"]) & (to > m["send_at"])]
-        out = m.groupby("person_id", as_index=False)["send_at"].min()
+    side = cfg.side(model)
+    if getattr(cfg, f"{side}_send_mode") == "batch":
+        times = schedule(run.start, run.end, _launch(run, "cdp" if model != "crm" else "crm"),
+                         getattr(cfg, f"{side}_send_weekday"), getattr(cfg, f"{side}_send_hour"),
+                         getattr(cfg, f"{side}_send_every_days"))
+        sends = _batch_sends(act, times, run.end)
     else:
-        out = act.groupby("person_id", as_index=False)["active_from"].min().rename(columns={"active_from": "send_at"})
-    return out[out["send_at"] <= run.end].reset_index(drop=True)
+        sends = _triggered_sends(act, getattr(cfg, f"{side}_workflow_delay_minutes"), run.end)
+    return frequency_cap(sends, cfg.frequency_cap_days)
 
 
-def _uniforms(run: PlayRun, cfg: CampaignConfig, stream: str) -> np.ndarray:
-    """One uniform per person, shared by every model (common random numbers)."""
-    world = run.engine.world
-    key = zlib.crc32(f"{run.play.name}/{stream}".encode())
-    rng = np.random.default_rng([world.config.seed, cfg.seed, key])
-    return rng.random(len(world.people) + 1)
+def marketing_list(run: PlayRun) -> pd.DataFrame:
+    """Every CRM contact from the moment its e-mail is recorded: who a blast reaches."""
+    ch = run.engine.world.crm_changes
+    em = ch[ch["field"] == "email"].groupby("contact_id", as_index=False).agg(
+        person_id=("person_id", "first"), active_from=("recorded_at", "min"))
+    launch = _launch(run, "crm")
+    return pd.DataFrame({"subject_id": em["contact_id"].to_numpy(np.int64), "person_id": em["person_id"].to_numpy(np.int64),
+                         "active_from": em["active_from"].where(em["active_from"] > launch, launch).array,
+                         "active_to": pd.Series(pd.NaT, index=em.index, dtype="datetime64[ns, UTC]").array})
 
 
-def intent_at(run: PlayRun, person: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """True latent intent strength at time t (0 when not in market or just bought)."""
-    it = run.engine.world.intent
-    q = pd.DataFrame({"person_id": person, "t": t, "row": np.arange(len(person))})
-    m = q.merge(it, on="person_id")
-    m = m[(m["start"] <= m["t"]) & (m["end"] > m["t"])]
-    strength = m[m["state"] != "bought"].groupby("row")["strength"].max()
-    bought = m[m["state"] == "bought"]["row"].unique()
-    out = np.zeros(len(person))
-    out[strength.index.to_numpy()] = strength.to_numpy()
-    out[bought] = 0.0
-    return out
+# --------------------------------------------------------------------------- random numbers
+def _hash_uniform(keys: np.ndarray, salt: int) -> np.ndarray:
+    """A uniform in [0, 1) per integer key (splitmix64): stable whatever the order or the set of keys."""
+    with np.errstate(over="ignore"):
+        z = keys.astype(np.uint64) + np.uint64(salt % 2**64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
-def _relevance(run: PlayRun, person: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Decay since qualifying for true qualifiers at t; the off-target factor for everyone else."""
-    resp = run.play.response
-    q = pd.DataFrame({"person_id": person, "t": t, "row": np.arange(len(person))})
-    m = q.merge(run.truth[["person_id", "enter", "exit"]], on="person_id")
+def _salt(run: PlayRun, cfg: CampaignConfig, stream: str) -> int:
+    return zlib.crc32(f"{run.engine.world.config.seed}/{cfg.seed}/{run.play.name}/{stream}".encode())
+
+
+# --------------------------------------------------------------------------- the simulation
+def _needs(run: PlayRun, person: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each (person, time): the latent need's episode covering it (row of run.needs, −1 if
+    none) and the hours since that episode opened. Never the yardstick: effects are the world's."""
+    q = pd.DataFrame({"person_id": person, "t": pd.DatetimeIndex(t).tz_localize("UTC"), "row": np.arange(len(person))})
+    tr = run.needs.reset_index(drop=True)
+    m = q.merge(tr[["person_id", "enter", "exit"]].assign(ep=np.arange(len(tr))), on="person_id")
     exit_ = m["exit"].fillna(run.end + pd.Timedelta(days=1))
-    m = m[(m["enter"] <= m["t"]) & (exit_ > m["t"])]
-    hours = (m["t"] - m["enter"]) / pd.Timedelta(hours=1)
-    rel = pd.Series(0.5 ** (hours.to_numpy() / resp.half_life_hours), index=m["row"].to_numpy()).groupby(level=0).max()
-    out = np.full(len(person), resp.off_target_relevance)
-    out[rel.index.to_numpy()] = np.maximum(rel.to_numpy(), resp.off_target_relevance)
-    return out
+    m = m[(m["enter"] <= m["t"]) & (exit_ > m["t"])].sort_values(["row", "enter"]).drop_duplicates("row", keep="last")
+    episode = np.full(len(person), -1, dtype=np.int64)
+    hours = np.full(len(person), np.nan)
+    episode[m["row"].to_numpy()] = m["ep"].to_numpy()
+    hours[m["row"].to_numpy()] = ((m["t"] - m["enter"]) / pd.Timedelta(hours=1)).to_numpy()
+    return episode, hours
 
 
 def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> CampaignResult:
-    """Send the play's campaign through ``model`` and measure it against a random holdout."""
+    """Send the play's campaign through ``model`` (or 'blast') and measure it against its holdout."""
     cfg = cfg or CampaignConfig()
+    if model not in (*run.models, "blast"):
+        raise UserError(f"model {model!r} was not run for this play; accepted: {', '.join((*run.models, 'blast'))}")
+    world = run.engine.world
     resp = run.play.response
-    sched = send_schedule(run, model, cfg)
-    if len(sched) == 0:
-        return CampaignResult(model, sched.assign(holdout=False, p0=0.0, p1=0.0, y=0, value=0.0), None, 0.0, 0.0, 0,
-                              f"the {model.upper()} audience reached nobody, too few to hold out any and measure a lift; "
-                              "widen the rule, improve tracking or lengthen the period")
-    person = sched["person_id"].to_numpy(dtype=np.int64)
-    t = sched["send_at"]
-    s = intent_at(run, person, t.to_numpy())
-    rel = _relevance(run, person, t.to_numpy())
-    p0 = np.clip(resp.base_rate + resp.intent_rate * s, 0, 1)
-    p1 = np.clip(p0 + resp.max_uplift * (0.3 + 0.7 * s) * rel, 0, 1)
-    u = _uniforms(run, cfg, "outcome")[person]
-    hold = _uniforms(run, cfg, "holdout")[person] < cfg.holdout_share
-    y0, y1 = u < p0, u < p1
-    y = np.where(hold, y0, y1).astype(int)
-    order_value = run.engine.world.config.behaviour.order_value
-    value = order_value * np.exp(0.6 * _normal(_uniforms(run, cfg, "value")[person]))
-    targets = pd.DataFrame({"person_id": person, "send_at": t, "holdout": hold, "intent": s, "relevance": rel,
-                            "p0": p0, "p1": p1, "y": y, "value": value})
+    sends = send_schedule(run, model, cfg)
+    if len(sends) == 0:
+        return _empty_result(model, f"the {model.upper()} audience reached nobody, so nothing was sent or measured; "
+                                    "widen the rule, improve tracking or lengthen the period")
+    person = sends["person_id"].to_numpy(np.int64)
+    t = sends["send_at"].to_numpy(dtype="datetime64[ns]")
+    strength, state = intent_at(world, person, t)
+    rho = organic_rates(world, resp.outcome_event, resp.follow_up_days).lookup(state, strength)
+    episode, hours = _needs(run, person, t)
+    relevant = episode >= 0
+    decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
+    e = np.clip(np.where(relevant, resp.uplift_rel * rho * decay, resp.off_target_rel * rho), -1.0, 1.0)
+    y0 = outcome_within(world, resp.outcome_event, person, t, resp.follow_up_days)
+    hold = _hash_uniform(sends["unit_id"].to_numpy(np.int64), _salt(run, cfg, f"holdout/{model}")) < cfg.holdout_share
+    # one need per person and yardstick episode; off-target sends share a need per follow-up window
+    week = ((t - np.datetime64(run.start.tz_convert(None))) / np.timedelta64(1, "D") // resp.follow_up_days).astype(np.int64)
+    key = np.where(relevant, episode, -1 - week)
+    key_code = person.astype(np.int64) * 1_000_003 + key
+    frame = pd.DataFrame({"unit_id": sends["unit_id"].to_numpy(np.int64), "person_id": person, "key": key_code,
+                          "send_at": sends["send_at"].array, "holdout": hold, "relevant": relevant,
+                          "intent": strength, "y0": y0.astype(np.int8), "e": e})
     treated = ~hold
-    true_inc = float((p1 - p0)[treated].sum())
-    true_rev = float(((p1 - p0) * value)[treated].sum())
-    if treated.sum() == 0 or hold.sum() == 0:
-        msg = (f"the {model.upper()} audience reached {len(person)} people: too few to hold out "
+    e_key = frame.loc[treated].groupby("key")["e"].max()
+    got = frame["key"].map(e_key).fillna(0.0).to_numpy()  # the largest effect this person's need received
+    u = _hash_uniform(key_code, _salt(run, cfg, "outcome"))
+    frame["p0"] = y0.astype(float)
+    frame["p1"] = np.clip(y0 + (1 - y0) * np.maximum(e, 0) - y0 * np.maximum(-e, 0), 0, 1)
+    lifted = np.where(got >= 0, (u < got) & (y0 == 0), False)
+    dropped = np.where(got < 0, (u < -got) & (y0 == 1), False)
+    frame["y"] = ((y0.astype(bool) | lifted) & ~dropped).astype(np.int8)
+    value = conversion_value(world, resp.outcome_event, person, _hash_uniform(person.astype(np.int64), _salt(run, cfg, "value")))
+    frame["value"] = value
+    return _score(run, model, cfg, frame)
+
+
+def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -> CampaignResult:
+    """Truth (per person and need, no double counting), costs, and the measured lift."""
+    treated = ~frame["holdout"].to_numpy()
+    tr = frame[treated]
+    first = tr.sort_values(["key", "send_at"], kind="mergesort").drop_duplicates("key")
+    per_key = tr.groupby("key").agg(e=("e", "max"), value=("value", "first"))
+    y0_first = first.set_index("key")["y0"].reindex(per_key.index).to_numpy()
+    e_key = per_key["e"].to_numpy()
+    inc = np.where(e_key >= 0, (1 - y0_first) * e_key, y0_first * e_key)
+    true_conv = float(inc.sum())
+    true_rev = float((inc * per_key["value"].to_numpy()).sum())
+    n_sent = int(treated.sum())
+    double = int(n_sent - per_key.shape[0])
+    sub_value = cfg.subscriber_value if cfg.subscriber_value >= 0 else subscriber_value(run.engine.world, run.play.response.outcome_event)
+    ordered = tr.sort_values(["key", "send_at"], kind="mergesort")
+    repeat = ordered.duplicated("key").to_numpy()  # a second message for a need already messaged
+    factor = np.where(ordered["relevant"].to_numpy() & ~repeat, 0.5, 1.5)
+    fatigue = float((cfg.unsubscribe_rate * factor).sum() * sub_value)
+    send_cost = cfg.cost_per_send * n_sent
+    net = true_rev - send_cost - fatigue - cfg.fixed_cost
+    persons_t = set(tr["person_id"])
+    persons_h = set(frame.loc[~treated, "person_id"])
+    base = dict(model=model, targets=frame, true_incremental_conversions=true_conv, true_incremental_revenue=true_rev,
+                sends=n_sent, send_cost=send_cost, fatigue_cost=fatigue, true_net_value=net,
+                units=int(frame["unit_id"].nunique()), people=int(frame["person_id"].nunique()),
+                double_sends=double, people_in_both_arms=len(persons_t & persons_h),
+                relevant_share=float(tr["relevant"].mean()) if len(tr) else 0.0)
+    hold = frame[~treated]
+    if len(tr) == 0 or len(hold) == 0:
+        msg = (f"the {model.upper()} campaign sent {n_sent} messages and held out {len(hold)}: too few to hold out "
                f"{cfg.holdout_share:.0%} and still measure a lift")
-        return CampaignResult(model, targets, None, true_inc, true_rev, int(treated.sum()), msg)
+        return CampaignResult(report=None, message=msg, **base)
     try:
-        report = lift_report(y[treated], y[hold], binary=True, revenue_treated=(y * value)[treated],
-                             revenue_control=(y * value)[hold], cost_per_send=cfg.cost_per_send,
-                             fixed_cost=cfg.fixed_cost, true_abs_lift=float((p1 - p0).mean()))
+        report = lift_report(tr["y"].to_numpy(), hold["y"].to_numpy(), binary=True,
+                             revenue_treated=(tr["y"] * tr["value"]).to_numpy(),
+                             revenue_control=(hold["y"] * hold["value"]).to_numpy(),
+                             cost_per_send=cfg.cost_per_send, fixed_cost=cfg.fixed_cost,
+                             true_abs_lift=float((frame["p1"] - frame["p0"]).mean()),
+                             true_rate_holdout=float(frame["p0"].mean()),
+                             planned_holdout_share=cfg.holdout_share)
     except DataError as exc:
-        return CampaignResult(model, targets, None, true_inc, true_rev, int(treated.sum()), str(exc))
-    return CampaignResult(model, targets, report, true_inc, true_rev, int(treated.sum()))
+        return CampaignResult(report=None, message=str(exc), **base)
+    return CampaignResult(report=report, **base)
 
 
-def _normal(u: np.ndarray) -> np.ndarray:
-    from scipy.stats import norm
+def _empty_result(model: str, message: str) -> CampaignResult:
+    empty = pd.DataFrame({c: pd.Series(dtype=d) for c, d in (
+        ("unit_id", "int64"), ("person_id", "int64"), ("key", "int64"), ("holdout", bool), ("relevant", bool),
+        ("intent", float), ("y0", "int8"), ("e", float), ("p0", float), ("p1", float), ("y", "int8"), ("value", float))})
+    empty["send_at"] = pd.Series(pd.to_datetime([], utc=True))
+    return CampaignResult(model=model, targets=empty, report=None, true_incremental_conversions=0.0,
+                          true_incremental_revenue=0.0, sends=0, send_cost=0.0, fatigue_cost=0.0,
+                          true_net_value=0.0, message=message)
 
-    return norm.ppf(np.clip(u, 1e-9, 1 - 1e-9))
 
-
-def lift_table(run: PlayRun, cfg: CampaignConfig | None = None) -> pd.DataFrame:
-    """One row per model: sends, measured and true lift, revenue, cost, ROI."""
-    rows = []
-    for m in run.models:
-        r = simulate(run, m, cfg)
-        d = r.to_dict()
-        rows.append(d)
-    return pd.DataFrame(rows)
+def lift_table(run: PlayRun, cfg: CampaignConfig | None = None, blast: bool = True) -> pd.DataFrame:
+    """One row per model (and the blast baseline): sends, measured and true lift, revenue, costs, net value."""
+    models = (*run.models, "blast") if blast else run.models
+    return pd.DataFrame([simulate(run, m, cfg).to_dict() for m in models])

@@ -1,8 +1,14 @@
-"""Overlap and accuracy: who each model holds at a time, compared as true persons.
+"""Overlap and accuracy: who each model can act on at a time, compared as true persons.
 
-Members are mapped to the true person behind them, so two CRM contacts for one person are one
-person (reached twice — reported as ``duplicate_reach``) and an over-merged CDP profile counts as
-its majority person.
+The headline counts what a marketer can act on: a model's **reachable** members (addressable
+and activated — anonymous CDP profiles and members not yet synced do not count), each credited
+to the person who owns the address. Membership figures (every subject in the audience,
+anonymous profiles included) are kept as a secondary line. Two CRM contacts for one person are
+one person reached twice (``duplicate_reach``).
+
+``equal_size`` compares models at the same audience size: each model's k most recently activated
+reachable members (k = the smallest reachable audience), so a larger audience is not a win by
+itself.
 """
 from __future__ import annotations
 
@@ -17,21 +23,33 @@ def _at(iv: pd.DataFrame, t: pd.Timestamp, start: str = "enter", stop: str = "ex
     return iv[(iv[start] <= t) & to]
 
 
-def persons_at(run: PlayRun, model: str, t: pd.Timestamp) -> set[int]:
-    iv = run.truth if model == "truth" else run.members[model]
-    return set(_at(iv, t)["person_id"].astype("int64").tolist())
+def persons_at(run: PlayRun, model: str, t: pd.Timestamp, reachable: bool = True) -> set[int]:
+    """People a model holds at ``t``: reachable ones (default) or every member's true person."""
+    if model == "truth":
+        return set(_at(run.truth, t)["person_id"].astype("int64").tolist())
+    if reachable:
+        return set(_at(run.active[model], t, "active_from", "active_to")["person_id"].astype("int64").tolist())
+    return set(_at(run.members[model], t)["person_id"].astype("int64").tolist())
 
 
 def _prf(members: set[int], truth: set[int]) -> dict[str, float | None]:
     tp = len(members & truth)
     precision = tp / len(members) if members else None
     recall = tp / len(truth) if truth else None
-    f1 = (2 * precision * recall / (precision + recall)) if precision and recall else (0.0 if precision is not None and recall is not None else None)
+    if precision is None or recall is None:
+        f1 = None
+    else:
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
 def overlap_at(run: PlayRun, t: pd.Timestamp) -> dict:
-    """Region counts, Jaccard and precision / recall / F1 of each model against truth at ``t``."""
+    """Regions, Jaccard and precision / recall / F1 against truth at ``t``, on reachable people.
+
+    Per model: ``reachable_persons`` with ``precision``/``recall``/``f1`` (the headline), and
+    ``members_persons``/``members_subjects`` with ``membership_precision``/``membership_recall``
+    (every member, anonymous profiles included — the secondary line).
+    """
     truth = persons_at(run, "truth", t)
     sets = {m: persons_at(run, m, t) for m in run.models}
     crm, cdp = sets.get("crm", set()), sets.get("cdp", set())
@@ -44,20 +62,39 @@ def overlap_at(run: PlayRun, t: pd.Timestamp) -> dict:
     }
     per_model = {}
     for m, s in sets.items():
-        iv = _at(run.members[m], t)
-        subjects = len(iv)
-        per_model[m] = {"members_persons": len(s), "members_subjects": subjects,
-                        "duplicate_reach": subjects - len(s), **_prf(s, truth)}
+        reach_units = len(_at(run.active[m], t, "active_from", "active_to"))
+        member_iv = _at(run.members[m], t)
+        member_persons = set(member_iv["person_id"].astype("int64").tolist())
+        mem = _prf(member_persons, truth)
+        per_model[m] = {"reachable_persons": len(s), "reachable_units": reach_units,
+                        "duplicate_reach": reach_units - len(s), **_prf(s, truth),
+                        "members_persons": len(member_persons), "members_subjects": len(member_iv),
+                        "membership_precision": mem["precision"], "membership_recall": mem["recall"]}
     return {"t": t, "truth": len(truth), "regions": regions,
-            "jaccard_crm_cdp": (len(crm & cdp) / len(union)) if union else None, "models": per_model}
+            "jaccard_crm_cdp": (len(crm & cdp) / len(union)) if union else None, "models": per_model,
+            "equal_size": equal_size(run, t, truth)}
 
 
-def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int) -> np.ndarray:
-    """Unique (grid index, person) keys of every grid time at which a person is a member."""
+def equal_size(run: PlayRun, t: pd.Timestamp, truth: set[int] | None = None) -> dict:
+    """Precision of each model's k most recently activated reachable people, k = the smallest audience."""
+    truth = persons_at(run, "truth", t) if truth is None else truth
+    ranked = {}
+    for m in run.models:
+        live = _at(run.active[m], t, "active_from", "active_to")
+        order = live.sort_values(["active_from", "person_id"], ascending=[False, True], kind="mergesort")
+        ranked[m] = order["person_id"].drop_duplicates().astype("int64").tolist()
+    k = min((len(v) for v in ranked.values()), default=0)
+    if k == 0:
+        return {"k": 0, "precision_at_k": {m: None for m in ranked}}
+    return {"k": k, "precision_at_k": {m: len(set(v[:k]) & truth) / k for m, v in ranked.items()}}
+
+
+def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int, start: str = "enter", stop: str = "exit") -> np.ndarray:
+    """Unique (grid index, person) keys of every grid time at which a person is inside an interval."""
     if len(iv) == 0:
         return np.array([], dtype=np.int64)
-    enter = iv["enter"].to_numpy(dtype="datetime64[ns]")
-    exit_ = iv["exit"].to_numpy(dtype="datetime64[ns]")
+    enter = iv[start].to_numpy(dtype="datetime64[ns]")
+    exit_ = iv[stop].to_numpy(dtype="datetime64[ns]")
     i0 = np.searchsorted(grid, enter, side="left")
     i1 = np.where(np.isnat(exit_), len(grid), np.searchsorted(grid, exit_, side="left"))
     span = np.clip(i1 - i0, 0, None)
@@ -67,18 +104,22 @@ def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int) -> np.ndarray:
 
 
 def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
-    """Per grid time and model: members (persons), precision, recall; plus CRM–CDP Jaccard.
+    """Per grid time and model: reachable people, precision, recall (and the membership versions);
+    plus the CRM–CDP Jaccard on reachable people.
 
-    Vectorised: each membership interval is expanded to the grid times it covers, so the whole
-    series costs a few array operations rather than one set comparison per day.
+    Vectorised: each interval is expanded to the grid times it covers, so the whole series costs a
+    few array operations rather than one set comparison per day.
     """
     grid_ts = pd.date_range(run.start + pd.Timedelta(freq), run.end, freq=freq)
     grid = grid_ts.to_numpy(dtype="datetime64[ns]")
-    n_person = int(run.engine.world.people["person_id"].max()) + 1
+    people = run.engine.world.people
+    n_person = int(max(people["person_id"].max() if len(people) else 0,
+                       *(int(a["person_id"].max()) for a in run.active.values() if len(a)), 0)) + 1
     g = len(grid)
     truth = _grid_keys(run.truth, grid, n_person)
     truth_n = np.bincount(truth // n_person, minlength=g)
-    keys = {m: _grid_keys(run.members[m], grid, n_person) for m in run.models}
+    keys = {m: _grid_keys(run.active[m], grid, n_person, "active_from", "active_to") for m in run.models}
+    mkeys = {m: _grid_keys(run.members[m], grid, n_person) for m in run.models}
     jac = np.full(g, np.nan)
     if "crm" in keys and "cdp" in keys:
         both = np.bincount(np.intersect1d(keys["crm"], keys["cdp"]) // n_person, minlength=g)
@@ -86,18 +127,24 @@ def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
         jac = np.where(union > 0, both / np.maximum(union, 1), np.nan)
     frames = []
     for m, k in keys.items():
-        members = np.bincount(k // n_person, minlength=g)
+        reach = np.bincount(k // n_person, minlength=g)
         hit = np.bincount(k[np.isin(k, truth)] // n_person, minlength=g)
+        mk = mkeys[m]
+        members = np.bincount(mk // n_person, minlength=g)
+        mhit = np.bincount(mk[np.isin(mk, truth)] // n_person, minlength=g)
         frames.append(pd.DataFrame({
-            "t": grid_ts, "model": m, "members": members,
-            "precision": np.where(members > 0, hit / np.maximum(members, 1), np.nan),
+            "t": grid_ts, "model": m, "reachable": reach, "members": members,
+            "precision": np.where(reach > 0, hit / np.maximum(reach, 1), np.nan),
             "recall": np.where(truth_n > 0, hit / np.maximum(truth_n, 1), np.nan),
+            "membership_precision": np.where(members > 0, mhit / np.maximum(members, 1), np.nan),
+            "membership_recall": np.where(truth_n > 0, mhit / np.maximum(truth_n, 1), np.nan),
             "jaccard_crm_cdp": jac, "truth": truth_n}))
     return pd.concat(frames, ignore_index=True)
 
 
 def period_accuracy(series: pd.DataFrame) -> pd.DataFrame:
-    """Precision / recall / members averaged over an :func:`overlap_series`, one row per model."""
+    """Reachable precision / recall / size averaged over an :func:`overlap_series`, one row per model."""
+    cols = ["precision", "recall", "reachable", "membership_precision", "membership_recall", "members"]
     if series.empty:
-        return pd.DataFrame(columns=["model", "precision", "recall", "members"])
-    return series.groupby("model", as_index=False)[["precision", "recall", "members"]].mean(numeric_only=True)
+        return pd.DataFrame(columns=["model", *cols])
+    return series.groupby("model", as_index=False)[cols].mean(numeric_only=True)

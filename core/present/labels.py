@@ -87,9 +87,19 @@ LABELS: dict[str, L] = {
     "cdp_build_days": L("Days to launch a new CDP audience campaign", "days", None, 0.5),
     # --- campaign (core.measures.campaign.CampaignConfig) --------------------------------------
     "holdout_share": L("Share held out (no message) to measure lift", "%", None, 0.01, 0.01, 0.5),
+    "crm_send_mode": L("How the CRM's marketing tool sends"),
+    "crm_workflow_delay_minutes": L("Minutes a triggered CRM workflow waits before sending", "minutes", None, 5, 0, 2880),
     "crm_send_weekday": L("Weekday of the CRM batch send", "", None, 1, 0, 6),
     "crm_send_hour": L("Hour of the CRM batch send (UTC)", "hour", None, 1, 0, 23),
     "crm_send_every_days": L("Days between CRM batch sends", "days", None, 1, 1, 90),
+    "cdp_send_mode": L("How the CDP's sending tool sends"),
+    "cdp_workflow_delay_minutes": L("Minutes a triggered CDP journey waits before sending", "minutes", None, 5, 0, 2880),
+    "cdp_send_weekday": L("Weekday of the CDP batch send", "", None, 1, 0, 6),
+    "cdp_send_hour": L("Hour of the CDP batch send (UTC)", "hour", None, 1, 0, 23),
+    "cdp_send_every_days": L("Days between CDP batch sends", "days", None, 1, 1, 90),
+    "frequency_cap_days": L("At most one message of a play per contact/profile every", "days", None, 1, 0, 90),
+    "unsubscribe_rate": L("Chance a message makes its recipient unsubscribe", "%", None, 0.0001, 0, 0.02),
+    "subscriber_value": L("Value lost per unsubscribe (−1 = from the world)", "currency units", None, 1, -1, 100_000),
     "cost_per_send": L("Cost per message sent", "currency units", None, 0.001, 0, 10),
     "fixed_cost": L("Fixed cost of running the campaign", "currency units", None, 100, 0, 1_000_000),
     "seed": L("Random seed of the holdout and outcome draws", "", None, 1),
@@ -139,6 +149,9 @@ HIDDEN_ON_PURPOSE: dict[str, str] = {
 CHOICES: dict[str, dict[Any, str]] = {
     "cdp_mode": {"realtime": "Real time (on every event)", "batch": "In scheduled batches"},
     "crm_send_weekday": dict(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))),
+    "cdp_send_weekday": dict(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))),
+    "crm_send_mode": {"triggered": "Triggered on list entry (workflow)", "batch": "In scheduled batches"},
+    "cdp_send_mode": {"triggered": "Triggered on audience entry (journey)", "batch": "In scheduled batches"},
 }
 
 #: What a model calls the thing people buy: B2B teams win deals, B2C shops take purchases.

@@ -1,0 +1,107 @@
+"""How well each side is run: named operating levels that expand into that side's knobs only.
+
+The verdict must move only when operations move (DESIGN.md, "Principles"). These levels are the
+operational knobs a team controls, grouped by side, so ``--ops crm=well-run --ops cdp=poorly-run``
+says in a few words what a workshop or a sweep varies. Each level touches only its own side's
+knobs (world tracking and hygiene, activation delays, sending); the business itself (behaviour
+knobs, presets) never changes with the ops level, and neither does the other side.
+
+Values and why (each a plausible "good team" / "struggling team" setting, not a vendor claim):
+
+- CRM well run: forms and order syncs within minutes / hourly, daily imports, clean data (2%
+  missing, 1% wrong, 2% duplicates, enrichment monthly), active lists refreshed in minutes
+  (HubSpot documents active lists as updating automatically as records change), triggered
+  workflows, a campaign shipped in half a day.
+- CRM poorly run: nightly order sync, fortnightly imports, a quarter of updates missing, 15%
+  wrong, 25% duplicates (the top of the 10–30% range reported where nobody manages master data,
+  docs/research/crm_data_quality.md), the tracking script on few pages, lists refreshed daily,
+  weekly batch sends, two weeks to build a campaign.
+- CDP well run: 95% of browsers and 98% of app installs tracked, 60% of sessions identified,
+  real-time audiences with a 15-minute sync, three days to ship an audience, triggered journeys.
+- CDP poorly run: 30% / 50% tracked, 5% identified, ten-hour collection latency, daily batch
+  audiences and syncs, no e-mail merging, 45 days to ship, weekly batch sends.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from core.errors import UserError
+
+SIDES: tuple[str, ...] = ("crm", "cdp")
+LEVELS: tuple[str, ...] = ("well-run", "default", "poorly-run")
+
+OPS: dict[str, dict[str, dict[str, Any]]] = {
+    "crm": {
+        "well-run": {
+            "crm_form_sync_minutes": 1.0, "crm_order_sync_hours": 1.0, "crm_import_days": 1.0,
+            "crm_missing_rate": 0.02, "crm_error_rate": 0.01, "duplicate_rate": 0.02, "rep_update_lag_days": 0.5,
+            "crm_enrichment_days": 30.0,
+            "crm_list_refresh_minutes": 5.0, "crm_build_days": 0.5,
+            "crm_send_mode": "triggered", "crm_workflow_delay_minutes": 0.0,
+        },
+        "default": {},
+        "poorly-run": {
+            "crm_form_sync_minutes": 240.0, "crm_order_sync_hours": 24.0, "crm_import_days": 14.0,
+            "crm_missing_rate": 0.25, "crm_error_rate": 0.15, "duplicate_rate": 0.25, "rep_update_lag_days": 10.0,
+            "crm_enrichment_days": 365.0, "crm_coverage_web": 0.3,
+            "crm_list_refresh_minutes": 1440.0, "crm_build_days": 14.0,
+            "crm_send_mode": "batch", "crm_send_every_days": 7,
+        },
+    },
+    "cdp": {
+        "well-run": {
+            "coverage_web": 0.95, "coverage_app": 0.98, "identified_share": 0.6,
+            "cdp_mode": "realtime", "cdp_sync_minutes": 15.0, "cdp_build_days": 3.0,
+            "cdp_send_mode": "triggered", "cdp_workflow_delay_minutes": 0.0,
+        },
+        "default": {},
+        "poorly-run": {
+            "coverage_web": 0.3, "coverage_app": 0.5, "identified_share": 0.05, "cdp_latency_minutes": 600.0,
+            "cdp_mode": "batch", "cdp_batch_minutes": 1440.0, "cdp_sync_minutes": 1440.0, "cdp_build_days": 45.0,
+            "merge_on_email": False, "cdp_send_mode": "batch", "cdp_send_every_days": 7,
+        },
+    },
+}
+
+
+def ops_settings(levels: Mapping[str, str]) -> dict[str, Any]:
+    """The knob settings of ``{"crm": level, "cdp": level}`` (missing sides stay at defaults)."""
+    out: dict[str, Any] = {}
+    for side, level in levels.items():
+        if side not in OPS:
+            raise UserError(f"unknown side {side!r} in --ops; accepted: {', '.join(SIDES)}")
+        if level not in OPS[side]:
+            raise UserError(f"unknown ops level {level!r} for {side}; accepted: {', '.join(LEVELS)}")
+        out.update(OPS[side][level])
+    return out
+
+
+def parse_ops(pairs: Iterable[str] | None) -> dict[str, str]:
+    """``["crm=well-run", "cdp=poorly-run"]`` → ``{"crm": "well-run", "cdp": "poorly-run"}``."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        side, sep, level = pair.partition("=")
+        side, level = side.strip().lower(), level.strip().lower()
+        if not sep or side not in SIDES or level not in LEVELS:
+            raise UserError(f"--ops expects side=level with side in {', '.join(SIDES)} and level in "
+                            f"{', '.join(LEVELS)} (got {pair!r})")
+        out[side] = level
+    return out
+
+
+def side_of(knob: str) -> str | None:
+    """Which side's operations a knob belongs to ('crm', 'cdp'), or None for the business itself."""
+    for side, levels in OPS.items():
+        if any(knob in settings for settings in levels.values()):
+            return side
+    return None
+
+
+WELL_RUN: dict[str, Any] = dict(OPS["cdp"]["well-run"])
+"""A well-run CDP programme (the Scenario page's button; the CRM untouched)."""
+POORLY_RUN: dict[str, Any] = dict(OPS["cdp"]["poorly-run"])
+"""A poorly run CDP programme (the Scenario page's button; the CRM untouched)."""
+GOOD_CRM: dict[str, Any] = dict(OPS["crm"]["well-run"])
+"""A well-run CRM programme."""
+POOR_CRM: dict[str, Any] = dict(OPS["crm"]["poorly-run"])
+"""A poorly run CRM programme."""

@@ -135,7 +135,7 @@ def test_account_condition_counts_distinct_people_of_the_same_account(saas):
     crm = saas.members(rule, "crm", t)
     assert set(crm["person_id"]) <= set(w.people["person_id"])
     assert crm["person_id"].nunique() <= len(expected)
-    assert "at least 3 people" in get_play("account-intent").rule("cdp").to_english()
+    assert "at least 2 people" in get_play("account-intent").rule("cdp").to_english()
 
 
 def test_editing_the_cdp_audience_keeps_the_truth_definition():

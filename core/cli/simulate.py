@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--play", required=True)
     s.add_argument("--model", required=True, choices=MODELS)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
+    s.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
+                   help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's knobs; --set overrides single knobs")
     s.add_argument("--repeats", type=_positive_int, metavar="N",
                    help="repeat the holdout test N times (new holdout and outcomes each time) and report how often it tells the truth")
     s.add_argument("--versus", choices=MODELS, metavar="MODEL",
@@ -77,8 +79,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     if (args.versus or args.cuped) and not args.repeats:
         raise DataError("--versus and --cuped need --repeats N (e.g. --repeats 1000)")
     play = get_play(args.play, args.preset)
+    from core.advice.ops import ops_settings, parse_ops
+
     scenario = Scenario.make(args.preset, args.seed, args.people, args.days,
-                             {k: _number(v) for k, v in parse_sets(args.set).items()})
+                             {**ops_settings(parse_ops(args.ops)), **{k: _number(v) for k, v in parse_sets(args.set).items()}})
     engine = build_engine(scenario)
     wanted = tuple(dict.fromkeys(m for m in (args.model, args.versus) if m and m != "blast")) or ("crm",)
     run = run_play(engine, play, scenario.activation(), models=wanted)

@@ -253,17 +253,17 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         why_cdp="The webinar platform streams attendance to the CDP the same day."),
     Play(
         name="account-intent", title="Account-level intent",
-        goal="Reach buying committees: people in market at accounts where several colleagues are researching.",
+        goal="Reach buying committees: every known contact at accounts where two or more people read pricing, docs or case studies this week.",
         presets=("b2b-saas",),
         truth={"name": "In-market members of researching committees", "all": [
             _in_market(),
             {"account": {"event": "page_view"}, "within": "7d", "min_people": 3}]},
         cdp={"name": "Active buying committees", "all": [
             {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
-             "within": "7d", "min_people": 3}]},
+             "within": "7d", "min_people": 2}]},
         crm={"name": "Active buying committees (tracked contacts)", "all": [
             {"account": {"event": "page_view", "where": {"page": ["pricing", "docs", "case_study"]}},
-             "within": "7d", "min_people": 3}]},
+             "within": "7d", "min_people": 2}]},
         action_window_hours=72,
         response=Response(outcome_event="demo_requested", uplift_rel=1.0, half_life_hours=72),
         why_truth="The account is in a buying episode (latent) and at least three of its people visited this week.",

@@ -70,9 +70,31 @@ def overlap_at(run: PlayRun, t: pd.Timestamp) -> dict:
                         "duplicate_reach": reach_units - len(s), **_prf(s, truth),
                         "members_persons": len(member_persons), "members_subjects": len(member_iv),
                         "membership_precision": mem["precision"], "membership_recall": mem["recall"]}
-    return {"t": t, "truth": len(truth), "regions": regions,
-            "jaccard_crm_cdp": (len(crm & cdp) / len(union)) if union else None, "models": per_model,
-            "equal_size": equal_size(run, t, truth)}
+    out = {"t": t, "truth": len(truth), "regions": regions,
+           "jaccard_crm_cdp": (len(crm & cdp) / len(union)) if union else None, "models": per_model,
+           "equal_size": equal_size(run, t, truth)}
+    accounts = account_view(run, truth, sets)
+    if accounts is not None:
+        out["accounts"] = accounts
+    return out
+
+
+def account_view(run: PlayRun, truth: set[int], reachable: dict[str, set[int]]) -> dict | None:
+    """The same comparison at account level (B2B): an account counts as reached when any of its
+    people is reachable, and as qualifying when any of its people truly qualifies. ABM teams plan
+    and report by account, so a page shows these beside the people counts. None for B2C worlds."""
+    people = run.engine.world.people
+    if "account_id" not in people or people["account_id"].isna().all():
+        return None
+    acc = people.dropna(subset=["account_id"]).set_index("person_id")["account_id"].astype("int64")
+    def accounts(persons: set[int]) -> set[int]:
+        return set(acc.reindex(list(persons)).dropna().astype("int64").tolist())
+    truth_acc = accounts(truth)
+    models = {}
+    for m, s in reachable.items():
+        a = accounts(s)
+        models[m] = {"reachable_accounts": len(a), **_prf(a, truth_acc)}
+    return {"truth_accounts": len(truth_acc), "models": models}
 
 
 def equal_size(run: PlayRun, t: pd.Timestamp, truth: set[int] | None = None) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import UserError
 from core.engine.playrun import PlayRun
@@ -105,15 +106,37 @@ def route() -> None:
         _RUN.spec = None
 
 
+def _page_run_as_app() -> PageSpec | None:
+    """The page whose file is itself the app's main script (``AppTest.from_file("pages/7_Fit.py")``,
+    ``streamlit run pages/4_Freshness.py``), if any."""
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return None
+    main = Path(ctx.main_script_path).resolve()
+    return next((p for p in PAGES if (ROOT / p.file).resolve() == main), None)
+
+
 def ensure_routed() -> None:
-    """Stop a page that Streamlit's legacy loader ran without the router, after routing it properly."""
-    if getattr(_RUN, "spec", None) is None:
+    """Make sure the shared frame is set up before a page draws.
+
+    Through ``app.py`` the router already did it. A page file that is itself the main script gets
+    the frame without navigation. Otherwise Streamlit's legacy ``pages/`` loader ran the page
+    directly (the very first run of a server): route it properly, then stop this run."""
+    if getattr(_RUN, "spec", None) is not None:
+        return
+    spec = _page_run_as_app()
+    if spec is None:
         route()
         st.stop()
+    st.set_page_config(page_title=f"{spec.title} · Audience Lab", layout="wide")
+    if spec.scenario:
+        init_state(spec)
+        sync_url()
+        sidebar()
 
 
 def current_page() -> PageSpec:
-    return getattr(_RUN, "spec", None) or PAGES[0]
+    return getattr(_RUN, "spec", None) or _page_run_as_app() or PAGES[0]
 
 
 def frame() -> tuple[Scenario, Play]:

@@ -405,3 +405,14 @@ def test_fit_page_runs_under_the_navigation():
     assert any(h.value.startswith("Recommendation:") for h in at.header)
     assert at.get("plotly_chart")
     assert "preset" not in at.query_params, "the Fit page keeps its own answers in the URL, not a scenario"
+
+
+def test_a_page_file_runs_on_its_own():
+    """``AppTest.from_file("pages/…")`` or ``streamlit run pages/…`` gets the same frame, without navigation."""
+    at = AppTest.from_file(str(ROOT / "pages/4_Freshness.py"), default_timeout=TIMEOUT)
+    at.query_params["people"] = SMALL
+    at.query_params["preset"] = "b2b-saas"
+    at.run()
+    assert_clean(at)
+    assert at.title[0].value == "Freshness" and at.get("plotly_chart")
+    assert at.selectbox(key="w_preset").value == "b2b-saas"

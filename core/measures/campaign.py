@@ -332,45 +332,63 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
                           "send_at": sends["send_at"].array, "holdout": hold, "relevant": relevant,
                           "intent": strength, "y0": y0.astype(np.int8), "e": e})
     treated = ~hold
-    e_key = frame.loc[treated].groupby("key")["e"].max()
-    got = frame["key"].map(e_key).fillna(0.0).to_numpy()  # the largest effect this person's need received
+    got = _key_max(key_code, e, treated)  # the largest effect this person's need received
     u = _hash_uniform(key_code, _salt(run, cfg, "outcome"))
     frame["p0"] = y0.astype(float)
     frame["p1"] = np.clip(y0 + (1 - y0) * np.maximum(e, 0) - y0 * np.maximum(-e, 0), 0, 1)
-    lifted = np.where(got >= 0, (u < got) & (y0 == 0), False)
-    dropped = np.where(got < 0, (u < -got) & (y0 == 1), False)
+    lifted = (got > 0) & (u < got) & (y0 == 0)
+    dropped = (got < 0) & (u < -got) & (y0 == 1)
     frame["y"] = ((y0.astype(bool) | lifted) & ~dropped).astype(np.int8)
     value = conversion_value(world, resp.outcome_event, person, _hash_uniform(person.astype(np.int64), _salt(run, cfg, "value")))
     frame["value"] = value
     return _score(run, model, cfg, frame)
 
 
+def _key_max(key: np.ndarray, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
+    """Per row, the largest effect among the treated sends of its key (0 when none was treated)."""
+    out = np.zeros(len(key))
+    if not treated.any():
+        return out
+    k, v = key[treated], e[treated]
+    uniq, inv = np.unique(k, return_inverse=True)
+    best = np.full(len(uniq), -np.inf)
+    np.maximum.at(best, inv, v)
+    pos = np.searchsorted(uniq, key)
+    pos_ok = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == key)
+    out[pos_ok] = best[pos[pos_ok]]
+    return out
+
+
 def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -> CampaignResult:
     """Truth (per person and need, no double counting), costs, and the measured lift."""
     treated = ~frame["holdout"].to_numpy()
     tr = frame[treated]
-    first = tr.sort_values(["key", "send_at"], kind="mergesort").drop_duplicates("key")
-    per_key = tr.groupby("key").agg(e=("e", "max"), value=("value", "first"))
-    y0_first = first.set_index("key")["y0"].reindex(per_key.index).to_numpy()
-    e_key = per_key["e"].to_numpy()
+    key = tr["key"].to_numpy()
+    order = np.lexsort((tr["send_at"].array.asi8, key))
+    ks = key[order]
+    first = np.r_[True, ks[1:] != ks[:-1]] if len(ks) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(first)
+    e_sorted = tr["e"].to_numpy()[order]
+    e_key = np.maximum.reduceat(e_sorted, starts) if len(starts) else np.zeros(0)
+    y0_first = tr["y0"].to_numpy()[order][starts]
+    value_first = tr["value"].to_numpy()[order][starts]
     inc = np.where(e_key >= 0, (1 - y0_first) * e_key, y0_first * e_key)
     true_conv = float(inc.sum())
-    true_rev = float((inc * per_key["value"].to_numpy()).sum())
+    true_rev = float((inc * value_first).sum())
     n_sent = int(treated.sum())
-    double = int(n_sent - per_key.shape[0])
+    double = int(n_sent - len(starts))
     sub_value = cfg.subscriber_value if cfg.subscriber_value >= 0 else subscriber_value(run.engine.world, run.play.response.outcome_event)
-    ordered = tr.sort_values(["key", "send_at"], kind="mergesort")
-    repeat = ordered.duplicated("key").to_numpy()  # a second message for a need already messaged
-    factor = np.where(ordered["relevant"].to_numpy() & ~repeat, 0.5, 1.5)
+    relevant = tr["relevant"].to_numpy()[order]
+    factor = np.where(relevant & first, 0.5, 1.5)  # a repeat message for a need already messaged is never relevant
     fatigue = float((cfg.unsubscribe_rate * factor).sum() * sub_value)
     send_cost = cfg.cost_per_send * n_sent
     net = true_rev - send_cost - fatigue - cfg.fixed_cost
-    persons_t = set(tr["person_id"])
-    persons_h = set(frame.loc[~treated, "person_id"])
+    persons_t = np.unique(tr["person_id"].to_numpy())
+    persons_h = np.unique(frame.loc[~treated, "person_id"].to_numpy())
     base = dict(model=model, targets=frame, true_incremental_conversions=true_conv, true_incremental_revenue=true_rev,
                 sends=n_sent, send_cost=send_cost, fatigue_cost=fatigue, true_net_value=net,
                 units=int(frame["unit_id"].nunique()), people=int(frame["person_id"].nunique()),
-                double_sends=double, people_in_both_arms=len(persons_t & persons_h),
+                double_sends=double, people_in_both_arms=int(len(np.intersect1d(persons_t, persons_h, assume_unique=True))),
                 relevant_share=float(tr["relevant"].mean()) if len(tr) else 0.0)
     hold = frame[~treated]
     if len(tr) == 0 or len(hold) == 0:

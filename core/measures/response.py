@@ -87,23 +87,60 @@ def _timeline(world) -> pd.DataFrame:
     return tl
 
 
+def _cached(world, name: str, build):
+    """A per-world memo (weakly keyed, thread-safe) for arrays every campaign of a world reuses."""
+    key = (id(world), name, 0.0)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0]() is world:
+            return hit[1]
+    value = build()
+    with _lock:
+        _cache[key] = (weakref.ref(world), value)
+    return value
+
+
+def _hits(world, event: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``event`` rows of the world as sorted keys (person × second) with their seconds and values."""
+    def build():
+        ev = world.events
+        col = ev["event_type"]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            cats = list(col.cat.categories)
+            mask = col.cat.codes.to_numpy() == (cats.index(event) if event in cats else -2)
+        else:
+            mask = col.to_numpy() == event
+        person = ev["person_id"].to_numpy(np.int64)[mask]
+        sec = (ev["ts"].array.asi8[mask] - world.start.value) // 1_000_000_000
+        value = ev["value"].to_numpy(dtype=float)[mask] if "value" in ev else np.zeros(mask.sum())
+        key = person * _SPAN + sec
+        order = np.argsort(key, kind="stable")
+        return key[order], sec[order], value[order]
+    return _cached(world, f"hits/{event}", build)
+
+
+#: Seconds per person in the combined (person, time) key: 2^27 s ≈ 4.25 years, far beyond any period.
+_SPAN = np.int64(2**27)
+
+
 def outcome_within(world, event: str, person: np.ndarray, t: np.ndarray, days: float) -> np.ndarray:
-    """Whether each person had ``event`` in (t, t + days] — the world's own untreated outcome."""
+    """Whether each person had ``event`` in (t, t + days] — the world's own untreated outcome.
+
+    One sorted key per (person, second) and one binary search per query: the first hit strictly
+    after t belongs to the same person and falls inside the window.
+    """
     person = np.asarray(person, dtype=np.int64)
-    n = len(person)
-    out = np.zeros(n, dtype=bool)
-    ev = world.events
-    hits = ev[ev["event_type"].to_numpy() == event]
-    if n == 0 or len(hits) == 0:
-        return out
-    q = pd.DataFrame({"person_id": person, "t": pd.DatetimeIndex(np.asarray(t, dtype="datetime64[ns]")).tz_localize("UTC"),
-                      "row": np.arange(n)}).sort_values("t", kind="mergesort")
-    r = pd.DataFrame({"person_id": hits["person_id"].to_numpy(np.int64), "t": hits["ts"].array,
-                      "hit": 1.0}).sort_values("t", kind="mergesort")
-    m = pd.merge_asof(q, r, on="t", by="person_id", direction="forward", allow_exact_matches=False,
-                      tolerance=pd.Timedelta(days=days))
-    out[m["row"].to_numpy()] = m["hit"].notna().to_numpy()
-    return out
+    if len(person) == 0:
+        return np.zeros(0, dtype=bool)
+    keys, _, _ = _hits(world, event)
+    if len(keys) == 0:
+        return np.zeros(len(person), dtype=bool)
+    sec = (np.asarray(t, dtype="datetime64[ns]").astype(np.int64) - world.start.value) // 1_000_000_000
+    q = person * _SPAN + sec
+    idx = np.searchsorted(keys, q, side="right")
+    ok = idx < len(keys)
+    nxt = np.where(ok, keys[np.minimum(idx, len(keys) - 1)], -1)
+    return ok & (nxt // _SPAN == person) & (nxt - q <= int(days * 86_400))
 
 
 @dataclass(frozen=True)
@@ -172,12 +209,13 @@ def conversion_value(world, event: str, person: np.ndarray, u: np.ndarray) -> np
 def subscriber_value(world, event: str) -> float:
     """What losing one subscriber costs: a year of the average person's value of ``event`` in this
     world, times the share of value that comes through e-mail (:data:`EMAIL_VALUE_SHARE`)."""
-    ev = world.events
-    people = max(len(world.people), 1)
-    years = max((world.end - world.start) / pd.Timedelta(days=365), 1e-9)
-    hits = ev[ev["event_type"].to_numpy() == event]
-    if event == "purchase":
-        total = float(hits["value"].fillna(0).sum())
-    else:
-        total = float(len(hits)) * float(conversion_value(world, event, np.zeros(1, dtype=np.int64), np.full(1, 0.5))[0])
-    return EMAIL_VALUE_SHARE * total / people / years
+    def build() -> float:
+        keys, _, values = _hits(world, event)
+        people = max(len(world.people), 1)
+        years = max((world.end - world.start) / pd.Timedelta(days=365), 1e-9)
+        if event == "purchase":
+            total = float(np.nansum(values))
+        else:
+            total = float(len(keys)) * float(conversion_value(world, event, np.zeros(1, dtype=np.int64), np.full(1, 0.5))[0])
+        return EMAIL_VALUE_SHARE * total / people / years
+    return _cached(world, f"subscriber/{event}", build)

@@ -23,7 +23,7 @@ Values and why (each a plausible "good team" / "struggling team" setting, not a 
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from core.errors import UserError
 
@@ -105,3 +105,47 @@ GOOD_CRM: dict[str, Any] = dict(OPS["crm"]["well-run"])
 """A well-run CRM programme."""
 POOR_CRM: dict[str, Any] = dict(OPS["crm"]["poorly-run"])
 """A poorly run CRM programme."""
+
+
+#: Where each named level sits on the continuous operating scale used by the fit advisor.
+LEVEL_POSITION: dict[str, float] = {"poorly-run": 0.0, "default": 0.5, "well-run": 1.0}
+_DELAY_SUFFIXES = ("_minutes", "_hours", "_days")
+
+
+def level_settings(side: str, level: float, default_of: Callable[[str], Any],
+                   keys: Iterable[str] | None = None) -> dict[str, Any]:
+    """A side's knobs at a continuous operating level: 0 = poorly run, 0.5 = default, 1 = well run.
+
+    Between two named levels a number is interpolated — geometrically for delays (minutes, hours,
+    days: going from 1 to 240 minutes, half-way is about 15, not 120) and linearly for rates — and
+    a choice (a mode, a switch) takes the value of the nearer level. ``default_of(knob)`` gives the
+    default level's value of a knob the "default" level does not set (the preset's or the config's
+    default). ``keys`` limits the knobs returned (e.g. to leave out knobs the caller sets itself).
+    """
+    if side not in OPS:
+        raise UserError(f"unknown side {side!r}; accepted: {', '.join(SIDES)}")
+    x = min(max(float(level), 0.0), 1.0)
+    lo, hi = ("poorly-run", "default") if x <= 0.5 else ("default", "well-run")
+    t = (x - LEVEL_POSITION[lo]) / 0.5
+    names = sorted({k for settings in OPS[side].values() for k in settings})
+    wanted = set(keys) if keys is not None else None
+    out: dict[str, Any] = {}
+    for knob in names:
+        if wanted is not None and knob not in wanted:
+            continue
+        a = OPS[side][lo].get(knob, default_of(knob))
+        b = OPS[side][hi].get(knob, default_of(knob))
+        out[knob] = _between(knob, a, b, t)
+    return out
+
+
+def _between(knob: str, a: Any, b: Any, t: float) -> Any:
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return b if t >= 0.5 else a
+    if knob.endswith(_DELAY_SUFFIXES) and a > 0 and b > 0:
+        value = float(a) * (float(b) / float(a)) ** t
+    else:
+        value = float(a) + (float(b) - float(a)) * t
+    if isinstance(a, int) and isinstance(b, int):
+        return int(round(value))
+    return round(value, 6)

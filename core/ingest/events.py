@@ -73,9 +73,15 @@ def _select(src: Source, mapping: ColumnMapping, keep_pii: bool) -> tuple[str, l
     value = X.number(*ref["value"]) if ref["value"] else "CAST(NULL AS DOUBLE)"
     channel = X.identifier(*ref["channel"]) if ref["channel"] else "CAST(NULL AS VARCHAR)"
     received = X.timestamp(*ref["received_at"]) if ref["received_at"] else "CAST(NULL AS TIMESTAMPTZ)"
+    # the checks read the raw columns (cheap), not the hashed or mapped outputs: DuckDB pushes the
+    # WHERE below this projection and would otherwise compute SHA-256 and the event map twice
+    present = [f"NOT {X.missing(ref[f][0], ref[f][1], email=f == 'email')}" for f in ("user_id", "anonymous_id", "email")
+               if ref[f]]
+    has_id = " OR ".join(present) if present else "false"
+    has_event = "true" if mapping.constant_event else f"NULLIF({X.text(*ref['event'])}, '') IS NOT NULL"
     sql = (f"SELECT {ts} AS ts, NULLIF({event}, '') AS event_type, {page} AS _page, {page_from_event} AS _event_page, "
            f"{value} AS value, {channel} AS _channel, {anon} AS anonymous_id, {user} AS _user, {email} AS email, "
-           f"{received} AS received_at, {session} AS _session, _shape")
+           f"{received} AS received_at, {session} AS _session, _shape, ({has_id}) AS _has_id, ({has_event}) AS _has_event")
     return sql, params
 
 
@@ -87,15 +93,15 @@ def _finish(mapping: ColumnMapping) -> str:
     channel = ("COALESCE(_channel, CASE WHEN starts_with(event_type, 'email') THEN 'email' "
                "WHEN event_type = 'ad_click' THEN 'ads' ELSE 'web' END)")
     return (f"SELECT ts, event_type, COALESCE(_event_page, _page) AS page, value, {channel} AS channel, anonymous_id, "
-            f"{user} AS user_id, email, received_at, {session} AS session_id, _shape")
+            f"{user} AS user_id, email, received_at, {session} AS session_id, _shape, _has_id, _has_event")
 
 
 def _reason() -> str:
     return ("CASE WHEN _shape < 0 THEN 'short line' WHEN _shape > 0 THEN 'extra columns' "
             "WHEN ts IS NULL THEN 'unparsable time' "
             f"WHEN NOT {X.in_range('ts')} THEN 'time out of range' "
-            "WHEN user_id IS NULL AND anonymous_id IS NULL AND email IS NULL THEN 'no identifier' "
-            "WHEN event_type IS NULL THEN 'no event name' END")
+            "WHEN NOT _has_id THEN 'no identifier' "
+            "WHEN NOT _has_event THEN 'no event name' END")
 
 
 def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMapping, keep_pii: bool,
@@ -112,7 +118,7 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     try:
         kept = con.execute(
             f"COPY (SELECT {', '.join(EVENT_COLUMNS)} FROM ({rows}) WHERE {_reason()} IS NULL) "
-            f"TO {sql_string(out)} (FORMAT parquet, COMPRESSION zstd)", params).fetchone()[0]
+            f"TO {sql_string(out)} (FORMAT parquet)", params).fetchone()[0]
     except duckdb.Error as exc:
         raise DataError(f"cannot read events file {src.path}: {first_line(exc)}") from None
     finally:

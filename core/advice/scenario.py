@@ -21,11 +21,13 @@ from core.measures.overlap import overlap_at, overlap_series
 from core.engine.playrun import PlayRun, run_play
 from core.engine.plays import YARDSTICKS, Play, get_play, plays_for, with_yardstick
 from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN  # noqa: F401  (re-exported for pages)
+from core.advice.stacks import ENGINE_KNOBS, STACK_KEYS, engine_knobs, stack_settings, stacks_in
 from synthetic import generate, preset_config
 from synthetic.world import World
 
-#: Settings that are neither world, identity, activation nor campaign knobs.
-SPECIAL = {"yardstick"}
+#: Settings that are neither world, identity, activation nor campaign knobs (the chosen stack
+#: profiles travel by name and expand into their knobs under the explicit settings).
+SPECIAL = {"yardstick", *STACK_KEYS.values()}
 
 _ACTIVATION = set(ActivationConfig.knob_names())
 _IDENTITY = {f.name for f in fields(IdentityConfig)}
@@ -52,11 +54,20 @@ class Scenario:
         merged.update(changes)
         return replace(self, settings=tuple(sorted(merged.items())))
 
+    @property
+    def stacks(self) -> dict[str, str]:
+        """The chosen stack profile of each role, ``{role: name}`` (core.advice.stacks)."""
+        return stacks_in(dict(self.settings))
+
+    def effective_settings(self) -> dict[str, Any]:
+        """Every knob this scenario sets: its stack profiles' settings, then its own on top."""
+        return {**stack_settings(self.stacks), **dict(self.settings)}
+
     def split(self) -> tuple[dict, dict, dict, dict]:
         """Settings by destination: world knobs, identity, activation, campaign."""
         world, identity, activation, campaign = {}, {}, {}, {}
-        for key, value in self.settings:
-            if key in SPECIAL:
+        for key, value in self.effective_settings().items():
+            if key in SPECIAL or key in ENGINE_KNOBS:
                 continue
             if key in _IDENTITY:
                 identity[key] = value
@@ -74,7 +85,7 @@ class Scenario:
 
     def engine_config(self) -> EngineConfig:
         _, identity, _, _ = self.split()
-        return EngineConfig(identity=_build(IdentityConfig, identity))
+        return EngineConfig(identity=_build(IdentityConfig, identity), **engine_knobs(self.effective_settings()))
 
     def activation(self) -> ActivationConfig:
         _, _, activation, _ = self.split()

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from core.engine.activation import ActivationConfig, activated_intervals
+from core.engine.activation import ActivationConfig, RuleShape, activated_intervals, rule_shape
+from core.engine.bestattempt import within_lookback, without_unseen_events
 from core.engine.views import MODELS, Engine
 from core.engine.plays import Play, with_yardstick
 from core.engine.rules import FieldCond, Rule, iter_conditions, parse_rule
@@ -58,12 +59,46 @@ def run_play(engine: Engine, play: Play, activation: ActivationConfig | None = N
         parse_rule(dict(play.truth)), "truth")
     members: dict[str, pd.DataFrame] = {}
     for model in models:
-        if model == "hybrid" and "cdp" in members and not _uses_fields(play.rule("cdp")):
+        rule = model_rule(engine, play, model, activation)
+        if model == "hybrid" and "cdp" in members and play.hybrid is None and not _uses_fields(rule):
             members[model] = members["cdp"]  # same audience, same events: only the sync differs
+        elif rule is None:  # the product cannot build this play's rule (core.engine.bestattempt)
+            members[model] = _NO_MEMBERS.copy()
         else:
-            members[model] = engine.intervals(play.rule(model), "hybrid" if model == "hybrid" else model)
+            members[model] = engine.intervals(rule, "hybrid" if model == "hybrid" else model)
     return PlayRun(play=play, engine=engine, activation=activation, truth=truth, members=members,
-                   active=_activate(engine, members, activation), need=need)
+                   active=_activate(engine, members, activation, _shapes(engine, play, activation, members)),
+                   need=need)
+
+
+_NO_MEMBERS = pd.DataFrame({"subject_id": pd.Series(dtype="int64"), "person_id": pd.Series(dtype="int64"),
+                            "enter": pd.Series(dtype="datetime64[ns, UTC]"),
+                            "exit": pd.Series(dtype="datetime64[ns, UTC]")})
+
+
+def model_rule(engine: Engine, play: Play, model: str, activation: ActivationConfig) -> Rule | None:
+    """The rule ``model`` actually evaluates: the play's rule within what the product sees.
+
+    The CRM keeps only conditions on events its lists can filter on (``EngineConfig.crm_event_types``;
+    None when nothing is left), the CDP and the hybrid read events only as far back as
+    ``cdp_lookback_days``. With the default settings this is the play's own rule."""
+    rule = play.rule(model)
+    if model == "crm":
+        visible = frozenset(engine.config.crm_event_types)
+        return without_unseen_events(rule, visible)
+    if model in ("cdp", "hybrid"):
+        return within_lookback(rule, activation.cdp_lookback_days)
+    return rule
+
+
+def _shapes(engine: Engine, play: Play, activation: ActivationConfig,
+            members: dict[str, pd.DataFrame]) -> dict[str, RuleShape]:
+    """What each model's rule uses: activation applies the cadence of that kind of rule."""
+    out = {}
+    for m in members:
+        rule = model_rule(engine, play, m, activation)
+        out[m] = rule_shape(rule) if rule is not None else RuleShape()
+    return out
 
 
 def rejudge(run: PlayRun, yardstick: str) -> PlayRun:
@@ -74,11 +109,16 @@ def rejudge(run: PlayRun, yardstick: str) -> PlayRun:
 
 
 def with_activation(run: PlayRun, activation: ActivationConfig) -> PlayRun:
-    """The same membership under other activation settings (sync, build days): no rule re-evaluation."""
-    return replace(run, activation=activation, active=_activate(run.engine, run.members, activation))
+    """The same membership under other activation settings (sync, build days): no rule re-evaluation
+    (a changed CDP lookback changes membership, so that one reruns the play)."""
+    if activation.cdp_lookback_days != run.activation.cdp_lookback_days:
+        return run_play(run.engine, run.play, activation, run.models)
+    shapes = _shapes(run.engine, run.play, activation, run.members)
+    return replace(run, activation=activation, active=_activate(run.engine, run.members, activation, shapes))
 
 
-def _activate(engine: Engine, members: dict[str, pd.DataFrame], activation: ActivationConfig) -> dict[str, pd.DataFrame]:
+def _activate(engine: Engine, members: dict[str, pd.DataFrame], activation: ActivationConfig,
+              shapes: dict[str, RuleShape] | None = None) -> dict[str, pd.DataFrame]:
     """Membership → reachable intervals; anonymous CDP profiles cannot be reached by a sending tool.
 
     A reachable CDP profile is messaged at its address, so its ``person_id`` becomes the owner of
@@ -89,7 +129,8 @@ def _activate(engine: Engine, members: dict[str, pd.DataFrame], activation: Acti
     owners = address_owners(engine)
     out = {}
     for m, iv in members.items():
-        act = activated_intervals(iv, m, activation, world.start, world.end, addressable if m != "crm" else None)
+        act = activated_intervals(iv, m, activation, world.start, world.end, addressable if m != "crm" else None,
+                                  (shapes or {}).get(m))
         if m != "crm" and len(act):
             owner = act["subject_id"].map(owners)
             act["person_id"] = owner.fillna(act["person_id"]).to_numpy(dtype="int64")

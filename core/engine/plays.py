@@ -107,6 +107,9 @@ class Play:
     yardstick: str = "latent"
     pinned_yardstick: Mapping[str, Any] | None = None
     """A system's rule pinned as the yardstick before that rule was edited (see :func:`with_rules`)."""
+    hybrid: Mapping[str, Any] | None = None
+    """The hybrid's own rule on the hybrid view (CRM fields joined to CDP profiles); None = the CDP audience."""
+    why_hybrid: str = ""
 
     def truth_rule(self) -> Mapping[str, Any]:
         """The yardstick rule on the truth view (see :data:`YARDSTICKS`)."""
@@ -119,16 +122,20 @@ class Play:
         return self.truth
 
     def rule(self, model: str) -> Rule:
-        """The parsed rule for 'truth', 'crm', 'cdp' or 'hybrid' (hybrid runs the CDP audience)."""
-        rules = {"truth": self.truth_rule, "crm": lambda: self.crm, "cdp": lambda: self.cdp, "hybrid": lambda: self.cdp}
+        """The parsed rule for 'truth', 'crm', 'cdp' or 'hybrid' (the hybrid's own rule, else the CDP audience)."""
+        rules = {"truth": self.truth_rule, "crm": lambda: self.crm, "cdp": lambda: self.cdp,
+                 "hybrid": lambda: self.cdp if self.hybrid is None else self.hybrid}
         if model not in rules:
             raise UserError(f"unknown model {model!r}; accepted: truth, crm, cdp, hybrid")
         return parse_rule(copy.deepcopy(dict(rules[model]())))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "goal": self.goal, "presets": list(self.presets),
-                "action_window_hours": self.action_window_hours, "yardstick": self.yardstick,
-                "truth": dict(self.truth_rule()), "crm": dict(self.crm), "cdp": dict(self.cdp)}
+        out = {"name": self.name, "title": self.title, "goal": self.goal, "presets": list(self.presets),
+               "action_window_hours": self.action_window_hours, "yardstick": self.yardstick,
+               "truth": dict(self.truth_rule()), "crm": dict(self.crm), "cdp": dict(self.cdp)}
+        if self.hybrid is not None:
+            out["hybrid"] = dict(self.hybrid)
+        return out
 
 
 def _not_bought() -> dict:

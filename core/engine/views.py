@@ -65,6 +65,9 @@ class EngineConfig:
     """How the CDP resolves identity (the activation delays live in :mod:`core.engine.activation`)."""
 
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    crm_event_types: frozenset[str] = CRM_EVENT_TYPES
+    """Tracked events the CRM's lists can filter on (a subset of CRM_EVENT_TYPES; empty for a
+    sales-only CRM). Set per product by the stack profiles (core.advice.stacks)."""
 
 
 def field_type(name: str) -> str:
@@ -170,7 +173,7 @@ class Engine:
     def _make_schema(self, view: str, con: duckdb.DuckDBPyConnection) -> ViewSchema:
         names = [r[0] for r in con.execute("SELECT DISTINCT field FROM v_fields WHERE field IS NOT NULL ORDER BY 1").fetchall()]
         b2b = len(self.world.accounts) > 0
-        kw = {"event_types": CRM_EVENT_TYPES} if view == "crm" else {}
+        kw = {"event_types": self.config.crm_event_types} if view == "crm" else {}
         return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
                           has_accounts=b2b, **kw)
 

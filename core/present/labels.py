@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, NamedTuple
 
+from core.advice.stacks import map_choices
+
 SALES_LED = ("b2b-saas",)
 PLG = ("plg-saas",)
 B2B = ("b2b-saas", "plg-saas")
@@ -85,6 +87,10 @@ LABELS: dict[str, L] = {
     "hybrid_sync_minutes": L("Minutes between CDP → CRM syncs (hybrid)", "minutes", None, 1),
     "crm_build_days": L("Days to launch a new CRM segment campaign", "days", None, 0.5),
     "cdp_build_days": L("Days to launch a new CDP audience campaign", "days", None, 0.5),
+    "audience_cadence_by_rule_type": L("How often the CDP computes an audience, by what its rule uses"),
+    "crm_list_refresh_by_rule_type": L("How often the CRM re-evaluates a list, by what its rule uses"),
+    "cdp_initial_sync_hours": L("Hours before a new audience first reaches the sending tool", "hours", None, 1, 0, 48),
+    "cdp_lookback_days": L("Days of events a CDP audience reads (0 = all history)", "days", None, 1, 0, 730),
     # --- campaign (core.measures.campaign.CampaignConfig) --------------------------------------
     "holdout_share": L("Share held out (no message) to measure lift", "%", None, 0.01, 0.01, 0.5),
     "crm_send_mode": L("How the CRM's marketing tool sends"),
@@ -152,6 +158,8 @@ CHOICES: dict[str, dict[Any, str]] = {
     "cdp_send_weekday": dict(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))),
     "crm_send_mode": {"triggered": "Triggered on list entry (workflow)", "batch": "In scheduled batches"},
     "cdp_send_mode": {"triggered": "Triggered on audience entry (journey)", "batch": "In scheduled batches"},
+    "audience_cadence_by_rule_type": map_choices("audience_cadence_by_rule_type"),
+    "crm_list_refresh_by_rule_type": map_choices("crm_list_refresh_by_rule_type"),
 }
 
 #: What a model calls the thing people buy: B2B teams win deals, B2C shops take purchases.

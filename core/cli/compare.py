@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
                    help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's activation and "
                         "sending knobs; --set still overrides single knobs; a world's recorded ops apply otherwise")
+    from core.cli.stacks import add_stack_argument
+
+    add_stack_argument(p)
     p.add_argument("--yardstick", default="latent", help="what truth is: latent (default), crm-rule or cdp-rule")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_compare)
@@ -54,8 +57,20 @@ def run_compare(args: argparse.Namespace) -> int:
                         "'audience-lab generate --set ...' (compare --set takes identity, activation and campaign knobs)")
     ops = {**recorded_ops(args.world), **parse_ops(args.ops)}
     applied = {k: v for k, v in ops_settings(ops).items() if k not in world_knobs}  # the world's part is already in it
+    from core.advice.stacks import parse_stacks, stack_keys, stack_settings
+    from core.cli.stacks import check_world_matches, recorded_stacks
+
+    given = parse_stacks(args.stack)
+    check_world_matches(given, _settings_from_world(world), args.world)
+    from core.advice.stacks import ROLES
+
+    merged = {**recorded_stacks(args.world), **given}
+    stacks = {role: merged[role] for role in ROLES if role in merged}
+    # a product's documented figures win over an ops level (core.advice.stacks); --set wins over both
+    profile = {k: v for k, v in stack_settings(stacks).items() if k not in world_knobs}
     scenario = Scenario.make(world.config.preset, world.config.seed, world.config.people, world.config.days,
-                             {**_settings_from_world(world), **applied, **extra, "yardstick": args.yardstick})
+                             {**_settings_from_world(world), **applied, **profile, **stack_keys(stacks), **extra,
+                              "yardstick": args.yardstick})
     scenario.activation(), scenario.campaign(), scenario.engine_config(), scenario.yardstick
     engine = Engine(world, scenario.engine_config())
     results = play_results(engine, play, scenario)
@@ -72,6 +87,7 @@ def run_compare(args: argparse.Namespace) -> int:
                                "jaccard_crm_cdp": o["jaccard_crm_cdp"], "models": o["models"]},
         "accuracy_over_period": period_accuracy(results.overlap_series).to_dict(orient="records"),
         "ops": ops,
+        "stacks": stacks,
         "yardstick": scenario.yardstick,
         "lift": results.lift.to_dict(orient="records"),
         "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
@@ -95,7 +111,10 @@ def _fmt(v: Any, pct: bool = False) -> str:
 
 
 def _text(out: dict) -> str:
-    lines = [f"Play {out['play']} on {out['preset']} (seed {out['seed']}, {out['people']:,} people)", "", "Freshness"]
+    lines = [f"Play {out['play']} on {out['preset']} (seed {out['seed']}, {out['people']:,} people)"]
+    if out.get("stacks"):
+        lines.append("Stack: " + ", ".join(f"{role} {name}" for role, name in out["stacks"].items()))
+    lines += ["", "Freshness"]
     for f in out["freshness"]:
         lines.append(f"  {f['model']:7} qualified {f['n_qualified']:6}  within {f['action_window_hours']:.0f}h {_fmt(f['share_within_window'], True):>6}"
                      f"  never {_fmt(f['share_never'], True):>6}  median {_fmt(f['median_hours'])}h  p90 {_fmt(f['p90_hours'])}h  stale {f['n_stale_people']}")

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--people", type=int, default=20_000, help="number of people (default 20000)")
     p.add_argument("--days", type=int, default=90, help="length of the observed period in days (default 90)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a knob, e.g. coverage_web=0.5 (repeatable)")
+    from core.cli.stacks import add_stack_argument
+
+    add_stack_argument(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes generating units of people in parallel (default 1; same world either way)")
@@ -37,11 +40,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the world to ``--out`` unit by unit, so memory stays flat however many people."""
+    from core.advice.stacks import parse_stacks, stack_settings
+    from core.cli.stacks import record_stacks, world_part
     from synthetic import preset_config
     from synthetic.io import generate_to_folder
 
-    config = preset_config(args.preset, seed=args.seed, people=args.people, days=args.days, overrides=parse_sets(args.set))
+    stacks = parse_stacks(getattr(args, "stack", None))
+    overrides = {**world_part(stack_settings(stacks)), **parse_sets(args.set)}
+    config = preset_config(args.preset, seed=args.seed, people=args.people, days=args.days, overrides=overrides)
     summary = generate_to_folder(config, args.out, workers=args.workers)
+    if stacks:  # compare applies the recorded profiles' activation and sending settings by default
+        record_stacks(args.out, stacks)
+        summary = {**summary, "stacks": stacks}
     json.dump({"out": str(args.out), **summary}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
     s.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
                    help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's knobs; --set overrides single knobs")
+    from core.cli.stacks import add_stack_argument
+
+    add_stack_argument(s)
     s.add_argument("--repeats", type=_positive_int, metavar="N",
                    help="repeat the holdout test N times (new holdout and outcomes each time) and report how often it tells the truth")
     s.add_argument("--versus", choices=MODELS, metavar="MODEL",
@@ -80,15 +83,20 @@ def run_simulate(args: argparse.Namespace) -> int:
         raise DataError("--versus and --cuped need --repeats N (e.g. --repeats 1000)")
     play = get_play(args.play, args.preset)
     from core.advice.ops import ops_settings, parse_ops
+    from core.advice.stacks import parse_stacks, stack_keys, stack_settings
 
+    stacks = parse_stacks(args.stack)  # a product's documented figures win over an ops level; --set over both
     scenario = Scenario.make(args.preset, args.seed, args.people, args.days,
-                             {**ops_settings(parse_ops(args.ops)), **{k: _number(v) for k, v in parse_sets(args.set).items()}})
+                             {**ops_settings(parse_ops(args.ops)), **stack_settings(stacks), **stack_keys(stacks),
+                              **{k: _number(v) for k, v in parse_sets(args.set).items()}})
     engine = build_engine(scenario)
     wanted = tuple(dict.fromkeys(m for m in (args.model, args.versus) if m and m != "blast")) or ("crm",)
     run = run_play(engine, play, scenario.activation(), models=wanted)
     cfg = scenario.campaign()
     result = simulate(run, args.model, cfg)
     out: dict[str, Any] = {"preset": args.preset, "seed": args.seed, "play": play.name, **result.to_dict()}
+    if stacks:
+        out["stacks"] = stacks
     if args.repeats:
         targets = result.targets
         if len(targets) < 2:

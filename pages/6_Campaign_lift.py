@@ -107,17 +107,17 @@ if path is not None:
             st.error(str(exc))
         else:
             d = report.to_dict()
-            r = st.columns(6)
+            r = st.columns(3) + st.columns(3)
             scale = 100 if d["binary"] else 1
             unit = " pp" if d["binary"] else ""
             r[0].metric("Treated", f"{d['n_treated']:,}", help=f"People in the arm '{treat}'.")
             r[1].metric("Control", f"{d['n_holdout']:,}", help=f"People in the arm '{ctrl}'.")
-            r[2].metric("Absolute lift", f"{d['abs_lift'] * scale:+.3f}{unit}",
+            r[2].metric("p-value", f"{d['p_value']:.4f}")
+            r[3].metric("Absolute lift", f"{d['abs_lift'] * scale:+.3f}{unit}",
                         help=f"95% CI {d['abs_lift_ci_low'] * scale:+.3f} to {d['abs_lift_ci_high'] * scale:+.3f}{unit}")
-            r[3].metric("Relative lift", pct(d["rel_lift"], 1))
-            r[4].metric("p-value", f"{d['p_value']:.4f}")
-            r[5].metric("MDE", f"{d['mde_abs'] * scale:.3f}{unit}" if d.get("mde_abs") is not None else "–",
-                        help="Minimum detectable effect: the smallest lift this test would detect with 80% power.")
+            r[4].metric("Relative lift", pct(d["rel_lift"], 1))
+            r[5].metric("Minimum detectable effect", f"{d['mde_abs'] * scale:.3f}{unit}" if d.get("mde_abs") is not None else "–",
+                        help="The smallest lift this test would detect with 80% power.")
             st.caption(f"{d['test']}; 95% CI of the absolute lift {d['abs_lift_ci_low'] * scale:+.3f} to "
                        f"{d['abs_lift_ci_high'] * scale:+.3f}{unit}.")
             if d.get("warning"):

@@ -122,3 +122,13 @@ def test_journey_lanes_mark_qualifying_and_activation():
     assert len(qual.x) == 2 and list(qual.y) == [charts.LANES[0]] * 2
     plain = charts.journey_lanes(truth, crm, cdp)
     assert not plain.layout.shapes and not any("can reach" in (tr.name or "") for tr in plain.data)
+
+
+def test_the_blast_baseline_has_its_own_name_and_colour():
+    assert charts.label("blast") == "Blast (everyone)"
+    assert charts.color("blast") not in set(charts.COLORS.values()) | {"#999999"}, "never the true-value grey"
+    lift = pd.DataFrame({"model": ["crm", "blast"], "incremental_revenue": [10.0, 50.0],
+                         "true_incremental_revenue": [12.0, 40.0]})
+    measured = charts.roi_bars(lift).data[0]
+    assert list(measured.marker.color) == [charts.COLORS["crm"], charts.color("blast")]
+    assert list(measured.x) == ["CRM segment", "Blast (everyone)"]

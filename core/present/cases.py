@@ -37,10 +37,14 @@ def _ids(values) -> list[int]:
 
 
 def missed_by_crm(run: PlayRun) -> list[int]:
-    """People who truly qualified at some time but were never a CRM member (any contact)."""
+    """People who truly qualified at some time but were never a CRM member (any contact).
+
+    Those the CDP could reach come first: "the CRM missed them, the CDP did not" is the story a
+    facilitator wants to open with; the rest (missed by both) follow, each group by person id."""
     truth = set(run.truth["person_id"].astype("int64"))
     crm = set(run.members["crm"]["person_id"].astype("int64")) if "crm" in run.members else set()
-    return sorted(truth - crm)
+    reached = set(run.active["cdp"]["person_id"].astype("int64")) if "cdp" in run.active else set()
+    return sorted(truth - crm, key=lambda p: (p not in reached, p))
 
 
 def split_persons(resolution: Resolution) -> list[int]:

@@ -28,12 +28,17 @@ CHANNEL_COLORS: dict[str, str] = {"web": "#CC79A7", "email": "#882255", "ads": "
 GREYS = ("#3B3B3B", "#7A7A7A", "#B0B0B0")
 
 
+#: Baselines that are not a model (the blast sends to everyone reachable): a dark neutral that no
+#: model and no "true value" grey (#999999) uses, so a measured blast bar never reads as a true one.
+BASELINES: dict[str, tuple[str, str]] = {"blast": ("#3B3B3B", "Blast (everyone)")}
+
+
 def color(model: str) -> str:
-    return COLORS.get(model, "#999999")
+    return COLORS.get(model) or BASELINES.get(model, ("#7A7A7A", ""))[0]
 
 
 def label(model: str) -> str:
-    return LABELS.get(model, model)
+    return LABELS.get(model) or BASELINES.get(model, ("", model))[1] or model
 
 
 def _dash(model: str) -> str:
@@ -133,7 +138,7 @@ def lag_histogram(lags: Mapping[str, pd.DataFrame], max_hours: float | None = No
             x = x[x <= max_hours]
         fig.add_histogram(x=x, name=label(model), marker_color=color(model), opacity=0.6, nbinsx=60)
     fig.update_layout(barmode="overlay")
-    return _layout(fig, "Activation lag distribution", "Hours from qualifying to activation", "People (count)")
+    return _layout(fig, "Activation lag distribution", "Hours from qualifying to activation", "Times qualified (count)")
 
 
 def freshness_bars(table: pd.DataFrame) -> go.Figure:

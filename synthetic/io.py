@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -104,7 +103,6 @@ def generate_to_folder(config: WorldConfig, out_dir: str | os.PathLike, workers:
     Units of people are made by ``workers`` processes (1 = in this process), numbered in unit order
     and streamed to one part file per block of ``block_people``. The result does not depend on
     ``workers`` or ``block_people``. Returns the world's summary (as :meth:`World.summary`)."""
-    from synthetic.generator import Offsets
     from synthetic.units import UNIT_PEOPLE, plan_units
 
     validate(config)
@@ -114,16 +112,15 @@ def generate_to_folder(config: WorldConfig, out_dir: str | os.PathLike, workers:
         raise ConfigError(f"block_people must be a whole number of at least {UNIT_PEOPLE} (got {block_people!r})")
     units = plan_units(config)
     per_block = max(block_people // UNIT_PEOPLE, 1)
-    offsets = Offsets()
+    offsets = {"events": 0, "sessions": 0, "contacts": 0}
     totals: dict[str, float] = {}
     with staged(out_dir) as tmp:
         writers = TableWriters(tmp)
         try:
             for unit, part in _unit_results(config, units, workers):
                 writers.block(unit.index // per_block)
-                tables = offsets.shift(part)
-                writers.write(tables)
-                for key, value in summarise(tables, config.start_ts).items():
+                writers.write_arrow(_shift(part, offsets))
+                for key, value in part.totals.items():
                     totals[key] = totals.get(key, 0) + value
         finally:
             writers.close()
@@ -131,29 +128,93 @@ def generate_to_folder(config: WorldConfig, out_dir: str | os.PathLike, workers:
     return _summary(config, totals)
 
 
-def _unit_results(config: WorldConfig, units, workers: int) -> Iterator:
-    """(unit, UnitTables) in unit order; with workers, at most two units per worker in flight."""
-    from synthetic.generator import generate_unit
+class ArrowUnit:
+    """One unit's tables as Arrow (converted in the worker, where the CPU is) with its summary counts."""
 
+    def __init__(self, config: WorldConfig, unit) -> None:
+        from synthetic.generator import generate_unit
+
+        part = generate_unit(config, unit)
+        self.tables = {name: to_arrow(name, frame) for name, frame in part.tables.items()}
+        self.sessions = part.sessions
+        ch = part.tables["crm_changes"]
+        self.contacts = int(ch["contact_id"].max()) if len(ch) else 0
+        self.totals = summarise(part.tables, config.start_ts)
+
+
+def _shift(part: ArrowUnit, offsets: dict[str, int]) -> dict[str, pa.Table]:
+    """Event, session and contact ids moved past the units before (same rule as ``generator.Offsets``)."""
+    import pyarrow.compute as pc
+
+    t = dict(part.tables)
+    ev = t["events"]
+    for col, key in (("event_id", "events"), ("session_id", "sessions")):
+        if offsets[key]:
+            i = ev.schema.get_field_index(col)
+            ev = ev.set_column(i, ev.schema.field(i), pc.add(ev.column(i), pa.scalar(offsets[key], pa.int64())))
+    ch = t["crm_changes"]
+    if offsets["contacts"]:
+        i = ch.schema.get_field_index("contact_id")
+        ch = ch.set_column(i, ch.schema.field(i), pc.add(ch.column(i), pa.scalar(offsets["contacts"], pa.int64())))
+    offsets["events"] += part.tables["events"].num_rows
+    offsets["sessions"] += part.sessions
+    offsets["contacts"] += part.contacts
+    t["events"], t["crm_changes"] = ev, ch
+    return t
+
+
+def _unit_results(config: WorldConfig, units, workers: int) -> Iterator:
+    """(unit, ArrowUnit) in unit order; with workers, at most two units per worker in flight."""
     if workers == 1 or len(units) == 1:
         for unit in units:
-            yield unit, generate_unit(config, unit)
+            yield unit, ArrowUnit(config, unit)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["synthetic.generator"])
-    window = 2 * workers
+    ctx.set_forkserver_preload(["synthetic.io", "synthetic.generator"])
+
+    def submit(unit):
+        with _plain_main():  # a worker may start on this submit: it must not re-run the caller's script
+            return unit, pool.submit(ArrowUnit, config, unit)
+
+    # a worker that dies (out of memory, killed) breaks the pool: the error surfaces, nothing hangs
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        pending = [(u, pool.submit(generate_unit, config, u)) for u in units[:window]]
-        upcoming = iter(units[window:])
+        pending = [submit(u) for u in units[: 2 * workers]]
+        upcoming = iter(units[2 * workers:])
         while pending:
             unit, future = pending.pop(0)
-            part = future.result()
+            try:
+                part = future.result()
+            except BrokenProcessPool:
+                raise UserError(f"a worker process died while generating people {unit.first + 1}–{unit.first + unit.people} "
+                                "(out of memory or killed); try fewer workers") from None
             nxt = next(upcoming, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(generate_unit, config, nxt)))
+                pending.append(submit(nxt))
             yield unit, part
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start worker processes as if from a bare interpreter.
+
+    ``forkserver`` and ``spawn`` re-run the parent's ``__main__`` file in every new process; under
+    a test runner or a Streamlit page that file is not a plain script (an AppTest leaves a page
+    there), so for the moment the pool starts the main module is an empty one. Workers only run
+    functions of :mod:`synthetic`, so they need nothing from it."""
+    import sys
+    import types
+
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
 
 
 def _summary(config: WorldConfig, totals: dict[str, float]) -> dict[str, Any]:
@@ -178,14 +239,20 @@ class TableWriters:
             self.part = index
 
     def write(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.write_arrow({name: to_arrow(name, tables[name]) for name in TABLES})
+
+    def write_arrow(self, tables: dict[str, pa.Table]) -> None:
         if self.part < 0:
             self.part = 0
         for name in TABLES:
-            table = to_arrow(name, tables[name])
+            table = tables[name]
             writer = self.open.get(name)
             if writer is None:
+                # dictionary pages only for text: ids, times and amounts are nearly unique, and trying
+                # a dictionary on them first doubles the writing time for a larger file
+                text = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
                 writer = pq.ParquetWriter(self.root / name / f"part-{self.part:05d}.parquet", table.schema,
-                                          compression="zstd")
+                                          compression="zstd", use_dictionary=text)
                 self.open[name] = writer
             writer.write_table(table)
 

@@ -36,6 +36,7 @@ class NamePool:
     cities: np.ndarray
     first_slug: np.ndarray
     last_slug: np.ndarray
+    first_initial: np.ndarray
 
 
 @lru_cache(maxsize=8)
@@ -51,7 +52,8 @@ def name_pool(seed: int, size: int = 500) -> NamePool:
     last = np.array([fake.last_name() for _ in range(size)], dtype=object)
     companies = np.array(sorted({fake.company() for _ in range(size)}), dtype=object)
     cities = np.array([fake.city() for _ in range(100)], dtype=object)
-    return NamePool(first, last, companies, cities, slug(first), slug(last))
+    first_slug = slug(first)
+    return NamePool(first, last, companies, cities, first_slug, slug(last), first_slug.astype(str).astype("<U1").astype(object))
 
 
 def slug(values: np.ndarray) -> np.ndarray:

@@ -89,7 +89,7 @@ def build_population(config: WorldConfig, unit: Unit, rng: np.random.Generator) 
     new_domain = domain if preset.model == "b2b" else np.array(Domains.CONSUMER_DOMAINS, dtype=object)[rng.integers(0, len(Domains.CONSUMER_DOMAINS), m)]
     changed = fs + ls + pid + "@" + new_domain
     # How a list import (event badge scan, purchased list) spells the person: initial + name.
-    alias = np.array([f[:1] for f in fs], dtype=object) + ls + pid + "@" + domain
+    alias = pool.first_initial[fi] + ls + pid + "@" + domain
     # Guests check out with an email but no login; B2B prospects are identified by form fills.
     has_account = rng.random(m) < (0.6 if preset.model == "b2c" else 1.0)
     arrivals = draw_arrivals(config, m, rng)

@@ -101,7 +101,7 @@ def identifier_strings(config: WorldConfig, pop: Population) -> tuple[np.ndarray
 
 def as_categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
     """Identifier column as a categorical over the identifiers actually used (compact, fast)."""
-    used = np.unique(codes[codes >= 0])
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(strings)))  # sorted, no sort needed
     remap = np.full(len(strings), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     new_codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
@@ -110,15 +110,24 @@ def as_categorical(codes: np.ndarray, strings: np.ndarray) -> pd.Categorical:
 
 def identifiers_table(config: WorldConfig, pop: Population, ev: pd.DataFrame,
                       id_strings: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
-    """Every identifier observed, its true owner(s), and whether it is a shared device."""
+    """Every identifier observed, its true owner(s), and whether it is a shared device.
+
+    Sorted by type, identifier and person; built on integer codes (unique code×person pairs),
+    so strings are only touched once per identifier."""
     user_ids, emails = id_strings
     person_ids = pop.people["person_id"].to_numpy(dtype=np.int64)
+    m = pop.size
+    person = ev["person"].to_numpy().astype(np.int64)
     frames = []
     for kind, col, strings in (("anonymous_id", "anon_code", pop.device_ids), ("user_id", "user_code", user_ids), ("email", "email_code", emails)):
-        pairs = ev.loc[ev[col] >= 0, [col, "person"]].drop_duplicates()
-        frames.append(pd.DataFrame({"identifier_type": kind, "identifier": strings[pairs[col].to_numpy()].astype(str),
-                                    "person_id": person_ids[pairs["person"].to_numpy()]}))
-    out = pd.concat(frames, ignore_index=True)
-    owners = out.groupby(["identifier_type", "identifier"])["person_id"].transform("nunique")
-    out["shared"] = owners.to_numpy() > 1
-    return out.sort_values(["identifier_type", "identifier", "person_id"], ignore_index=True)
+        codes = ev[col].to_numpy()
+        seen = codes >= 0
+        pairs = np.unique(codes[seen].astype(np.int64) * m + person[seen])
+        code, who = pairs // m, pairs % m
+        _, first, owners = np.unique(code, return_index=True, return_counts=True)
+        shared = np.repeat(owners > 1, owners)
+        text = strings[code].astype(str).astype(object)
+        order = np.argsort(text, kind="stable")  # pairs are in (code, person) order: person order survives
+        frames.append(pd.DataFrame({"identifier_type": kind, "identifier": text[order],
+                                    "person_id": person_ids[who[order]], "shared": shared[order]}))
+    return pd.concat(frames, ignore_index=True)

@@ -173,6 +173,24 @@ def test_workers_and_blocks_give_the_same_world(tmp_path, capsys):
     assert a.events["event_id"].is_unique and a.crm_changes.groupby("contact_id")["person_id"].nunique().eq(1).all()
 
 
+def test_workers_start_whatever_the_main_module_is(tmp_path, monkeypatch):
+    """Under a test runner or a Streamlit page, ``__main__`` is not a plain script; worker processes
+    must not re-run it (they used to, and died)."""
+    import sys
+    import types
+
+    from synthetic import preset_config
+    from synthetic.io import generate_to_folder
+
+    page = tmp_path / "page.py"
+    page.write_text("raise SystemExit('a worker re-ran the caller script')\n")
+    fake = types.ModuleType("__main__")
+    fake.__file__ = str(page)
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    summary = generate_to_folder(preset_config("b2c-retail", people=9000, days=14), tmp_path / "w", workers=2)
+    assert summary["people"] == 9000 and read_world(tmp_path / "w").config.people == 9000
+
+
 def test_same_folder_twice_is_byte_identical(tmp_path, capsys):
     assert generate(tmp_path / "a", "--seed", "5") == 0
     assert generate(tmp_path / "b", "--seed", "5", "--workers", "2") == 0

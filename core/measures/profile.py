@@ -227,46 +227,60 @@ def _events_view(con, source: str, observed: bool, start: pd.Timestamp, end: pd.
 # --------------------------------------------------------------------------- the SQL
 
 
-def _keyed(con) -> bool:
-    """``k``: one row per event with a stitched user key (hashed), its kind and a session key.
+def _combos(con) -> None:
+    """``combo``: one row per distinct (user id, anonymous id, e-mail) seen together, with its key.
 
-    Returns whether sessions were derived from 30-minute gaps (the data has no session ids).
+    Stitching works on these combinations, not on events: a few hundred thousand rows instead of
+    tens of millions, and each carries its first time (for "first seen wins"), whether it bought and
+    its event count, which is all the user-level rates need.
     """
-    con.execute("""CREATE TEMP TABLE k AS
-        WITH au AS (SELECT anonymous_id, arg_min(user_id, ts) AS u FROM ev
+    con.execute("""CREATE TEMP TABLE combo AS
+        SELECT user_id, anonymous_id, email, min(ts) AS first_ts, count(*) AS n,
+               bool_or(event_type = 'purchase') AS bought, hash(user_id, anonymous_id, email) AS combo_h
+        FROM ev GROUP BY 1, 2, 3""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE combo AS
+        WITH au AS (SELECT anonymous_id, arg_min(user_id, first_ts) AS u FROM combo
                     WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL GROUP BY 1),
-             eu AS (SELECT email, arg_min(user_id, ts) AS u FROM ev
+             eu AS (SELECT email, arg_min(user_id, first_ts) AS u FROM combo
                     WHERE email IS NOT NULL AND user_id IS NOT NULL GROUP BY 1),
-             ae AS (SELECT anonymous_id, arg_min(email, ts) AS e FROM ev
-                    WHERE anonymous_id IS NOT NULL AND email IS NOT NULL GROUP BY 1),
-             keyed AS (
-                SELECT ev.ts, ev.event_type, ev.value, ev.session_id, ev.anonymous_id,
-                       (ev.user_id IS NOT NULL OR ev.email IS NOT NULL) AS identified,
-                       CASE WHEN ev.user_id IS NOT NULL THEN 'u' || ev.user_id
-                            WHEN eu1.u IS NOT NULL THEN 'u' || eu1.u
-                            WHEN au.u IS NOT NULL THEN 'u' || au.u
-                            WHEN ev.email IS NOT NULL THEN 'e' || ev.email
-                            WHEN eu2.u IS NOT NULL THEN 'u' || eu2.u
-                            WHEN ae.e IS NOT NULL THEN 'e' || ae.e
-                            ELSE 'a' || ev.anonymous_id END AS key
-                FROM ev
-                LEFT JOIN eu eu1 ON ev.email = eu1.email
-                LEFT JOIN au ON ev.anonymous_id = au.anonymous_id
-                LEFT JOIN ae ON ev.anonymous_id = ae.anonymous_id
-                LEFT JOIN eu eu2 ON ae.e = eu2.email)
-        SELECT ts, event_type, value, identified, left(key, 1) AS kind, hash(key) AS key_h,
-               hash(anonymous_id) AS anon_h, anonymous_id IS NOT NULL AS has_anon,
-               CASE WHEN session_id IS NOT NULL THEN hash(session_id) END AS session_h
-        FROM keyed""")
-    has_sessions = con.execute("SELECT count(session_h) > 0 FROM k").fetchone()[0]
-    if has_sessions:
-        return False
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE k AS
-        SELECT * EXCLUDE (session_h, new_session),
-               hash(key_h, sum(new_session) OVER (PARTITION BY key_h ORDER BY ts ROWS UNBOUNDED PRECEDING)) AS session_h
-        FROM (SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY key_h ORDER BY ts) <= INTERVAL {SESSION_GAP_MINUTES} MINUTE
-                             THEN 0 ELSE 1 END AS new_session FROM k)""")
-    return True
+             ae AS (SELECT anonymous_id, arg_min(email, first_ts) AS e FROM combo
+                    WHERE anonymous_id IS NOT NULL AND email IS NOT NULL GROUP BY 1)
+        SELECT c.*,
+               CASE WHEN c.user_id IS NOT NULL THEN 'u' || c.user_id
+                    WHEN eu1.u IS NOT NULL THEN 'u' || eu1.u
+                    WHEN au.u IS NOT NULL THEN 'u' || au.u
+                    WHEN c.email IS NOT NULL THEN 'e' || c.email
+                    WHEN eu2.u IS NOT NULL THEN 'u' || eu2.u
+                    WHEN ae.e IS NOT NULL THEN 'e' || ae.e
+                    ELSE 'a' || c.anonymous_id END AS key
+        FROM combo c
+        LEFT JOIN eu eu1 ON c.email = eu1.email
+        LEFT JOIN au ON c.anonymous_id = au.anonymous_id
+        LEFT JOIN ae ON c.anonymous_id = ae.anonymous_id
+        LEFT JOIN eu eu2 ON ae.e = eu2.email""")
+
+
+def _sessions(con) -> tuple[tuple[int, ...], bool]:
+    """Session counts: all, with a page view, page views in them, with a cart, with a purchase,
+    with a cart and no purchase. Derived from 30-minute gaps per key when the data has no session ids."""
+    has_ids = con.execute("SELECT count(session_id) > 0 FROM ev").fetchone()[0]
+    if has_ids:
+        source, derived = "SELECT session_id AS s, event_type FROM ev WHERE session_id IS NOT NULL", False
+    else:
+        source, derived = f"""
+            SELECT hash(key, sum(new) OVER (PARTITION BY key ORDER BY ts ROWS UNBOUNDED PRECEDING)) AS s, event_type
+            FROM (SELECT c.key, e.ts, e.event_type,
+                         CASE WHEN e.ts - lag(e.ts) OVER (PARTITION BY c.key ORDER BY e.ts)
+                                   <= INTERVAL {SESSION_GAP_MINUTES} MINUTE THEN 0 ELSE 1 END AS new
+                  FROM ev e JOIN combo c ON hash(e.user_id, e.anonymous_id, e.email) = c.combo_h)""", True
+    row = con.execute(f"""
+        SELECT count(*), count(*) FILTER (views > 0), COALESCE(sum(views), 0), count(*) FILTER (carts > 0),
+               count(*) FILTER (buys > 0), count(*) FILTER (carts > 0 AND buys = 0)
+        FROM (SELECT s, count(*) FILTER (event_type = 'page_view') AS views,
+                     count(*) FILTER (event_type = 'add_to_cart') AS carts,
+                     count(*) FILTER (event_type = 'purchase') AS buys
+              FROM ({source}) GROUP BY s)""").fetchone()
+    return tuple(int(v or 0) for v in row), derived
 
 
 def _ratio(a: float | int | None, b: float | int | None) -> float | None:
@@ -277,29 +291,23 @@ def _ratio(a: float | int | None, b: float | int | None) -> float | None:
 
 def _profile(con, kind: str, start: pd.Timestamp, end: pd.Timestamp, crm: str | None) -> DataProfile:
     days = max((end - start).total_seconds() / 86400.0, 1e-9)
-    n_events = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    by_type = dict(con.execute("SELECT event_type, count(*) FROM ev GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
+    n_events = sum(by_type.values())
     if n_events == 0:
         raise DataError("the world has no events to profile (a synthetic world: none received in its period)")
-    identifiers = con.execute("""SELECT count(DISTINCT user_id), count(DISTINCT anonymous_id), count(DISTINCT email)
-                                 FROM ev""").fetchone()
-    derived = _keyed(con)
-    (users, identified_users, identified_events, sessions, purchasers) = con.execute("""
-        SELECT count(DISTINCT key_h), count(DISTINCT key_h) FILTER (kind <> 'a'), count(*) FILTER (identified),
-               count(DISTINCT session_h), count(DISTINCT key_h) FILTER (event_type = 'purchase')
-        FROM k""").fetchone()
-    by_type = dict(con.execute("SELECT event_type, count(*) FROM k GROUP BY 1 ORDER BY 2 DESC, 1").fetchall())
-    s = con.execute("""
-        SELECT count(*) FILTER (views > 0), sum(views), count(*) FILTER (carts > 0), count(*) FILTER (buys > 0),
-               count(*) FILTER (carts > 0 AND buys = 0)
-        FROM (SELECT session_h, count(*) FILTER (event_type = 'page_view') AS views,
-                     count(*) FILTER (event_type = 'add_to_cart') AS carts,
-                     count(*) FILTER (event_type = 'purchase') AS buys
-              FROM k WHERE session_h IS NOT NULL GROUP BY 1)""").fetchone()
-    view_sessions, views_in_sessions, cart_sessions, buy_sessions, abandoned = (v or 0 for v in s)
-    aov = con.execute("SELECT avg(value) FROM k WHERE event_type = 'purchase' AND value > 0").fetchone()[0]
+    identified_events, aov = con.execute("""
+        SELECT count(*) FILTER (user_id IS NOT NULL OR email IS NOT NULL),
+               avg(value) FILTER (event_type = 'purchase' AND value > 0) FROM ev""").fetchone()
+    _combos(con)
+    n_users, n_anon, n_emails, users, identified_users, purchasers = con.execute("""
+        SELECT count(DISTINCT user_id), count(DISTINCT anonymous_id), count(DISTINCT email), count(DISTINCT key),
+               count(DISTINCT key) FILTER (NOT starts_with(key, 'a')), count(DISTINCT key) FILTER (bought)
+        FROM combo""").fetchone()
     multi, ident_keys, anon_per = con.execute("""
         SELECT count(*) FILTER (n >= 2), count(*), avg(n)
-        FROM (SELECT key_h, count(DISTINCT anon_h) FILTER (has_anon) AS n FROM k WHERE kind <> 'a' GROUP BY 1)""").fetchone()
+        FROM (SELECT key, count(DISTINCT anonymous_id) AS n FROM combo WHERE NOT starts_with(key, 'a') GROUP BY 1)""").fetchone()
+    (sessions, view_sessions, views_in_sessions, cart_sessions, buy_sessions, abandoned), derived = _sessions(con)
+    identifiers = (n_users, n_anon, n_emails)
     has_anon_ids = identifiers[1] > 0 and identified_users > 0
     carts, buys = by_type.get("add_to_cart", 0), by_type.get("purchase", 0)
     # Session rates need visits: a purchase log's "sessions" are its purchases, not visits.
@@ -325,7 +333,7 @@ def _profile(con, kind: str, start: pd.Timestamp, end: pd.Timestamp, crm: str | 
         "email_click_to_open": _ratio(by_type.get("email_click", 0), by_type.get("email_open", 0))
         if by_type.get("email_click") and by_type.get("email_open") else None,
     }
-    per_day = {t: n / users / days for t, n in by_type.items() if t is not None and users}
+    per_day = {str(t): n / users / days for t, n in by_type.items() if t is not None and users}
     counts = {"events": int(n_events), "users": int(users), "identified_users": int(identified_users),
               "user_ids": int(identifiers[0]), "anonymous_ids": int(identifiers[1]), "emails": int(identifiers[2]),
               "sessions": int(sessions), "purchases": int(buys), "add_to_carts": int(carts),

@@ -534,3 +534,14 @@ def test_play_counts_and_overlap_on_imported_data(imported_retail):
     assert o["crm_only"] + o["both"] >= o["crm_members"] - o["crm_without_cdp_profile"] >= 0
     assert o["both"] + o["cdp_only"] == o["cdp_members"]
     assert o["both"] > 0 and 0 < o["jaccard"] < 1
+
+
+def test_large_imports_report_progress(tmp_path):
+    """The page shows progress for large files: the import calls back with each stage and, while
+    DuckDB reads, its own progress."""
+    src = _medium_csv(tmp_path / "events.csv", rows=200_000)
+    seen: list[tuple[str, float | None]] = []
+    import_data(str(src), str(tmp_path / "w"), progress=lambda stage, fraction: seen.append((stage, fraction)))
+    stages = [s for s, _ in seen]
+    assert stages[0] == "reading events" and stages[-1] == "done" and "summarising" in stages
+    assert seen[-1][1] == 1.0 and all(f is None or 0.0 <= f <= 1.0 for _, f in seen)

@@ -38,8 +38,7 @@ RAW_FIELDS: tuple[str, ...] = REJECT_COLUMNS[3:-1]
 @dataclass(frozen=True)
 class EventsResult:
     kept: int
-    rejected: dict[str, int]      # reason → rows
-    parser_rejected: int          # of which DuckDB's reader refused the line
+    rejected: dict[str, int]      # reason → rows (DuckDB's reader refused some lines, pass 1/2 the rest)
 
 
 def _typed(src: Source, mapping: ColumnMapping, name: str) -> tuple[str, str] | None:
@@ -131,7 +130,7 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
         if src.kind == "csv" else {}
     for reason, n in parser.items():
         rejected[reason] = rejected.get(reason, 0) + n
-    return EventsResult(kept=int(kept), rejected=rejected, parser_rejected=sum(parser.values()))
+    return EventsResult(kept=int(kept), rejected=rejected)
 
 
 def _scanned(profile: Path) -> int | None:

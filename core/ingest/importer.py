@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,14 +194,9 @@ def import_data(events: str, out: str, options: ImportOptions = ImportOptions(),
             (stage / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         finally:
             con.close()
-            for junk in (".spill", ".profile.json", ".rejected.body"):
-                p = stage / junk
-                if p.is_dir():
-                    import shutil
-
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink(missing_ok=True)
+            shutil.rmtree(stage / ".spill", ignore_errors=True)
+            for junk in (".profile.json", ".rejected.body"):
+                (stage / junk).unlink(missing_ok=True)
     report("done", 1.0)
     return result
 

@@ -1,0 +1,92 @@
+"""What each model costs for 12 months, line by line, with where each default figure comes from.
+
+Every model keeps a CRM (the system of record: seats, the people who run it, marketing automation
+where the team has it) and a tool that sends the messages: a company that picks CDP audiences
+still sells from a CRM and still pays an ESP or journey tool. So those lines are in *every* model,
+and the models differ only by what they add: the CDP's licence, implementation, upkeep and the
+data team's time, and for the hybrid the connector that syncs CDP audiences into the CRM's tool.
+Send and unsubscribe costs come from the simulated campaigns (:mod:`core.measures.campaign`) and are
+shown beside these fixed costs.
+
+Sources of the default figures (read 2026-11-29 with the project's search tool; list prices change
+and large customers negotiate 15–45% off, so each is a starting point the user overrides):
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+#: Figure → (default, source URL or "assumed", the claim). Shown on the page and in docs/fit.md.
+COST_SOURCES: dict[str, tuple[float, str, str]] = {
+    "crm_seat_cost_month": (
+        100.0, "https://redresscompliance.com/salesforce-sales-cloud-licensing.html",
+        "Salesforce Sales Cloud lists 25 (Starter) to 165 (Enterprise, after the August 2025 increase from 150) per "
+        "user per month; 100 is the Pro tier (salesforcenegotiations.pages.dev/blog/sales-cloud-licensing-guide). "
+        "Third-party licensing guides quoting the vendor's list prices."),
+    "marketing_automation_year": (
+        9_600.0, "assumed",
+        "HubSpot bills Marketing Hub by tier and marketing-contact tier "
+        "(knowledge.hubspot.com/account/understand-marketing-contacts-billing) but the tier price itself could not be "
+        "read from a public page here; 800 a month is assumed for a professional tier with a few thousand contacts."),
+    "sending_tool_year": (
+        12_000.0, "assumed",
+        "Braze and Iterable publish no list prices (Braze bills on platform, monthly active users and message "
+        "volume, billed annually: Braze S-1, sec.gov/Archives/edgar/data/1676238/000119312521304909/d40379ds1.htm); "
+        "1,000 a month is assumed for an ESP serving a mid-size list."),
+    "person_cost_year": (
+        120_000.0, "assumed",
+        "Loaded cost (salary plus about 30% overhead) of a CRM admin or data engineer; the same figure for both "
+        "sides so neither is made cheaper to run by assumption."),
+    "cdp_licence_year": (
+        60_000.0, "https://getlago.com/docs/templates/hybrid/segment",
+        "Segment's Team plan: 120 a month with 10,000 MTUs, then 0.010–0.012 per MTU a month (50,000 MTUs ≈ 6,000 a "
+        "year); the Business plan that adds audiences (Engage) is custom-priced, so 60,000 a year is assumed for it."),
+    "cdp_implementation": (50_000.0, "assumed", "One-off tracking plan, sources and identity set-up by an agency or "
+                                                "an internal project (a few person-months)."),
+    "cdp_upkeep_year": (20_000.0, "assumed", "Tracking fixes, new sources and warehouse costs per year."),
+    "connector_year": (12_000.0, "assumed", "Reverse ETL / CDP→CRM sync (Hightouch, Census) for a hybrid; both "
+                                            "price on destinations and syncs, not publicly for mid-market volumes."),
+}
+
+#: FTE it takes to run a side well (assumed, the same for both sides: one person who owns lists,
+#: workflows, syncs and data quality on the CRM; one who owns the tracking plan, identity rules,
+#: audiences and syncs on the CDP). Below it that side is run worse (see core/advice/fit.py).
+FTE_NEEDED = 1.0
+
+
+def tco(answers: Any, cdp_cost_factor: float = 1.0) -> pd.DataFrame:
+    """12-month total cost of ownership, one row per (model, item): ``model, item, cost, shared``.
+
+    ``shared`` is True for the lines every model pays (CRM seats, CRM team time, marketing
+    automation, the sending tool); ``cdp_cost_factor`` scales the CDP's licence, implementation
+    and upkeep (the CDP-cost sweep).
+    """
+    crm_fte = min(answers.crm_admins, FTE_NEEDED)
+    data_fte = min(answers.data_people, FTE_NEEDED)
+    shared = [("CRM seats", answers.crm_seats * answers.crm_seat_cost_month * 12),
+              (f"CRM team running it ({crm_fte:g} FTE)", crm_fte * answers.person_cost_year),
+              ("Marketing automation tier", answers.marketing_automation_year if answers.marketing_automation == "yes" else 0.0),
+              ("Sending tool", answers.sending_tool_year)]
+    cdp = [("CDP licence", answers.cdp_licence_year * cdp_cost_factor),
+           ("CDP implementation (one-off)", answers.cdp_implementation * cdp_cost_factor),
+           ("CDP upkeep", answers.cdp_upkeep_year * cdp_cost_factor),
+           (f"data team running the CDP ({data_fte:g} FTE)", data_fte * answers.person_cost_year)]
+    rows = []
+    for model in ("crm", "cdp", "hybrid"):
+        rows += [(model, item, float(cost), True) for item, cost in shared]
+        if model != "crm":
+            rows += [(model, item, float(cost), False) for item, cost in cdp]
+        if model == "hybrid":
+            rows.append((model, "CDP→CRM sync connector", float(answers.connector_year), False))
+    return pd.DataFrame(rows, columns=["model", "item", "cost", "shared"])
+
+
+def tco_totals(answers: Any, cdp_cost_factor: float = 1.0) -> dict[str, float]:
+    t = tco(answers, cdp_cost_factor).groupby("model")["cost"].sum()
+    return {m: float(t.get(m, 0.0)) for m in ("crm", "cdp", "hybrid")}
+
+
+def sources_table() -> pd.DataFrame:
+    """The default cost figures with their sources (for the page and docs)."""
+    return pd.DataFrame([{"answer": k, "default": v, "source": s, "claim": c} for k, (v, s, c) in COST_SOURCES.items()])

@@ -9,7 +9,9 @@ Real products see less, and a team builds the rule it *can* build:
   cannot see, as a marketer building the list in that CRM would leave them out. A condition that
   cannot be evaluated is removed where it stands: from an ``all`` (the list is built without that
   filter), from an ``any`` (that branch is gone), with its ``not`` (the exclusion cannot be made).
-  When nothing is left the product cannot build a list for the play at all: ``None``.
+  An ``all`` left with exclusions only is removed too: "everyone who has not bought lately" is not
+  what "viewed the cart and has not bought" meant. When nothing is left the product cannot build a
+  list for the play at all: ``None``.
 - :func:`within_lookback` — a CDP whose audiences read only the last N days of events
   (Salesforce Data Cloud rapid segments: "Each segment filters only the past 7 days of engagement
   data"; standard segments default to 90 days; mParticle real-time audiences "draw on the most
@@ -53,8 +55,8 @@ def _strip(c: Condition, visible: frozenset[str]) -> Condition | None:
     if isinstance(c, (All, Any_)):
         items = [_strip(i, visible) for i in c.items]
         kept = tuple(i for i in items if i is not None)
-        if not kept:
-            return None
+        if not kept or (isinstance(c, All) and all(isinstance(i, Not) for i in kept)):
+            return None  # only exclusions left: "everyone except …" is not the segment any more
         if len(kept) == len(c.items) and all(a is b for a, b in zip(kept, c.items)):
             return c
         return type(c)(kept)

@@ -296,6 +296,58 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         why_truth="Last purchase in any channel 60–180 days ago: the lapse is the need.",
         why_crm="Last purchase date arrives with the nightly order sync: slow, but lapsing is slow too.",
         why_cdp="Purchases in every channel the CDP tracks; store purchases without a loyalty id are missed by both."),
+    # ---- hybrid plays: the need is defined by a CRM fact *and* fresh behaviour, so each pure model
+    # has only half of it; the hybrid joins the CRM field to the CDP's stitched events.
+    Play(
+        name="open-deal-pricing", title="Open deals researching pricing",
+        goal="Nudge contacts with an open opportunity who are looking at pricing again.",
+        presets=("b2b-saas",),
+        truth={"name": "In-market contacts with an open opportunity researching pricing", "all": [
+            _in_market(),
+            {"field": "lifecycle_stage", "op": "eq", "value": "opportunity"},
+            {"event": "page_view", "where": {"page": "pricing"}, "within": "7d"}]},
+        crm={"name": "Open opportunities on the pricing page (tracked contacts)", "all": [
+            {"field": "lifecycle_stage", "op": "eq", "value": "opportunity"},
+            {"event": "page_view", "where": {"page": "pricing"}, "within": "48h"}]},
+        cdp={"name": "Pricing visitors in a sales conversation", "all": [
+            {"event": "page_view", "where": {"page": "pricing"}, "within": "48h"},
+            {"event": "sales_meeting", "within": "60d"}]},
+        hybrid={"name": "Open opportunities (CRM) on the pricing page (CDP)", "all": [
+            {"field": "lifecycle_stage", "op": "eq", "value": "opportunity"},
+            {"event": "page_view", "where": {"page": "pricing"}, "within": "48h"}]},
+        action_window_hours=48,
+        response=Response(outcome_event="demo_requested", uplift_rel=1.0, half_life_hours=24),
+        why_truth="In market (latent), an open opportunity (true stage) and a pricing visit this week: a deal in its decision.",
+        why_crm="The CRM knows the opportunity; its tracking sees pricing visits only of browsers it has identified.",
+        why_cdp="Without the deal stage the CDP can only guess it from a synced sales meeting beside the pricing visit.",
+        why_hybrid="The CRM's stage joined to the CDP's stitched pricing visits: both halves of the need."),
+    Play(
+        name="valued-browse-abandonment", title="Valued customers browsing without a cart",
+        goal="Reach customers with a lifetime spend of 150 or more who browsed products today and added nothing to their cart.",
+        presets=B2C,
+        truth={"name": "In-market valued customers browsing today without a cart", "all": [
+            _in_market(),
+            {"field": "total_spend", "op": "gte", "value": 150},
+            {"event": "page_view", "where": {"page": "product"}, "within": "24h"},
+            {"not": {"event": "add_to_cart", "within": "24h"}}]},
+        crm={"name": "Valued customers browsing today (order sync and tracked visits)", "all": [
+            {"field": "total_spend", "op": "gte", "value": 150},
+            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 2}, "within": "24h"},
+            {"not": {"event": "page_view", "where": {"page": "cart"}, "within": "24h"}}]},
+        cdp={"name": "Big spenders browsing today", "all": [
+            {"trait": "total_value", "event": "purchase", "op": "gte", "value": 150},
+            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 2}, "within": "24h"},
+            {"not": {"event": "add_to_cart", "within": "24h"}}]},
+        hybrid={"name": "Valued customers (CRM spend) browsing today (CDP)", "all": [
+            {"field": "total_spend", "op": "gte", "value": 150},
+            {"event": "page_view", "where": {"page": "product"}, "count": {"gte": 2}, "within": "24h"},
+            {"not": {"event": "add_to_cart", "within": "24h"}}]},
+        action_window_hours=24,
+        response=Response(outcome_event="purchase", uplift_rel=1.2, half_life_hours=24),
+        why_truth="In market (latent), a lifetime spend of 150 or more (true, all years) and product views today without a cart.",
+        why_crm="Lifetime spend comes with the order sync; tracked product and cart-page visits of identified browsers; carts it cannot see.",
+        why_cdp="The CDP sums the purchases it has received — only since it was installed — and sees every stitched browse and cart.",
+        why_hybrid="The CRM's lifetime spend joined to the CDP's real-time browsing and carts."),
 )}
 
 

@@ -40,6 +40,9 @@ from synthetic.presets import PRESETS
 
 #: Relative error the fit aims for on its small worlds (the promise on the twin is ±15%).
 FIT_TOLERANCE = 0.05
+#: Observations a rate must rest on to be fitted: below ~100 its own sampling error (1/sqrt(n),
+#: 10% at 100) is as large as the ±15% the twin promises, so it is shown but not chased.
+MIN_SUPPORT = 100
 ACCEPT = 0.15
 MAX_ROUNDS = 10
 SMALL_PEOPLE = 4000
@@ -87,6 +90,14 @@ FOLLOWERS: tuple[tuple[str, str], ...] = (
     ("rate:purchase_session_share", "sessions with a purchase"),
     ("rate:purchases_per_buyer_week", "purchases per buyer per week"),
 )
+
+
+def support(profile: DataProfile, key: str) -> int:
+    """How many observations a rate rests on (see :attr:`DataProfile.support`)."""
+    kind, _, name = key.partition(":")
+    if kind == "rate":
+        return profile.support.get(name, 0)
+    return profile.events_by_type.get(name, 0)
 
 
 def value(profile: DataProfile, key: str) -> float | None:
@@ -146,7 +157,7 @@ class TwinFit:
                 continue
             err = "" if r["error"] is None else f"{r['error']:+.1%}"
             flag = "" if not r["fitted"] else ("  ok" if r["within"] else "  OUTSIDE ±15%")
-            note = "" if r["fitted"] else "  (follows)"
+            note = "" if r["fitted"] else f"  ({r['note']})"
             out.append(f"  {r['label']:<36} {_num(r['data']):>11} {_num(r['twin']):>11} {err:>8}{flag}{note}")
         out.append("  fitted knobs (preset value → twin):")
         for k, v in self.overrides.items():
@@ -245,7 +256,10 @@ def fit_twin(data: DataProfile, people: int | None = None, seed: int = 7, small_
     x: dict[str, float] = {}
     for t in TARGETS:
         target = value(data, t.key)
-        if target is None or target <= 0 or (t.unless and value(data, t.unless)):
+        if target is None or target <= 0 or (t.unless and value(data, t.unless) and support(data, t.unless) >= MIN_SUPPORT):
+            continue
+        if support(data, t.key) < MIN_SUPPORT:
+            skipped.append(f"{t.label} (only {support(data, t.key)} observations in the data; at least {MIN_SUPPORT} to fit)")
             continue
         missing = [k for k in t.knobs if k not in specs]
         if missing:
@@ -346,10 +360,11 @@ def _step(active: list[Target], data: DataProfile, x: dict[str, float],
 
 
 def _rows(active: list[Target], data: DataProfile, twin: DataProfile) -> list[dict[str, Any]]:
+    """Every rate the data shows: fitted ones, and the rest with why they were not fitted."""
     rows = []
     fitted = {t.key for t in active}
     listed = [(t.key, t.label, t.knobs) for t in TARGETS]
-    listed += [(k, label, ()) for k, label in FOLLOWERS if k not in fitted and k not in {t.key for t in TARGETS}]
+    listed += [(k, label, ()) for k, label in FOLLOWERS if k not in {t.key for t in TARGETS}]
     seen: set[str] = set()
     for key, label, knobs in listed:
         a, b = value(data, key), value(twin, key)
@@ -357,8 +372,11 @@ def _rows(active: list[Target], data: DataProfile, twin: DataProfile) -> list[di
             continue
         seen.add(key)
         err = None if not a or b is None else b / a - 1.0
-        rows.append({"rate": key, "label": label, "data": a, "twin": b, "error": err,
-                     "within": err is not None and abs(err) <= ACCEPT, "fitted": key in fitted, "knobs": list(knobs)})
+        n = support(data, key)
+        note = "" if key in fitted else (f"too few in the data to fit (n={n})" if n < MIN_SUPPORT else "follows")
+        rows.append({"rate": key, "label": label, "data": a, "twin": b, "error": err, "support": n,
+                     "within": err is not None and abs(err) <= ACCEPT, "fitted": key in fitted, "note": note,
+                     "knobs": list(knobs)})
     return rows
 
 

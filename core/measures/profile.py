@@ -65,18 +65,16 @@ class DataProfile:
     events_per_user_day: dict[str, float]
     sessions_derived: bool
     crm: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    support: dict[str, int] = field(default_factory=dict)
+    """Per rate, the smaller of its numerator and denominator counts: how much data it rests on
+    (a cart abandonment from 4 carts is a guess; the twin fits only rates resting on enough)."""
 
-    def rate(self, name: str) -> float | None:
-        if name.startswith("per_day:"):
-            return self.events_per_user_day.get(name.split(":", 1)[1])
-        return self.rates.get(name)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({"kind": self.kind, "start": self.start, "end": self.end, "days": self.days,
                           "counts": self.counts, "rates": self.rates, "events_by_type": self.events_by_type,
                           "events_per_user_day": self.events_per_user_day, "sessions_derived": self.sessions_derived,
-                          "crm": self.crm})
+                          "support": self.support, "crm": self.crm})
 
     def lines(self) -> list[str]:
         c, r = self.counts, self.rates
@@ -333,6 +331,16 @@ def _profile(con, kind: str, start: pd.Timestamp, end: pd.Timestamp, crm: str | 
         "email_click_to_open": _ratio(by_type.get("email_click", 0), by_type.get("email_open", 0))
         if by_type.get("email_click") and by_type.get("email_open") else None,
     }
+    priced = con.execute("SELECT count(*) FROM ev WHERE event_type = 'purchase' AND value > 0").fetchone()[0]
+    support = {
+        "identified_event_share": min(identified_events, n_events), "sessions_per_user_week": min(sessions, users),
+        "pages_per_session": view_sessions, "cart_session_share": cart_sessions, "purchase_session_share": buy_sessions,
+        "cart_to_purchase": min(buys, carts), "cart_abandonment": min(abandoned, cart_sessions - abandoned),
+        "purchase_rate": purchasers, "purchases_per_buyer_week": purchasers, "average_order_value": priced,
+        "multi_device_share": min(multi, ident_keys - multi), "anonymous_ids_per_identified_user": ident_keys,
+        "ad_clicks_per_session": by_type.get("ad_click", 0),
+        "email_click_to_open": min(by_type.get("email_click", 0), by_type.get("email_open", 0)),
+    }
     per_day = {str(t): n / users / days for t, n in by_type.items() if t is not None and users}
     counts = {"events": int(n_events), "users": int(users), "identified_users": int(identified_users),
               "user_ids": int(identifiers[0]), "anonymous_ids": int(identifiers[1]), "emails": int(identifiers[2]),
@@ -341,7 +349,8 @@ def _profile(con, kind: str, start: pd.Timestamp, end: pd.Timestamp, crm: str | 
     crm_part = _crm(con, crm, end) if crm else None
     return DataProfile(kind=kind, start=start, end=end, days=round(days, 4), counts=counts, rates=rates,
                        events_by_type={str(k): int(v) for k, v in by_type.items()},
-                       events_per_user_day=per_day, sessions_derived=derived, crm=crm_part)
+                       events_per_user_day=per_day, sessions_derived=derived, crm=crm_part,
+                       support={k: int(v or 0) for k, v in support.items()})
 
 
 def _crm(con, source: str, end: pd.Timestamp) -> dict[str, Any] | None:

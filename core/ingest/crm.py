@@ -21,10 +21,11 @@ import pandas as pd
 
 from core.errors import DataError
 from core.ingest import sqlexpr as X
-from core.ingest.events import REJECT_COLUMNS
+from core.ingest.events import RAW_FIELDS, REJECT_COLUMNS
 from core.ingest.limits import Limits
 from core.ingest.mapping import CrmMapping
-from core.ingest.reader import first_line, parser_rejects, relation, sql_string
+from core.ingest.reader import EMAIL_IN_TEXT, append_file, first_line, parser_rejects, relation, sql_string
+from core.ingest.safecsv import neutralise_sql
 from core.ingest.sniff import Source
 
 
@@ -37,6 +38,21 @@ class CrmResult:
     undated: int              # contacts dated at the end of the period (no readable time)
     duplicate_emails: int     # contacts whose e-mail another contact also has
     rejected: dict[str, int]
+
+
+def _shape_rejects(con: duckdb.DuckDBPyConnection, keep_pii: bool, body: Path) -> dict[str, int]:
+    """Lines of a blank-separated export with too few or too many values (counted, written, never kept)."""
+    counts = dict(con.execute("SELECT CASE WHEN _shape < 0 THEN 'short line' ELSE 'extra columns' END, count(*) "
+                              "FROM crm_all WHERE _shape <> 0 GROUP BY 1").fetchall())
+    if counts:
+        raw = "_raw" if keep_pii else f"regexp_replace(_raw, {sql_string(EMAIL_IN_TEXT)}, '<e-mail removed>', 'g')"
+        nulls = ", ".join(["NULL"] * len(RAW_FIELDS))
+        part = body.with_suffix(".crm_shape.csv")
+        con.execute(f"""COPY (SELECT 'crm', CASE WHEN _shape < 0 THEN 'short line' ELSE 'extra columns' END, NULL,
+                              {nulls}, {neutralise_sql(raw)} FROM crm_all WHERE _shape <> 0 ORDER BY _row)
+                       TO {sql_string(part)} (FORMAT csv, HEADER false)""")
+        append_file(part, body)
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def import_crm(con: duckdb.DuckDBPyConnection, src: Source, mapping: CrmMapping, keep_pii: bool,
@@ -61,14 +77,18 @@ def import_crm(con: duckdb.DuckDBPyConnection, src: Source, mapping: CrmMapping,
         i = src.columns.index(column)
         field_cols.append((name, X.text(X.col(i), src.types[i])))
     picks = ", ".join(f"{expr} AS f{k}" for k, (_, expr) in enumerate(field_cols))
+    raw_line = "concat_ws(' ', " + ", ".join(X.text(X.col(i), t) for i, t in enumerate(src.types)) + ")"
     try:
         con.execute(
-            f"CREATE TEMP TABLE crm_raw AS SELECT row_number() OVER () AS _row, {source_id} AS source_id, "
+            f"CREATE TEMP TABLE crm_all AS SELECT row_number() OVER () AS _row, {source_id} AS source_id, "
             f"{email} AS email, {created} AS created_at, {updated} AS updated_at"
-            f"{', ' + picks if picks else ''} FROM {rel} WHERE _shape = 0", params)
+            f"{', ' + picks if picks else ''}, _shape, {raw_line} AS _raw FROM {rel}", params)
     except duckdb.Error as exc:
         raise DataError(f"cannot read CRM file {src.path}: {first_line(exc)}") from None
     rejected = parser_rejects(con, "rej_crm", "crm", len(REJECT_COLUMNS), keep_pii, rejected_body) if src.kind == "csv" else {}
+    rejected.update(_shape_rejects(con, keep_pii, rejected_body))
+    con.execute("CREATE TEMP TABLE crm_raw AS SELECT * EXCLUDE (_shape, _raw) FROM crm_all WHERE _shape = 0")
+    con.execute("DROP TABLE crm_all")
     n_rows = con.execute("SELECT count(*) FROM crm_raw").fetchone()[0]
     if n_rows == 0:
         raise DataError(f"CRM file {src.path} has no usable rows")

@@ -9,7 +9,8 @@ split (short, long, badly encoded) never reach pass 1; they come from its reject
 
 ``events.parquet`` holds ``ts, event_type, page, value, channel, anonymous_id, user_id, email,
 received_at, session_id``; ``received_at`` is NULL where the export did not say when the row was
-received (the reader then uses the event time). ``event_id`` and ``person_id`` are added on load.
+received (the reader then uses the event time). ``event_id`` is added on load; there is no
+``person_id`` (no ground truth in real data).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _typed(src: Source, mapping: ColumnMapping, name: str) -> tuple[str, str] | 
 
 
 def _select(src: Source, mapping: ColumnMapping, keep_pii: bool) -> tuple[str, list]:
-    """The projection from ``c*`` columns to world columns, plus the checks (``_ok`` inputs)."""
+    """The projection from ``c*`` columns to world columns, plus the raw-column checks the reasons read."""
     params: list = []
     ref = {f: _typed(src, mapping, f) for f in ("timestamp", "event", "user_id", "anonymous_id", "email",
                                                 "session_id", "page", "value", "channel", "received_at")}
@@ -125,7 +126,7 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     produced = src.rows if src.kind == "parquet" else _scanned(profile)
     rejected: dict[str, int] = {}
     if produced is None or produced > kept:
-        rejected = _write_rejects(con, rows, params, src, mapping, keep_pii, rejected_body, limits)
+        rejected = _write_rejects(con, src, mapping, keep_pii, rejected_body, limits)
     parser = parser_rejects(con, "rej_events", "events", len(REJECT_COLUMNS), keep_pii, rejected_body) \
         if src.kind == "csv" else {}
     for reason, n in parser.items():
@@ -162,8 +163,8 @@ def _raw(src: Source, mapping: ColumnMapping, name: str, keep_pii: bool) -> str:
     return neutralise_sql(X.text(*t))
 
 
-def _write_rejects(con, rows: str, params: list, src: Source, mapping: ColumnMapping, keep_pii: bool,
-                   body: Path, limits: Limits) -> dict[str, int]:
+def _write_rejects(con, src: Source, mapping: ColumnMapping, keep_pii: bool, body: Path,
+                   limits: Limits) -> dict[str, int]:
     """Pass 2: rows that were read but unusable, with their reason and raw values, appended to ``body``."""
     raw_cols = ", ".join(f"{_raw(src, mapping, f, keep_pii)} AS r_{f}" for f in RAW_FIELDS)
     rel, rel_params = relation(src, "rej_events_pass2", limits)
@@ -182,6 +183,7 @@ def _write_rejects(con, rows: str, params: list, src: Source, mapping: ColumnMap
         spec = "{" + ", ".join(f"'k{i}': 'VARCHAR'" for i in range(len(REJECT_COLUMNS))) + "}"
         counts = dict(con.execute(
             f"SELECT k1, count(*) FROM read_csv(?, columns = {spec}, header = false, auto_detect = false, "
-            f"quote = '\"', escape = '\"', delim = ',') GROUP BY 1", [str(part)]).fetchall())
+            f"quote = '\"', escape = '\"', delim = ',', max_line_size = ?) GROUP BY 1",
+            [str(part), 4 * limits.max_line_bytes]).fetchall())
     append_file(part, body)
     return {str(k): int(v) for k, v in counts.items()}

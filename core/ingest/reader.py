@@ -60,7 +60,7 @@ def relation(src: Source, rejects: str, limits: Limits) -> tuple[str, list]:
     return f"(SELECT *, 0 AS _shape FROM read_csv(?, columns = {spec}, {options}))", params
 
 
-_EMAIL_IN_TEXT = r"""[^\s,;|"']+@[^\s,;|"']+"""
+EMAIL_IN_TEXT = r"""[^\s,;|"']+@[^\s,;|"']+"""
 
 
 def sql_string(value: object) -> str:
@@ -75,7 +75,7 @@ def parser_rejects(con: duckdb.DuckDBPyConnection, rejects: str, label: str, wid
     ``width`` is the number of columns of the rejected file: file, reason, line, …, raw_line.
     Without ``keep_pii`` every e-mail-like word of the raw line is blanked out.
     """
-    raw = "csv_line" if keep_pii else f"regexp_replace(csv_line, {sql_string(_EMAIL_IN_TEXT)}, '<e-mail removed>', 'g')"
+    raw = "csv_line" if keep_pii else f"regexp_replace(csv_line, {sql_string(EMAIL_IN_TEXT)}, '<e-mail removed>', 'g')"
     case = " ".join(f"WHEN {sql_string(k)} THEN {sql_string(v)}" for k, v in PARSER_REASONS.items())
     lines = (f"SELECT line, arg_min(error_type, column_idx) AS error_type, any_value(csv_line) AS csv_line "
              f"FROM {rejects}_errors GROUP BY line")

@@ -69,12 +69,9 @@ def _q(default: Any, help: str, **meta: Any) -> Any:
 
 def tool_choices(role: str) -> tuple[str, ...]:
     """The stack profiles a user can pick for a role ('' = a generic tool of that kind)."""
-    try:
-        from core.advice import stacks  # the stack catalogue (issue 12), when present
-    except ImportError:
-        return ("",)
-    names = [p.name for p in stacks.profiles(role)] if hasattr(stacks, "profiles") else []
-    return ("", *names)
+    from core.advice.stacks import stacks_for
+
+    return ("", *(p.name for p in stacks_for(role)))
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, fields, replace
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HY
 from core.advice.costs import COST_SOURCES, FTE_NEEDED, tco, tco_totals  # noqa: F401
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
+from core.advice.stacks import stack_keys, stack_settings
 from core.advice.sweep import best_model, crossover_of, evaluate_points
 from core.advice.verdict import FIRM_SHARE
 from core.jsonsafe import json_safe
@@ -137,8 +139,10 @@ def answers_to_settings(answers: Answers, crm_level: float | None = None, cdp_le
 
     Precedence, lowest first: the preset's defaults; each side's operating level
     (:func:`core.advice.ops.level_settings`, knobs in :data:`ANSWERED` excluded); the chosen
-    stack profiles (when the catalogue is present); the answers themselves (tracking, login
-    share, cadence, marketing automation, ship days, order value, send cost).
+    stack profiles (core/advice/stacks.py: a product's documented behaviour beats the team's
+    level); the answers themselves (tracking, login share, cadence, marketing automation, ship
+    days, order value, send cost) — except that a CRM product documented as batch-only never
+    triggers, whatever the cadence.
     """
     from synthetic.presets import PRESETS
 
@@ -148,25 +152,31 @@ def answers_to_settings(answers: Answers, crm_level: float | None = None, cdp_le
     lc = levels["crm"] if crm_level is None else float(crm_level)
     ld = levels["cdp"] if cdp_level is None else float(cdp_level)
     default = _default_of(preset)
-    s: dict[str, Any] = {}
-    s.update(level_settings("crm", lc, default, keys=_level_knobs("crm")))
-    s.update(level_settings("cdp", ld, default, keys=_level_knobs("cdp")))
-    s["hybrid_sync_minutes"] = _hybrid_sync(ld)
-    s.update(stack_settings(answers))
+    picked = chosen_stacks(answers)
+    profile = stack_settings(picked)
+    level = {**level_settings("crm", lc, default, keys=_level_knobs("crm")),
+             **level_settings("cdp", ld, default, keys=_level_knobs("cdp")),
+             "hybrid_sync_minutes": _hybrid_sync(ld)}
+    # a chosen product's documented behaviour beats the team's level (a team cannot make a product
+    # faster than its vendor documents); the Scenario expands the profiles from their names
+    s: dict[str, Any] = {k: v for k, v in level.items() if k not in profile}
+    s.update(stack_keys(picked))
     # --- the answers (they win)
     track = dict(TRACKING[answers.tracking_maturity])
     if coverage_web is not None:
         track["coverage_web"] = float(coverage_web)
     s.update(track)
     s["identified_share"] = answers.login_share if identified_share is None else float(identified_share)
-    if answers.marketing_automation == "yes":
+    if answers.marketing_automation == "no":
+        # a sales CRM without marketing automation sees no visits, forms or e-mail engagement
+        s["crm_coverage_web"] = 0.0
+        s["crm_event_types"] = "none"
+    elif "crm_coverage_web" not in profile:
         # the CRM's tracking script loses the browsers the site's tracking loses; a poorly run
         # CRM has it on few pages (core/advice/ops.py: 0.3)
         poor = min(OPS["crm"]["poorly-run"].get("crm_coverage_web", 0.3), track["coverage_web"])
         s["crm_coverage_web"] = round(poor + (track["coverage_web"] - poor) * min(1.0, lc / 0.5), 6)
-    else:
-        s["crm_coverage_web"] = 0.0  # a sales CRM without marketing automation sees no visits
-    s.update(send_settings(answers))
+    s.update(send_settings(answers, profile))
     s["order_value"] = answers.order_value
     if p.model == "b2b":
         s["sales_cycle_days"] = answers.sales_cycle_days
@@ -198,26 +208,24 @@ def level_settings_scalar(values: Mapping[str, float], level: float) -> float:
     return round(a * (b / a) ** t, 6)
 
 
-def send_settings(answers: Answers) -> dict[str, Any]:
+def send_settings(answers: Answers, profile: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The cadence answer, applied to both sides: continuous → both triggered on entry; daily or
-    weekly → both batch on that schedule. Without marketing automation the CRM cannot trigger a
-    workflow, so continuous journeys become daily list exports on the CRM side."""
+    weekly → both batch on that schedule. A CRM that cannot trigger a workflow (no marketing
+    automation, or a chosen CRM product documented as batch-only) sends continuous journeys as
+    daily list exports instead."""
+    can_trigger = answers.marketing_automation == "yes" and (profile or {}).get("crm_send_mode") != "batch"
     if answers.cadence == "continuous":
         crm = ({"crm_send_mode": "triggered", "crm_workflow_delay_minutes": 0.0}
-               if answers.marketing_automation == "yes" else {"crm_send_mode": "batch", "crm_send_every_days": 1})
+               if can_trigger else {"crm_send_mode": "batch", "crm_send_every_days": 1})
         return {**crm, "cdp_send_mode": "triggered", "cdp_workflow_delay_minutes": 0.0}
     every = {"weekly": 7, "daily": 1}[answers.cadence]
     return {"crm_send_mode": "batch", "crm_send_every_days": every, "cdp_send_mode": "batch", "cdp_send_every_days": every}
 
 
-def stack_settings(answers: Answers) -> dict[str, Any]:
-    """The chosen stack profiles' settings (issue 12), applied under the answers; {} when none."""
-    chosen = [name for name in (answers.crm_tool, answers.cdp_tool, answers.sending_tool) if name]
-    if not chosen:
-        return {}
-    from core.advice import stacks
-
-    return dict(stacks.settings_of(chosen))
+def chosen_stacks(answers: Answers) -> dict[str, str]:
+    """``{role: profile name}`` of the tools the answers name (core/advice/stacks.py)."""
+    return {role: name for role, name in (("crm", answers.crm_tool), ("cdp", answers.cdp_tool),
+                                          ("sending", answers.sending_tool)) if name}
 
 
 def answers_to_scenario(answers: Answers, seed: int | None = None) -> Scenario:
@@ -378,7 +386,8 @@ def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Se
     from concurrent.futures import as_completed
 
     try:
-        futures = {pool.submit(_seed_job, *a): a for a in args}
+        with _plain_main():  # workers start on the first submit
+            futures = {pool.submit(_seed_job, *a): a for a in args}
         for i, fut in enumerate(as_completed(futures)):
             a = futures[fut]
             try:
@@ -389,6 +398,24 @@ def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Se
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start worker processes as if from a bare interpreter: ``spawn`` re-runs the parent's
+    ``__main__`` file in every worker, and under a test runner or a Streamlit page that file is
+    not a plain script. Workers only run :func:`_seed_job`, so they need nothing from it (the same
+    guard as synthetic/io.py's block writer)."""
+    import sys
+    import types
+
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
 
 
 def _start_pool(workers: int):

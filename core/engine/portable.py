@@ -35,12 +35,14 @@ from core.engine.viewsql import CRM_EVENT_TYPES, RELATIONS, VIEWS, Layout, relat
 
 #: sqlglot dialect names, as the CLI accepts them.
 DIALECTS: tuple[str, ...] = ("duckdb", "spark", "databricks", "bigquery", "snowflake", "postgres")
+#: The documented world layout (docs/ARCHITECTURE.md): events carry crm_received_at and person_id.
+DOCUMENTED = Layout(crm_received=True, has_person=True)
 _NOW = "1900-01-01T00:00:00.000001+00:00"  # stands in for CURRENT_TIMESTAMP until the tree is built
 
 
 def portable_sql(rule: Rule | dict | str, view: str, dialect: str, as_of: Any = None,
                  registry: Mapping[str, Rule] | None = None, *, schema: ViewSchema | None = None,
-                 layout: Layout = Layout(), pretty: bool = True) -> str:
+                 layout: Layout = DOCUMENTED, pretty: bool = True) -> str:
     """The rule's members at ``as_of`` on ``view``, as one query in ``dialect``.
 
     ``schema`` (from an engine on a world) checks field names against the world; without it every

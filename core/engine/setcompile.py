@@ -6,6 +6,9 @@ run correlated aggregates with inequality predicates at all. Here each condition
 of keys for which it holds, computed once with a join and a GROUP BY, and the rule is a boolean
 expression of set memberships. Results are identical (tests/test_setcompile.py checks every play).
 
+Each membership test is ``EXISTS (SELECT 1 FROM (<set>) g WHERE g.subject_id = a.subject_id)``:
+the set is uncorrelated, the equality makes it a hash semi (or anti) join in DuckDB and Spark alike.
+
 Three time sources, one code path:
 
 * ``at`` — one as-of time for every subject (``Engine.members``): keys are ``subject_id``; the
@@ -64,15 +67,19 @@ class _Time:
 
 @dataclass(frozen=True)
 class _Leaf:
-    """``keys IN (sql)`` (or NOT IN when ``negated``); keys are (subject_id, t) when ``variable``."""
+    """The keys of ``sql`` hold the condition (or, ``negated``, do not); keys are (subject_id, t)
+    when ``variable``, else subject_id."""
 
     sql: _Frag
     variable: bool
     negated: bool = False
 
     def test(self) -> _Frag:
-        keys = "(a.subject_id, a.t)" if self.variable else "a.subject_id"
-        body = _f(f"{keys} IN (\n") + _indent(self.sql) + "\n)"
+        """Membership as EXISTS with equality on the keys: a hash semi/anti join in every engine,
+        two-valued (no NULL surprises of NOT IN), and no tuple IN (BigQuery has none)."""
+        on = "g.subject_id = a.subject_id" + (" AND g.t = a.t" if self.variable else "")
+        body = (_f("EXISTS (\n") + _indent(_f("SELECT 1 FROM (\n") + _indent(self.sql) + f"\n) AS g WHERE {on}")
+                + "\n)")
         return _f("NOT ") + body if self.negated else body
 
     def flip(self) -> "_Leaf":

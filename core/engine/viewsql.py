@@ -162,8 +162,9 @@ def _ctes(layout: Layout) -> dict[str, tuple[str, tuple[str, ...]]]:
                     SELECT profile_id, person_id, COUNT(*) AS n FROM (
                         SELECT subject_id AS profile_id, person_id FROM cdp_placed
                         UNION ALL
-                        SELECT profile_id, person_id FROM cdp_carried
-                        WHERE profile_id NOT IN (SELECT subject_id FROM cdp_placed)) AS pairs
+                        SELECT c.profile_id, c.person_id FROM cdp_carried c
+                        LEFT JOIN (SELECT DISTINCT subject_id FROM cdp_placed) AS p ON p.subject_id = c.profile_id
+                        WHERE p.subject_id IS NULL) AS pairs
                     WHERE person_id IS NOT NULL
                     GROUP BY profile_id, person_id) AS counted) AS ranked
             WHERE rn = 1""", ("cdp_placed", "cdp_carried")),

@@ -1,0 +1,245 @@
+"""Spark as an engine: the whole path from a world's Parquet files to members runs in Spark.
+
+The tables are read by Spark itself (never collected to the driver); identity resolution runs as
+the window-function SQL of :mod:`core.engine.identity_sql` (profile ids from the same SipHash,
+through a vectorised pandas UDF on the executors); the view relations are the SQL of
+:mod:`core.engine.viewsql`; rules compile to the grouped set queries of
+:mod:`core.engine.setcompile`. Everything is written once in DuckDB's dialect and transpiled by
+sqlglot (:func:`core.engine.portable.dialect_sql`); user values stay bound parameters (Spark's
+named parameter markers). Only the answer — members or intervals — comes back to Python.
+
+Local mode by default (``local[2]``); point ``AUDLAB_SPARK_MASTER`` at a cluster to scale out.
+Spark needs Java 17 (Debian's ``openjdk-17-jre-headless``, installed by scripts/ensure_system.sh).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.errors import UserError
+from core.engine.identity import IdentityConfig
+from core.engine.identity_sql import UDF_NAME, hash_ids, resolution_sql
+from core.engine.portable import dialect_sql
+from core.engine.rules import Rule, parse_rule
+from core.engine.schema import ViewSchema
+from core.engine.setcompile import compile_at, compile_pairs
+from core.engine.sqlcompile import compile_change_points
+from core.engine.viewsql import RELATIONS, VIEWS, Layout, relation_ctes
+
+TABLES: tuple[str, ...] = ("people", "accounts", "events", "traits", "intent", "crm_changes")
+_LOGS = ("traits", "crm_changes")  # tables whose row order is part of the data (seq)
+
+
+def spark_available() -> str | None:
+    """None when Spark can start here, else the reason (no pyspark, no Java)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install -e '.[test]' installs it)"
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return "Java is missing: run scripts/ensure_system.sh (installs Debian's openjdk-17-jre-headless)"
+    return None
+
+
+def spark_session(app: str = "audience-lab"):
+    """A Spark session for this process (local mode unless AUDLAB_SPARK_MASTER says otherwise)."""
+    reason = spark_available()
+    if reason:
+        raise UserError(f"cannot start Spark: {reason}")
+    from pyspark.sql import SparkSession
+
+    # the executors' Python workers run the profile-id UDF: they need this interpreter's packages
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (SparkSession.builder.appName(app)
+               .master(os.environ.get("AUDLAB_SPARK_MASTER", "local[2]"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", os.environ.get("AUDLAB_SPARK_PARTITIONS", "4"))
+               .config("spark.driver.memory", os.environ.get("AUDLAB_SPARK_MEMORY", "2g"))
+               .config("spark.sql.legacy.parquet.nanosAsLong", "true")  # the worlds store ns times
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+class SparkEngine:
+    """One world folder in Spark; the same ``members`` / ``members_at`` / ``intervals`` as
+    :class:`core.engine.views.Engine`."""
+
+    def __init__(self, path: str | os.PathLike, spark=None, identity: IdentityConfig | None = None) -> None:
+        from synthetic.io import read_config
+
+        self.path = Path(path)
+        meta = self.path / "world.json"
+        if meta.is_file() and '"observed"' in meta.read_text():
+            raise UserError(f"{self.path} holds imported data; the Spark engine reads generated worlds "
+                            "(use --engine duckdb for an imported world)")
+        config = read_config(self.path)
+        self.start, self.end = config.start_ts, config.end_ts
+        self.identity = identity or IdentityConfig()
+        self.spark = spark or spark_session()
+        self._prefix = f"w{abs(hash((str(self.path.resolve()), self.identity))) % 10**8}"
+        self._built: dict[str, ViewSchema] = {}
+        self._helpers: set[str] = set()
+        self._layout: Layout | None = None
+        self._register_udf()
+
+    # ------------------------------------------------------------------ loading
+    def _files(self, name: str) -> list[Path]:
+        folder, single = self.path / name, self.path / f"{name}.parquet"
+        files = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else [single] if single.is_file() else []
+        if not files:
+            raise UserError(f"{self.path} is not a complete world: the {name} table is missing")
+        return files
+
+    def _load(self, name: str):
+        """A table as Spark reads it: nanosecond times as timestamps, logs with their ``seq``."""
+        import pyarrow.parquet as pq
+        from pyspark.sql import functions as F
+
+        files = self._files(name)
+        schema = pq.read_schema(files[0])
+        df = self.spark.read.parquet(*[str(f) for f in files])
+        for field in schema:
+            if str(field.type).startswith("timestamp[ns"):
+                df = df.withColumn(field.name, F.timestamp_micros(F.floor(F.col(field.name) / 1000)))
+        if name in _LOGS:
+            ranks = self.spark.createDataFrame([(f.name, i) for i, f in enumerate(files)], "file_name string, file_rank long")
+            df = (df.withColumn("file_name", F.col("_metadata.file_name"))
+                    .withColumn("row_index", F.col("_metadata.row_index"))
+                    .join(F.broadcast(ranks), "file_name")
+                    .withColumn("seq", F.col("file_rank") * F.lit(1 << 32) + F.col("row_index"))
+                    .drop("file_name", "row_index", "file_rank"))
+        return df, schema
+
+    def _register_udf(self) -> None:
+        from pyspark.sql.functions import pandas_udf
+
+        @pandas_udf("long")
+        def audlab_id(k: pd.Series, ident: pd.Series) -> pd.Series:
+            return pd.Series(hash_ids(k.to_numpy(), ident.to_numpy(dtype=object)))
+
+        self.spark.udf.register(UDF_NAME, audlab_id)
+
+    def _tables(self) -> Layout:
+        """Register the world's tables and the identity table (resolved in Spark, cached)."""
+        if self._layout is None:
+            names = {}
+            for name in TABLES:
+                df, schema = self._load(name)
+                df.createOrReplaceTempView(name)
+                names[name] = schema.names
+            self._sql(f"CACHE TABLE identity AS {self._to_spark(resolution_sql(self.identity))}")
+            self._layout = Layout(crm_received="crm_received_at" in names["events"],
+                                  has_person="person_id" in names["events"])
+        return self._layout
+
+    # ------------------------------------------------------------------ views
+    def _use(self, view: str) -> ViewSchema:
+        """Build the view's relations once (cached), then point v_subjects/v_events/v_fields at them."""
+        if view not in VIEWS:
+            raise UserError(f"unknown view {view!r}; accepted: {', '.join(VIEWS)}")
+        if view not in self._built:
+            layout = self._tables()
+            for name, sql in relation_ctes(view, layout):
+                body = self._to_spark(sql)
+                if name in RELATIONS:
+                    self._sql(f"CACHE TABLE {self._prefix}_{view}_{name} AS {body}")
+                elif name in self._helpers:
+                    continue  # the CDP and the hybrid share their helpers
+                elif name == "cdp_placed":  # read by two relations: computed once
+                    self._sql(f"CACHE TABLE {name} AS {body}")
+                else:
+                    self._sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
+                self._helpers.add(name)
+            self._built[view] = self._schema(view)
+        for rel in RELATIONS:
+            self._sql(f"CREATE OR REPLACE TEMP VIEW {rel} AS SELECT * FROM {self._prefix}_{view}_{rel}")
+        return self._built[view]
+
+    def _schema(self, view: str) -> ViewSchema:
+        from core.engine.views import CRM_EVENT_TYPES, field_type
+
+        rows = self._sql(f"SELECT DISTINCT field FROM {self._prefix}_{view}_v_fields WHERE field IS NOT NULL").collect()
+        names = sorted(r[0] for r in rows)
+        b2b = self._sql("SELECT COUNT(*) FROM accounts").collect()[0][0] > 0
+        kw = {"event_types": CRM_EVENT_TYPES} if view == "crm" else {}
+        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True, has_accounts=b2b, **kw)
+
+    def schema(self, view: str) -> ViewSchema:
+        return self._use(view)
+
+    # ------------------------------------------------------------------ evaluation
+    def members(self, rule: Rule | dict | str, view: str, as_of: Any = None,
+                registry: dict[str, Rule] | None = None) -> pd.DataFrame:
+        """Members at one time: ``subject_id, person_id`` (sorted by subject)."""
+        from core.engine.views import _utc
+
+        rule = rule if isinstance(rule, Rule) else parse_rule(rule)
+        t = _utc(as_of) if as_of is not None else self.end
+        schema = self._use(view)
+        c = compile_at(rule, schema, t, registry)
+        sql = (f"SELECT m.subject_id, s.person_id FROM ({c.sql}) m "
+               "JOIN v_subjects s ON s.subject_id = m.subject_id ORDER BY m.subject_id")
+        return self._frame(sql, c.params, ["subject_id", "person_id"])
+
+    def members_at(self, rule: Rule | dict | str, view: str, times, registry: dict[str, Rule] | None = None
+                   ) -> pd.DataFrame:
+        """Members at each of many times, in one job: ``subject_id, person_id, t``."""
+        from core.engine.views import _utc
+
+        rule = rule if isinstance(rule, Rule) else parse_rule(rule)
+        schema = self._use(view)
+        stamps = sorted({_utc(x) for x in times})
+        self.spark.createDataFrame(pd.DataFrame({"t": [x.isoformat() for x in stamps]})) \
+            .selectExpr("CAST(t AS TIMESTAMP) AS t").createOrReplaceTempView("v_times")
+        c = compile_pairs(rule, schema, "v_times", registry)
+        sql = (f"SELECT m.subject_id, s.person_id, m.t FROM ({c.sql}) m "
+               "JOIN v_subjects s ON s.subject_id = m.subject_id ORDER BY m.t, m.subject_id")
+        out = self._frame(sql, c.params, ["subject_id", "person_id", "t"])
+        out["t"] = pd.to_datetime(out["t"], utc=True).dt.as_unit("ns")
+        return out
+
+    def intervals(self, rule: Rule | dict | str, view: str, registry: dict[str, Rule] | None = None,
+                  start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Exact membership intervals ``subject_id, person_id, enter, exit`` (change points)."""
+        from core.engine.views import intervals_sql
+
+        rule = rule if isinstance(rule, Rule) else parse_rule(rule)
+        schema = self._use(view)
+        points = compile_change_points(rule, schema, start or self.start, end or self.end, registry)
+        sql, args = dialect_sql(points.sql, points.params, "spark")
+        at = self.spark.sql(sql, args=args)
+        at.createOrReplaceTempView("v_at")
+        member = compile_pairs(rule, schema, "v_at", registry)
+        out = self._frame(intervals_sql(member.sql), member.params, ["subject_id", "person_id", "enter", "exit"])
+        for col in ("enter", "exit"):
+            out[col] = pd.to_datetime(out[col], utc=True).dt.as_unit("ns")
+        return out
+
+    # ------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _to_spark(sql: str) -> str:
+        return dialect_sql(sql, (), "spark")[0]
+
+    def _sql(self, sql: str, args: dict | None = None):
+        return self.spark.sql(sql, args=args) if args else self.spark.sql(sql)
+
+    def _frame(self, duck_sql: str, params: tuple, columns: list[str]) -> pd.DataFrame:
+        sql, args = dialect_sql(duck_sql, params, "spark")
+        out = self._sql(sql, args).toPandas()
+        out.columns = columns
+        for col in ("subject_id", "person_id"):
+            if col in out:
+                out[col] = out[col].astype("int64") if out[col].notna().all() else out[col].astype("Int64")
+        return out.reset_index(drop=True)
+
+
+__all__ = ["SparkEngine", "spark_available", "spark_session"]

@@ -257,3 +257,25 @@ def test_generate_records_the_stacks_and_compare_refuses_a_world_made_without_th
     assert code == 2 and "crm_coverage_web=0.0" in err and err.count("\n") == 1
     assert main([*args, "--stack", "hubspot-active-lists", "--stack", "dynamics-365-journeys"]) == 2
     assert "one profile per role" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the page's panel
+def test_the_stack_panel_shows_each_choice_in_words_with_sources_and_user_overrides():
+    from core.present.stackview import stack_panel, titled, with_stack
+
+    s = Scenario.make("b2c-retail", 7, 1000, 30, {**stack_keys(["sales-crm-nightly-import", "segment-realtime"]),
+                                                  "crm_import_days": 3})
+    crm, cdp, sending = stack_panel(s)
+    assert (crm.chosen, cdp.chosen, sending.chosen) == ("sales-crm-nightly-import", "segment-realtime", "")
+    assert crm.options[crm.index()][0] == "sales-crm-nightly-import" and sending.options[0][0] == ""
+    lines = {line.knob: line for line in crm.settings}
+    assert lines["crm_event_types"].value == "no behaviour (fields only)"
+    assert lines["crm_import_days"].value == "1 day" and lines["crm_import_days"].overridden_by == "3 days"
+    assert lines["crm_send_mode"].value == "In scheduled batches" and lines["crm_coverage_web"].value == "0%"
+    assert {line.knob: line.value for line in cdp.settings}["audience_cadence_by_rule_type"] == (
+        "simple event real time; sequence, time window, account every 8 h")
+    assert cdp.sources == get_stack("segment-realtime").sources and cdp.not_modelled
+    assert titled("Freshness", s).startswith("Freshness — Sales-only CRM") and titled("Freshness", Scenario()) == "Freshness"
+    assert with_stack(dict(s.settings), "crm", "") == {"crm_import_days": 3, "stack_cdp": "segment-realtime"}
+    with pytest.raises(ValueError, match="not a CRM profile"):
+        with_stack({}, "crm", "segment-realtime")

@@ -279,3 +279,16 @@ def test_the_stack_panel_shows_each_choice_in_words_with_sources_and_user_overri
     assert with_stack(dict(s.settings), "crm", "") == {"crm_import_days": 3, "stack_cdp": "segment-realtime"}
     with pytest.raises(ValueError, match="not a CRM profile"):
         with_stack({}, "crm", "segment-realtime")
+
+
+def test_members_evaluates_with_the_stacks_crm_event_types(tmp_path, capsys):
+    world = tmp_path / "w"
+    assert main(["generate", "--preset", "b2b-saas", "--people", "1000", "--days", "30", "--out", str(world)]) == 0
+    rule = tmp_path / "r.json"
+    rule.write_text(json.dumps({"name": "visitors", "all": [{"event": "page_view", "within": "30d"}]}))
+    capsys.readouterr()
+    assert main(["members", "--world", str(world), "--rule", str(rule), "--view", "crm"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > 1
+    code = main(["members", "--world", str(world), "--rule", str(rule), "--view", "crm", "--stack", "sales-crm-nightly-import"])
+    err = capsys.readouterr().err
+    assert code == 2 and "page_view" in err and err.count("\n") == 1

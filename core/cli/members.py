@@ -74,11 +74,7 @@ def _run_spark(args: argparse.Namespace, rule) -> int:
     from core.engine.spark import SparkEngine
     from core.present.export import to_safe_csv
 
-    engine = SparkEngine(args.world)
-    try:
-        members = engine.members(rule, args.view, args.as_of)
-    finally:
-        engine.spark.stop()
+    members = SparkEngine(args.world).members(rule, args.view, args.as_of)  # the JVM ends with this process
     id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
     out = members[["person_id"]].copy()
     if id_col:

@@ -52,27 +52,43 @@ def register_duckdb(con) -> None:
     con.create_function(UDF_NAME, fn, ["INTEGER", "VARCHAR"], "BIGINT", type="arrow")
 
 
-def resolution_sql(config: IdentityConfig = IdentityConfig(), as_of: str | None = None) -> str:
-    """The identity table from the ``events`` table, as one DuckDB-dialect query.
-
-    ``as_of`` (an ISO time from the caller's own code, never user text) keeps only events
-    received by then.
-    """
+def _events(as_of: str | None) -> str:
     cutoff = "" if as_of is None else f" AND received_at <= CAST('{pd.Timestamp(as_of).isoformat()}' AS TIMESTAMPTZ)"
-    max_e, max_a = int(config.max_emails_per_profile), int(config.max_anonymous_ids_per_profile)
-    merge = "" if config.merge_on_email else " AND FALSE"
     return f"""
-WITH ev AS (
     SELECT received_at AS t, NULLIF(CAST(user_id AS VARCHAR), '') AS u,
            NULLIF(CAST(email AS VARCHAR), '') AS e, NULLIF(CAST(anonymous_id AS VARCHAR), '') AS a
-    FROM events WHERE received_at IS NOT NULL{cutoff}
+    FROM events WHERE received_at IS NOT NULL{cutoff}"""
+
+
+def identifiers_sql(as_of: str | None = None) -> str:
+    """Every identifier seen (k: 0 user_id, 1 email, 2 anonymous_id), its first-seen time and its
+    hash ``h`` — the one step that calls the UDF, so an engine may materialise it once."""
+    return f"""
+WITH ev AS ({_events(as_of)}
 ),
 seen AS (
     SELECT 0 AS k, u AS id, MIN(t) AS fs FROM ev WHERE u IS NOT NULL GROUP BY u
     UNION ALL SELECT 1 AS k, e AS id, MIN(t) AS fs FROM ev WHERE e IS NOT NULL GROUP BY e
     UNION ALL SELECT 2 AS k, a AS id, MIN(t) AS fs FROM ev WHERE a IS NOT NULL GROUP BY a
+)
+SELECT k, id, fs, {UDF_NAME}(k, id) AS h FROM seen"""
+
+
+def resolution_sql(config: IdentityConfig = IdentityConfig(), as_of: str | None = None,
+                   ids_table: str | None = None) -> str:
+    """The identity table from the ``events`` table, as one DuckDB-dialect query.
+
+    ``as_of`` (an ISO time from the caller's own code, never user text) keeps only events
+    received by then. ``ids_table`` names a table already holding :func:`identifiers_sql`.
+    """
+    max_e, max_a = int(config.max_emails_per_profile), int(config.max_anonymous_ids_per_profile)
+    merge = "" if config.merge_on_email else " AND FALSE"
+    ids = f"SELECT * FROM {ids_table}" if ids_table else identifiers_sql(as_of)
+    return f"""
+WITH ev AS ({_events(as_of)}
 ),
-ids AS (SELECT k, id, fs, {UDF_NAME}(k, id) AS h FROM seen),
+ids AS ({ids}
+),
 eu AS (SELECT e AS c, u AS p, MIN(t) AS w FROM ev WHERE e IS NOT NULL AND u IS NOT NULL{merge} GROUP BY e, u),
 au AS (SELECT a AS c, u AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND u IS NOT NULL GROUP BY a, u),
 ae AS (SELECT a AS c, e AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND e IS NOT NULL GROUP BY a, e),
@@ -155,4 +171,4 @@ FROM resolved r JOIN ids h ON h.k = r.root_k AND h.id = r.root
 """
 
 
-__all__ = ["UDF_NAME", "hash_ids", "register_duckdb", "resolution_sql"]
+__all__ = ["UDF_NAME", "hash_ids", "identifiers_sql", "register_duckdb", "resolution_sql"]

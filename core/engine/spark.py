@@ -23,7 +23,7 @@ import pandas as pd
 
 from core.errors import UserError
 from core.engine.identity import IdentityConfig
-from core.engine.identity_sql import UDF_NAME, hash_ids, resolution_sql
+from core.engine.identity_sql import UDF_NAME, hash_ids, identifiers_sql, resolution_sql
 from core.engine.portable import dialect_sql
 from core.engine.rules import Rule, parse_rule
 from core.engine.schema import ViewSchema
@@ -136,7 +136,9 @@ class SparkEngine:
                 df, schema = self._load(name)
                 df.createOrReplaceTempView(name)
                 names[name] = schema.names
-            self._sql(f"CACHE TABLE identity AS {self._to_spark(resolution_sql(self.identity))}")
+            # the hashing UDF runs once per identifier, on the executors; the rest is plain SQL
+            self._sql(f"CACHE TABLE identity_ids AS {self._to_spark(identifiers_sql())}")
+            self._sql(f"CACHE TABLE identity AS {self._to_spark(resolution_sql(self.identity, ids_table='identity_ids'))}")
             self._layout = Layout(crm_received="crm_received_at" in names["events"],
                                   has_person="person_id" in names["events"])
         return self._layout

@@ -333,7 +333,7 @@ def _knob_values(knob: str, base_value: float) -> list[float]:
     return sorted(vals | {float(base_value)})
 
 
-def _points(answers: Answers, knobs: Sequence[str]) -> tuple[dict[tuple, dict], dict[tuple, tuple]]:
+def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple[dict[tuple, dict], dict[tuple, tuple]]:
     """Every scenario the advice needs, as full settings, and an alias map for duplicates.
 
     Keys: ``("base",)``; ``(knob, value)`` for each swept value; ``("joint", "better" | "worse")``
@@ -349,7 +349,7 @@ def _points(answers: Answers, knobs: Sequence[str]) -> tuple[dict[tuple, dict], 
             wanted[(knob, v)] = answers_to_settings(answers, **{knob: v})
     for v in (0.0, 1.0):
         wanted.setdefault(("cdp_level", v), answers_to_settings(answers, cdp_level=v))
-    for name, step in (("better", LEVEL_STEP), ("worse", -LEVEL_STEP)):
+    for name, step in (("better", LEVEL_STEP), ("worse", -LEVEL_STEP)) if joint else ():
         wanted[("joint", name)] = answers_to_settings(answers, crm_level=min(1.0, max(0.0, levels["crm"] + step)),
                                                       cdp_level=min(1.0, max(0.0, levels["cdp"] + step)))
     unique: dict[tuple, dict] = {}
@@ -486,7 +486,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
     """Simulate the business the answers describe on ``seeds`` worlds and recommend CRM, CDP or hybrid.
 
     ``knobs`` are the swept knobs (default: all of :data:`SWEEP_KNOBS`); the joint moves of both
-    sides' levels and the well-vs-poorly-run points are always run when ``sweep`` is on.
+    sides' levels are run when ``sweep`` is on, the well-vs-poorly-run points always.
     ``workers`` > 0 runs the seeds in that many spawned processes (the calling script must be
     import-safe); results are identical either way. ``progress(fraction, message)`` is called as
     seeds complete.
@@ -503,10 +503,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
     tick(0.02, "generating worlds like yours")
     seed_list = tuple(answers.seed + i for i in range(seeds))
     plays = PLAYS_OF[answers.business_model]
-    if sweep:
-        points, alias = _points(answers, knobs)
-    else:
-        points, alias = {("base",): answers_to_settings(answers)}, {("base",): ("base",)}
+    points, alias = _points(answers, knobs if sweep else (), joint=sweep)
     results = _run_seeds(answers, points, plays, seed_list, workers, tick)
     t_sim = time.perf_counter() - t0
 
@@ -555,8 +552,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
     crossovers = {kn: d["median"] for kn, d in detail.items()}
     robustness = _robustness(answers, rec, seed_list, base_nets, money) if sweep else {"checked": False}
     verdict = ("robust" if robustness.get("robust") else "uncertain") if sweep else "not checked"
-    wvp = _well_vs_poorly(answers, seed_list, money) if sweep else pd.DataFrame(
-        columns=["variant", "model", "net_value", "recommendation"])
+    wvp = _well_vs_poorly(answers, seed_list, money)
 
     first = seed_list[0]
     metrics = pd.DataFrame(results[first]["metrics"])

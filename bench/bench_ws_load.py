@@ -152,7 +152,8 @@ async def one_session(i: int, url: str, query: str, delay: float, t0: float, arg
     deadline = time.perf_counter() + args.session_timeout
     try:
         await session.connect()
-        for index, (kind, target) in enumerate(STEPS[:args.steps]):
+        plan = [(k, t) for k, t in STEPS if t not in args.without][:args.steps]
+        for index, (kind, target) in enumerate(plan):
             left = deadline - time.perf_counter()
             if left <= 0:
                 steps.append(Step(i, index, kind, target, time.perf_counter() - t0, 0.0, "session_timeout", [], [], False, 0))
@@ -257,9 +258,9 @@ def run_count(n: int, args) -> dict:
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             profiler.wait(60)
-        report = summarise(steps, n, min(args.steps, len(STEPS)))
+        report = summarise(steps, n, min(args.steps, len([t for _, t in STEPS if t not in args.without])))
         report.update({
-            "worlds": args.worlds, "think_s": args.think, "warm_up_s": round(warm, 1) if warm is not None else None,
+            "worlds": args.worlds, "think_s": args.think, "without": sorted(args.without), "warm_up_s": round(warm, 1) if warm is not None else None,
             "wall_s": round(time.perf_counter() - wall0, 1),
             "client_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
             "server_cpu_s": round(_cpu_seconds(server.pid) - server_cpu0, 1),
@@ -311,6 +312,8 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=3.0, help="seconds over which the sessions join")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a participant reads a page before the next step (0 = none, the worst case)")
+    parser.add_argument("--without", default="", type=lambda v: set(filter(None, v.split(","))),
+                        help="comma-separated page paths to leave out, e.g. Fit")
     parser.add_argument("--steps", type=int, default=len(STEPS), help=f"steps per session (at most {len(STEPS)})")
     parser.add_argument("--step-timeout", type=float, default=300.0)
     parser.add_argument("--session-timeout", type=float, default=1200.0)

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.engine.plays import plays_for
-from core.engine.rules import parse_rule
+from core.engine.rules import parse_rule, validate
+from core.errors import RuleError
 from core.engine.setcompile import compile_at, compile_pairs
 from core.engine.sqlcompile import compile_membership
 from core.engine.views import Engine
@@ -31,7 +32,7 @@ LEAVES = st.one_of(
         lambda x: {"first": {"event": "page_view"}, x[0]: {"event": "checkout_started"}, "within": x[1], "lookback": x[2]}),
     st.fixed_dictionaries({"trait": st.just("days_since_last"), "event": st.sampled_from(["page_view", "checkout_started"]),
                            "op": st.sampled_from(["gte", "gt", "lte", "lt", "eq", "neq"]),
-                           "value": st.sampled_from([0, 1, 1.5, 2, -1])}),
+                           "value": st.sampled_from([0, 1, 2, 3])}),
     st.fixed_dictionaries({"trait": st.just("count"), "event": st.just("page_view"), "days": st.sampled_from([1, 2]),
                            "op": st.sampled_from(["gte", "lte", "eq", "lt"]), "value": st.integers(0, 3)}),
     st.fixed_dictionaries({"trait": st.just("total_value"), "event": st.just("checkout_started"),
@@ -77,12 +78,14 @@ def test_set_queries_equal_correlated_queries(raw, doc, hours):
     want = {(s, pd.Timestamp(t)) for s, t in run(con, compile_membership(rule, CDP))}
     # one time at a time
     for t in times:
-        got = {s for s, _ in run(con, compile_at(rule, CDP, t))}
-        assert got == {s for s, x in want if x == t}, t
+        for form in ("in", "exists"):  # DuckDB's form and the Spark / warehouse form
+            got = {s for s, _ in run(con, compile_at(rule, CDP, t, form=form))}
+            assert got == {s for s, x in want if x == t}, (t, form)
     # per-subject points (the timeline path) and many times at once
     assert {(s, pd.Timestamp(t)) for s, t in run(con, compile_pairs(rule, CDP, "v_at"))} == want
     con.execute("CREATE OR REPLACE TABLE v_times AS SELECT DISTINCT t FROM v_at")
     assert {(s, pd.Timestamp(t)) for s, t in run(con, compile_pairs(rule, CDP, "v_times"))} == want
+    assert {(s, pd.Timestamp(t)) for s, t in run(con, compile_pairs(rule, CDP, "v_times", form="exists"))} == want
 
 
 def test_static_lists_and_segments_in_set_mode():
@@ -122,6 +125,11 @@ def test_every_play_has_the_same_members_in_both_modes(engine):
         for model in ("truth", "crm", "cdp", "hybrid"):
             rule = play.rule(model)
             con, schema = engine._connection(model), engine.schema(model)
+            try:
+                validate(rule, schema)
+            except RuleError:  # a field this world's CRM never recorded: both modes refuse it alike
+                continue
+            con.execute("CREATE OR REPLACE TEMP TABLE v_at (subject_id BIGINT, t TIMESTAMPTZ)")
             heavy = play.name == "account-intent"  # the correlated account query takes seconds a time
             for t in times[-1:] if heavy else times:
                 set_at(con, [t])

@@ -64,7 +64,7 @@ def dialect_sql(sql: str, params: tuple, dialect: str) -> tuple[str, dict[str, A
 def query_duckdb_sql(rule: Rule, view: str, as_of: Any, registry: Mapping[str, Rule] | None,
                      schema: ViewSchema, layout: Layout) -> tuple[str, tuple]:
     """The whole query in DuckDB's dialect with ``?`` parameters: view CTEs, then the rule."""
-    compiled = compile_at(rule, schema, _NOW if as_of is None else as_of, registry)
+    compiled = compile_at(rule, schema, _NOW if as_of is None else as_of, registry, form="exists")
     used = tuple(r for r in RELATIONS if re.search(rf"\b{r}\b", compiled.sql)) or ("v_subjects",)
     ctes = relation_ctes(view, layout, used)
     sql = (with_clause(ctes) + "\nSELECT m.subject_id\nFROM (\n" + compiled.sql

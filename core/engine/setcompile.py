@@ -6,8 +6,9 @@ run correlated aggregates with inequality predicates at all. Here each condition
 of keys for which it holds, computed once with a join and a GROUP BY, and the rule is a boolean
 expression of set memberships. Results are identical (tests/test_setcompile.py checks every play).
 
-Each membership test is ``EXISTS (SELECT 1 FROM (<set>) g WHERE g.subject_id = a.subject_id)``:
-the set is uncorrelated, the equality makes it a hash semi (or anti) join in DuckDB and Spark alike.
+Each membership test is ``a.subject_id IN (<set>)`` for DuckDB, or ``EXISTS (SELECT 1 FROM
+(<set>) g WHERE g.subject_id = a.subject_id)`` for Spark and warehouses (``form="exists"``): the
+set is uncorrelated either way, so each is one hash semi (or anti) join.
 
 Three time sources, one code path:
 
@@ -59,6 +60,7 @@ class _Time:
 
     expr: _Frag
     source: str | None = None  # None: constant time; "v_at" / "v_times": variable, joined as tt
+    form: str = "in"           # how a membership test is written (see _Leaf.test)
 
     @property
     def variable(self) -> bool:
@@ -74,12 +76,18 @@ class _Leaf:
     variable: bool
     negated: bool = False
 
-    def test(self) -> _Frag:
-        """Membership as EXISTS with equality on the keys: a hash semi/anti join in every engine,
-        two-valued (no NULL surprises of NOT IN), and no tuple IN (BigQuery has none)."""
-        on = "g.subject_id = a.subject_id" + (" AND g.t = a.t" if self.variable else "")
-        body = (_f("EXISTS (\n") + _indent(_f("SELECT 1 FROM (\n") + _indent(self.sql) + f"\n) AS g WHERE {on}")
-                + "\n)")
+    def test(self, form: str = "in") -> _Frag:
+        """``keys IN (set)`` — DuckDB's fastest form (a hash semi join; subject ids are never NULL in
+        the view relations, so NOT IN stays two-valued) — or, ``form="exists"``, ``EXISTS (SELECT 1
+        FROM (set) g WHERE g.subject_id = a.subject_id)``: a plain hash semi/anti join in Spark
+        (whose NOT IN is a null-aware nested loop) and in warehouses, and no tuple IN (BigQuery)."""
+        if form == "exists":
+            on = "g.subject_id = a.subject_id" + (" AND g.t = a.t" if self.variable else "")
+            body = (_f("EXISTS (\n") + _indent(_f("SELECT 1 FROM (\n") + _indent(self.sql) + f"\n) AS g WHERE {on}")
+                    + "\n)")
+        else:
+            keys = "(a.subject_id, a.t)" if self.variable else "a.subject_id"
+            body = _f(f"{keys} IN (\n") + _indent(self.sql) + "\n)"
         return _f("NOT ") + body if self.negated else body
 
     def flip(self) -> "_Leaf":
@@ -90,24 +98,24 @@ class _Leaf:
 
 
 def compile_at(rule: Rule, schema: ViewSchema, as_of: Any,
-               registry: Mapping[str, Rule] | None = None) -> Compiled:
+               registry: Mapping[str, Rule] | None = None, form: str = "in") -> Compiled:
     """``subject_id, t`` of every subject of ``v_subjects`` in the rule at one time."""
     validate(rule, schema, registry)
-    t = _Time(_ts_param(_utc(as_of)))
+    t = _Time(_ts_param(_utc(as_of)), form=form)
     expr = _rule_expr(rule, schema, registry or {}, t, outer=t.expr)
     frag = (_f("SELECT a.subject_id, ") + t.expr + " AS t\nFROM v_subjects a\nWHERE\n") + _indent(expr)
     return Compiled(frag.sql, frag.params)
 
 
 def compile_pairs(rule: Rule, schema: ViewSchema, source: str = "v_at",
-                  registry: Mapping[str, Rule] | None = None) -> Compiled:
+                  registry: Mapping[str, Rule] | None = None, form: str = "in") -> Compiled:
     """``subject_id, t`` pairs at which the rule holds, over ``v_at`` (per-subject points) or
     ``v_times`` (the same times for every subject of ``v_subjects``)."""
     if source not in ("v_at", "v_times"):
         raise ValueError(f"source must be v_at or v_times, got {source!r}")
     validate(rule, schema, registry)
     registry = registry or {}
-    t = _Time(_f("tt.t"), source)
+    t = _Time(_f("tt.t"), source, form)
     parts = _top_items(rule, schema, registry, t)
     driver = next((p for p in parts if isinstance(p, _Leaf) and p.variable and not p.negated), None)
     if driver is not None:
@@ -120,7 +128,7 @@ def compile_pairs(rule: Rule, schema: ViewSchema, source: str = "v_at",
         frm = _f("(SELECT s.subject_id, tt.t FROM v_subjects s CROSS JOIN v_times tt) AS a")
     sql = _f("SELECT a.subject_id, a.t\nFROM ") + frm
     if parts:
-        conds = [p.test() if isinstance(p, _Leaf) else p for p in parts]
+        conds = [p.test(form) if isinstance(p, _Leaf) else p for p in parts]
         sql = sql + "\nWHERE\n" + _indent(_join(conds, "\nAND "))
     return Compiled(sql.sql, sql.params)
 
@@ -145,14 +153,14 @@ def _top_items(rule: Rule, schema: ViewSchema, reg: Mapping[str, Rule], t: _Time
 def _rule_expr(rule: Rule, schema: ViewSchema, reg: Mapping[str, Rule], t: _Time, outer: _Frag) -> _Frag:
     """Active rules at the evaluation time; a static list at its frozen time, from then on."""
     if rule.list_type != "static":
-        return _as_expr(_node(rule.root, schema, reg, t))
-    frozen = _Time(_ts_param(rule.frozen_at))
-    inner = _as_expr(_node(rule.root, schema, reg, frozen))
+        return _as_expr(_node(rule.root, schema, reg, t), t.form)
+    frozen = _Time(_ts_param(rule.frozen_at), form=t.form)
+    inner = _as_expr(_node(rule.root, schema, reg, frozen), t.form)
     return outer + " >= " + frozen.expr + "\nAND " + inner
 
 
-def _as_expr(x: "_Leaf | _Frag") -> _Frag:
-    return x.test() if isinstance(x, _Leaf) else x
+def _as_expr(x: "_Leaf | _Frag", form: str) -> _Frag:
+    return x.test(form) if isinstance(x, _Leaf) else x
 
 
 def _node(c: Condition, schema: ViewSchema, reg: Mapping[str, Rule], t: _Time) -> "_Leaf | _Frag":
@@ -160,7 +168,7 @@ def _node(c: Condition, schema: ViewSchema, reg: Mapping[str, Rule], t: _Time) -
         if len(c.items) == 1:
             return _node(c.items[0], schema, reg, t)
         op = "\nAND " if isinstance(c, All) else "\nOR "
-        body = _join((_as_expr(_node(i, schema, reg, t)) for i in c.items), op)
+        body = _join((_as_expr(_node(i, schema, reg, t), t.form) for i in c.items), op)
         return _f("(\n") + _indent(body) + "\n)"
     if isinstance(c, Not):
         inner = _node(c.item, schema, reg, t)
@@ -303,7 +311,7 @@ def _trait(c: Trait, t: _Time) -> "_Leaf | _Frag":
         w, b = c.within.seconds, c.before.seconds
         earlier = _Leaf(_event_set(c.spec, t, w + b, [_f("e.ts <= ") + t.expr + f" - {_interval(w)}"]), t.variable)
         recent = _Leaf(_event_set(c.spec, t, w), t.variable, negated=True)
-        return earlier.test() + "\nAND " + recent.test()
+        return earlier.test(t.form) + "\nAND " + recent.test(t.form)
     raise RuleError("$", f"cannot compile trait {c.kind!r}")
 
 

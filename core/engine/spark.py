@@ -187,7 +187,7 @@ class SparkEngine:
         rule = rule if isinstance(rule, Rule) else parse_rule(rule)
         t = _utc(as_of) if as_of is not None else self.end
         schema = self._use(view)
-        c = compile_at(rule, schema, t, registry)
+        c = compile_at(rule, schema, t, registry, form="exists")
         sql = (f"SELECT m.subject_id, s.person_id FROM ({c.sql}) m "
                "JOIN v_subjects s ON s.subject_id = m.subject_id ORDER BY m.subject_id")
         return self._frame(sql, c.params, ["subject_id", "person_id"])
@@ -202,7 +202,7 @@ class SparkEngine:
         stamps = sorted({_utc(x) for x in times})
         self.spark.createDataFrame(pd.DataFrame({"t": [x.isoformat() for x in stamps]})) \
             .selectExpr("CAST(t AS TIMESTAMP) AS t").createOrReplaceTempView("v_times")
-        c = compile_pairs(rule, schema, "v_times", registry)
+        c = compile_pairs(rule, schema, "v_times", registry, form="exists")
         sql = (f"SELECT m.subject_id, s.person_id, m.t FROM ({c.sql}) m "
                "JOIN v_subjects s ON s.subject_id = m.subject_id ORDER BY m.t, m.subject_id")
         out = self._frame(sql, c.params, ["subject_id", "person_id", "t"])
@@ -220,7 +220,7 @@ class SparkEngine:
         sql, args = dialect_sql(points.sql, points.params, "spark")
         at = self.spark.sql(sql, args=args)
         at.createOrReplaceTempView("v_at")
-        member = compile_pairs(rule, schema, "v_at", registry)
+        member = compile_pairs(rule, schema, "v_at", registry, form="exists")
         out = self._frame(intervals_sql(member.sql), member.params, ["subject_id", "person_id", "enter", "exit"])
         for col in ("enter", "exit"):
             out[col] = pd.to_datetime(out[col], utc=True).dt.as_unit("ns")

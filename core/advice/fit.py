@@ -731,8 +731,8 @@ def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detai
         route = dict(zip(fp.index, fp["hybrid_route"])).get("hybrid") or "hybrid"
         shown = {m: (route if m == "hybrid" else m) for m in (rec, runner)}
         if all(v in fp.index for v in shown.values()):
-            line += (f"; {NAMES[rec]} reaches {_pct(fp.loc[shown[rec], 'timely_reach'])} of the people who truly qualify "
-                     f"within the action window, {NAMES[runner]} {_pct(fp.loc[shown[runner], 'timely_reach'])}")
+            line += (f"; in the first world {NAMES[rec]} reaches {_pct(fp.loc[shown[rec], 'timely_reach'])} of the people "
+                     f"who truly qualify within the action window, {NAMES[runner]} {_pct(fp.loc[shown[runner], 'timely_reach'])}")
             if "hybrid" in (rec, runner) and route == "crm":
                 line += " (the hybrid runs this play on the CRM segment)"
     line += "."
@@ -758,8 +758,10 @@ def _nearest_flip(detail: Mapping[str, dict]) -> str:
     if not flips:
         return ""
     k, d = min(flips, key=lambda kd: abs(kd[1]["median"] - kd[1]["current"]))
-    return (f" The nearest flip: {d['label'].split(' (')[0].lower()} at {knob_fmt(k, d['median'])} (median over "
-            f"{d['seeds']} worlds, range {knob_fmt(k, d['low'])}–{knob_fmt(k, d['high'])}; yours {knob_fmt(k, d['current'])}).")
+    label = d["label"].split(" (")[0]
+    label = label[0].lower() + label[1:]
+    return (f" The nearest flip: {label}, in {d['seeds_flipping']} of {d['seeds']} worlds, at {knob_fmt(k, d['median'])} "
+            f"(median; range {knob_fmt(k, d['low'])}–{knob_fmt(k, d['high'])}; yours {knob_fmt(k, d['current'])}).")
 
 
 def _title(play: str) -> str:
@@ -820,9 +822,10 @@ def text_report(advice: Advice) -> str:
             if d["median"] is None:
                 lines.append(f"  {d['label']}: {NAMES[d['below']]} throughout the swept range in every world")
             else:
-                lines.append(f"  {d['label']}: {NAMES[d['below']]} below, {NAMES[d['above']]} above "
-                             f"{knob_fmt(k, d['median'])} (range {knob_fmt(k, d['low'])}–{knob_fmt(k, d['high'])}, "
-                             f"{d['seeds_flipping']} of {d['seeds']} worlds flip; yours {knob_fmt(k, d['current'])})")
+                mean = ("; the mean curve never flips" if d["mean_curve"] is None else
+                        f"; on the mean curve {NAMES[d['below']]} below, {NAMES[d['above']]} above {knob_fmt(k, d['mean_curve'])}")
+                lines.append(f"  {d['label']}: flips in {d['seeds_flipping']} of {d['seeds']} worlds at {knob_fmt(k, d['median'])} "
+                             f"(median; range {knob_fmt(k, d['low'])}–{knob_fmt(k, d['high'])}){mean}; yours {knob_fmt(k, d['current'])}")
     if len(a.well_vs_poorly):
         lines += ["", "Well-run vs poorly run CDP (same customers, tracking and CRM; only the CDP's operation and its data FTE change):"]
         for v, g in a.well_vs_poorly.groupby("variant", sort=False):

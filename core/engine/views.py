@@ -201,7 +201,7 @@ class Engine:
         rule = rule if isinstance(rule, Rule) else parse_rule(rule)
         stamps = sorted({_utc(x) for x in times})
         con = self._connection(view)
-        compiled = compile_pairs(rule, self._schemas[view], "v_times", registry)
+        compiled = compile_pairs(rule, self._schemas[view], "v_times", registry, form="exists")  # 30 s vs 53 s for IN at 500 times, 20k
         with self._lock:
             con.execute("CREATE OR REPLACE TEMP TABLE v_times AS SELECT CAST(unnest(?) AS TIMESTAMPTZ) AS t",
                         [[x.isoformat() for x in stamps]])

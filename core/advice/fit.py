@@ -736,7 +736,11 @@ def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detai
             if "hybrid" in (rec, runner) and route == "crm":
                 line += " (the hybrid runs this play on the CRM segment)"
     line += "."
-    if abs(cost_gap) > abs(gap[top]):
+    if abs(gap[top]) < 0.01 * abs(net[rec] - net[runner]):
+        line = (f"No play separates {NAMES[rec]} and {NAMES[runner]}: each nets about the same on both (at most "
+                f"{_money_fmt(abs(gap[top]))} a year apart, on '{title}'), so the gap is the cost of ownership: "
+                f"{NAMES[runner]} {_money_fmt(totals[runner])} a year, {NAMES[rec]} {_money_fmt(totals[rec])}.")
+    elif abs(cost_gap) > abs(gap[top]):
         line = (f"Ownership costs decide more than any play: {NAMES[runner]} costs {_money_fmt(totals[runner])} a year, "
                 f"{NAMES[rec]} {_money_fmt(totals[rec])}. " + line)
     out.append(line)

@@ -10,7 +10,9 @@ Each size runs in its own child process, so its peak memory is that world's own.
 
 Peak memory is sampled every 0.1 s from /proc as the summed resident memory of the whole process
 tree (the child, the forkserver and the workers). Summing counts pages the workers share with the
-forkserver once per process, so it is an upper bound.
+forkserver once per process, so it is an upper bound. "CPU s" is the CPU time of the whole tree: on
+a shared machine it says what the run costs when the wall-clock time is inflated by other work
+(2 free cores: wall ≈ CPU s / 2 at best).
 
     .venv/bin/python bench/bench_generate.py                             # workshop, 1M and 5M, 2 workers
     .venv/bin/python bench/bench_generate.py --sizes 100000 --workers 1  # other sizes / workers
@@ -36,10 +38,14 @@ WORKSHOP_PEOPLE = 20_000
 TARGETS = {"workshop_s": 3.0, "1m_s": 120.0, "1m_gb": 3.0}
 
 
-def _tree_rss_kb(root_pid: int) -> int:
-    """Resident memory (kB) of a process and all its descendants, read from /proc."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root_pid: int) -> tuple[int, dict[int, float]]:
+    """Resident memory (kB) of a process and all its descendants, and each one's CPU seconds so far."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -56,8 +62,14 @@ def _tree_rss_kb(root_pid: int) -> int:
     while stack:
         pid = stack.pop()
         total += rss.get(pid, 0)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+        except (OSError, IndexError, ValueError):
+            pass
         stack.extend(children.get(pid, []))
-    return total
+    return total, cpu
 
 
 class PeakSampler:
@@ -65,20 +77,31 @@ class PeakSampler:
 
     def __init__(self, interval: float = 0.1) -> None:
         self.peak_kb = 0
+        self.cpu: dict[int, float] = {}  # last CPU seconds seen per process of the tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
 
     def _run(self, interval: float) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, _tree_rss_kb(os.getpid()))
+            self._sample()
             time.sleep(interval)
+
+    def _sample(self) -> None:
+        rss, cpu = _tree(os.getpid())
+        self.peak_kb = max(self.peak_kb, rss)
+        self.cpu.update(cpu)
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
-        self.peak_kb = max(self.peak_kb, _tree_rss_kb(os.getpid()))
+        self._sample()
         return self.peak_kb / 1024**2
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time of every process of the tree (workers counted up to their last sample)."""
+        return sum(self.cpu.values())
 
 
 def child(mode: str, preset: str, people: int, days: int, seed: int, workers: int) -> None:
@@ -102,7 +125,8 @@ def child(mode: str, preset: str, people: int, days: int, seed: int, workers: in
         peak = sampler.stop()
         shutil.rmtree(out.parent, ignore_errors=True)
     print(json.dumps({"mode": mode, "preset": preset, "people": people, "days": days, "workers": workers,
-                      "events": int(events), "seconds": seconds, "peak_gb": peak, "disk_gb": disk / 1024**3}))
+                      "events": int(events), "seconds": seconds, "peak_gb": peak, "disk_gb": disk / 1024**3,
+                      "cpu_s": sampler.cpu_seconds}))
 
 
 def run_child(mode: str, preset: str, people: int, days: int, seed: int, workers: int) -> dict:
@@ -130,12 +154,12 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs = [] if args.no_workshop else [("memory", WORKSHOP_PEOPLE, 1)]
     jobs += [("folder", n, args.workers) for n in args.sizes]
-    print(f"{'how':<8}{'people':>11}{'workers':>8}{'events':>13}{'seconds':>9}{'events/s':>11}{'peak GB':>9}{'disk GB':>9}")
+    print(f"{'how':<8}{'people':>11}{'workers':>8}{'events':>13}{'seconds':>9}{'CPU s':>8}{'events/s':>11}{'peak GB':>9}{'disk GB':>9}")
     rows = []
     for mode, people, workers in jobs:
         r = run_child(mode, args.preset, people, args.days, args.seed, workers)
         rows.append(r)
-        print(f"{mode:<8}{people:>11,}{workers:>8}{r['events']:>13,}{r['seconds']:>9.1f}{r['events'] / r['seconds']:>11,.0f}"
+        print(f"{mode:<8}{people:>11,}{workers:>8}{r['events']:>13,}{r['seconds']:>9.1f}{r['cpu_s']:>8.0f}{r['events'] / r['seconds']:>11,.0f}"
               f"{r['peak_gb']:>9.2f}{r['disk_gb']:>9.2f}", flush=True)
     for r in rows:
         if r["mode"] == "memory" and r["people"] == WORKSHOP_PEOPLE:

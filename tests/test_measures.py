@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.measures.campaign import CampaignConfig, simulate
+from core.measures.campaign import CampaignConfig, by_unit, simulate
 from core.cli import main
 from core.engine.views import Engine
 from core.errors import UserError
@@ -71,8 +71,12 @@ def test_true_lift_is_known_and_outcomes_share_random_numbers(run):
     res = simulate(run, "cdp", CampaignConfig(seed=1))
     t = res.targets
     assert (t["p1"] >= t["p0"]).all()
-    # common random numbers: a treated person who converts without the message converts with it
-    assert res.report.true_abs_lift == pytest.approx((t["p1"] - t["p0"]).mean())
+    # the test is analysed per randomised unit (contact/profile), with the truth of that estimand
+    units = by_unit(t)
+    assert res.report.n_treated + res.report.n_holdout == len(units) == t["unit_id"].nunique()
+    assert res.report.true_abs_lift == pytest.approx((units["p1"] - units["p0"]).mean())
+    # common random numbers: whoever converts without the message converts with it
+    assert (t.loc[t["y0"] == 1, "y"] == 1).all()
     again = simulate(run, "cdp", CampaignConfig(seed=1))
     pd.testing.assert_frame_equal(res.targets, again.targets)
 

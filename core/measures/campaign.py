@@ -390,22 +390,45 @@ def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -
                 units=int(frame["unit_id"].nunique()), people=int(frame["person_id"].nunique()),
                 double_sends=double, people_in_both_arms=int(len(np.intersect1d(persons_t, persons_h, assume_unique=True))),
                 relevant_share=float(tr["relevant"].mean()) if len(tr) else 0.0)
-    hold = frame[~treated]
-    if len(tr) == 0 or len(hold) == 0:
-        msg = (f"the {model.upper()} campaign sent {n_sent} messages and held out {len(hold)}: too few to hold out "
-               f"{cfg.holdout_share:.0%} and still measure a lift")
+    units = by_unit(frame)
+    t_units, h_units = units[~units["holdout"]], units[units["holdout"]]
+    if len(t_units) == 0 or len(h_units) == 0:
+        msg = (f"the {model.upper()} campaign sent {n_sent} messages and held out {len(h_units)} contacts/profiles: "
+               f"too few to hold out {cfg.holdout_share:.0%} and still measure a lift")
         return CampaignResult(report=None, message=msg, **base)
     try:
-        report = lift_report(tr["y"].to_numpy(), hold["y"].to_numpy(), binary=True,
-                             revenue_treated=(tr["y"] * tr["value"]).to_numpy(),
-                             revenue_control=(hold["y"] * hold["value"]).to_numpy(),
-                             cost_per_send=cfg.cost_per_send, fixed_cost=cfg.fixed_cost,
-                             true_abs_lift=float((frame["p1"] - frame["p0"]).mean()),
-                             true_rate_holdout=float(frame["p0"].mean()),
+        per_unit_cost = cfg.cost_per_send * n_sent / max(len(t_units), 1)
+        report = lift_report(t_units["y"].to_numpy(), h_units["y"].to_numpy(), binary=True,
+                             revenue_treated=t_units["revenue"].to_numpy(), revenue_control=h_units["revenue"].to_numpy(),
+                             cost_per_send=per_unit_cost, fixed_cost=cfg.fixed_cost,
+                             true_abs_lift=float((units["p1"] - units["p0"]).mean()),
+                             true_rate_holdout=float(units["p0"].mean()),
                              planned_holdout_share=cfg.holdout_share)
     except DataError as exc:
         return CampaignResult(report=None, message=str(exc), **base)
     return CampaignResult(report=report, **base)
+
+
+def by_unit(targets: pd.DataFrame) -> pd.DataFrame:
+    """The campaign's sends rolled up to its randomisation unit (a contact or profile), as a holdout
+    test must be analysed: a unit messaged weekly is one observation, not eleven.
+
+    ``y`` = converted after any of its messages; ``revenue`` = the value of those conversions;
+    ``p0`` / ``p1`` = its chance to convert at least once without / with the messages (sends
+    treated as independent chances); ``key`` = the response group of its first send, so repeated
+    experiments keep sharing random numbers per person and need.
+    """
+    if len(targets) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in (
+            ("unit_id", "int64"), ("person_id", "int64"), ("key", "int64"), ("holdout", bool), ("y", "int8"),
+            ("revenue", float), ("p0", float), ("p1", float), ("value", float), ("sends", "int64"))})
+    s = targets.sort_values(["unit_id", "send_at"], kind="mergesort")
+    g = s.assign(revenue=s["y"] * s["value"], miss=np.log1p(-np.clip(s["p1"].to_numpy(), 0, 1 - 1e-12))).groupby("unit_id", sort=True)
+    out = g.agg(person_id=("person_id", "first"), key=("key", "first"), holdout=("holdout", "first"),
+                y=("y", "max"), revenue=("revenue", "sum"), p0=("p0", "max"), miss=("miss", "sum"),
+                value=("value", "first"), sends=("y", "size")).reset_index()
+    out["p1"] = np.maximum(1 - np.exp(out.pop("miss").to_numpy()), 0.0)
+    return out
 
 
 def _empty_result(model: str, message: str) -> CampaignResult:

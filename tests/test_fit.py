@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -455,3 +456,59 @@ def test_text_report_names_costs_crossovers_and_the_comparison(fifty):
     assert "Well-run vs poorly run CDP" in text
     assert "matched the simulator's truth" in text
     assert set(SWEEP_KNOBS) >= set(fifty.crossover_detail)
+
+
+# ------------------------------------------------------------------ the page
+PAGE = Path(__file__).resolve().parents[1] / "pages" / "7_Fit.py"
+
+
+def _page(**params):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(PAGE), default_timeout=900)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def test_fit_page_shows_the_full_advice(fifty):
+    """The page draws a computed advice (here the module's, put in the page's cache): grouped
+    questions, the verdict, the play-level reason, costs per model, crossovers with their range,
+    and the well-vs-poorly-run comparison with the CRM held fixed."""
+    at = _page(**fifty.answers.to_query(), fit_sweep="main")
+    at.session_state["fit_cache"] = {(fifty.answers, SEEDS, "main"): fifty}
+    at.run()
+    assert not at.exception, at.exception
+    heads = [h.value for h in at.header]
+    assert f"Recommendation: CRM — {fifty.verdict}" in heads
+    subs = {s.value for s in at.subheader}
+    assert {"Your business", "CRM team", "CDP / data team", "Your tools", "Costs"} <= subs
+    assert {s.key for s in at.selectbox} >= {"fit_crm_tool", "fit_cdp_tool", "fit_sending_tool", "fit_marketing_automation",
+                                             "fit_crm_hygiene"}
+    text = " ".join(m.value for m in at.markdown)
+    assert fifty.reasons[1] in text
+    costs = next(d.value for d in at.dataframe if "Sending tool" in d.value.index)
+    assert list(costs.columns) == ["CRM", "CDP", "hybrid"]
+    assert {"CRM seats", "Marketing automation tier", "Unsubscribes (from the campaigns)", "Total"} <= set(costs.index)
+    assert all(costs.loc["Sending tool", c] == costs.loc["Sending tool", "CRM"] for c in costs.columns)
+    captions = " ".join(c.value for c in at.caption)
+    assert "the same CRM (held at your team's level" in captions
+    assert f"in every one of the {SEEDS} worlds" in captions or "median crossover" in captions
+    assert len(at.tabs) == 3 and len(at.get("plotly_chart")) >= 5
+
+
+def test_fit_page_runs_keeps_the_link_and_names_bad_answers():
+    at = _page(business_model="sales-led-b2b", employees="50", data_people="0", crm_seats="5", sim_people="300",
+               login_share="2")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("login_share" in e.value for e in at.error)  # the bad answer from the link, named
+    assert any(h.value.startswith("Recommendation: CRM — not checked") for h in at.header)
+    assert any("cannot operate" in w.value for w in at.warning)
+    assert at.query_params["business_model"] in ("sales-led-b2b", ["sales-led-b2b"])
+    # an impossible answer in the form: one error naming it, nothing else breaks
+    at.number_input(key="fit_crm_admins").set_value(80.0)
+    next(b for b in at.button if b.label == "Advise me").click()
+    at.run()
+    assert not at.exception
+    assert any("crm_admins" in e.value for e in at.error)

@@ -177,6 +177,12 @@ class Engine:
         return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
                           has_accounts=b2b, **kw)
 
+    def subjects(self, view: str) -> pd.DataFrame:
+        """The view's subjects as it knows them: ``subject_id, person_id, account_id`` (for tables)."""
+        con = self._connection(view)
+        with self._lock:
+            return con.execute("SELECT subject_id, person_id, account_id FROM v_subjects ORDER BY 1").df()
+
     # ------------------------------------------------------------------ evaluation
     def members(self, rule: Rule | dict | str, view: str, as_of: pd.Timestamp | str | None = None,
                 registry: dict[str, Rule] | None = None) -> pd.DataFrame:

@@ -275,7 +275,8 @@ def test_the_stack_panel_shows_each_choice_in_words_with_sources_and_user_overri
     assert {line.knob: line.value for line in cdp.settings}["audience_cadence_by_rule_type"] == (
         "simple event real time; sequence, time window, account every 8 h")
     assert cdp.sources == get_stack("segment-realtime").sources and cdp.not_modelled
-    assert titled("Freshness", s).startswith("Freshness — Sales-only CRM") and titled("Freshness", Scenario()) == "Freshness"
+    assert titled("Freshness", s) == "Freshness — sales-crm-nightly-import · segment-realtime"
+    assert titled("Freshness", Scenario()) == "Freshness"
     assert with_stack(dict(s.settings), "crm", "") == {"crm_import_days": 3, "stack_cdp": "segment-realtime"}
     with pytest.raises(ValueError, match="not a CRM profile"):
         with_stack({}, "crm", "segment-realtime")
@@ -292,3 +293,42 @@ def test_members_evaluates_with_the_stacks_crm_event_types(tmp_path, capsys):
     code = main(["members", "--world", str(world), "--rule", str(rule), "--view", "crm", "--stack", "sales-crm-nightly-import"])
     err = capsys.readouterr().err
     assert code == 2 and "page_view" in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- the dashboard
+def _page(path: str | None = None, **params: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params["people"] = "2000"
+    for k, v in params.items():
+        at.query_params[k] = v
+    if path:
+        at.switch_page(path)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_picking_a_stack_on_the_scenario_page_applies_it_shows_its_sources_and_goes_into_the_link():
+    pytest.importorskip("streamlit")
+    at = _page()
+    at.selectbox(key="stk_crm").set_value("salesforce-account-engagement").run()
+    assert not at.exception and not at.error
+    assert at.query_params.get("stack_crm") in ("salesforce-account-engagement", ["salesforce-account-engagement"])
+    refresh = at.number_input(key="k_crm_list_refresh_minutes")
+    assert refresh.value == 180 and refresh.label.endswith("◆")  # the documented figure, marked as the stack's
+    text = " ".join(m.value for m in at.markdown)
+    assert "within a few hours" in text and "help.salesforce.com" in text  # the claim and its page
+    next(b for b in at.button if b.label == "Well-run CDP").click().run()  # the stack and its documented figure stay
+    assert at.query_params.get("stack_crm") in ("salesforce-account-engagement", ["salesforce-account-engagement"])
+    assert at.number_input(key="k_crm_list_refresh_minutes").value == 180
+
+
+def test_freshness_overlap_and_lift_name_the_stack_in_their_titles():
+    pytest.importorskip("streamlit")
+    for path in ("pages/4_Freshness.py", "pages/5_Overlap.py", "pages/6_Campaign_lift.py"):
+        at = _page(path, stack_crm="hubspot-active-lists", stack_cdp="segment-batch")
+        assert at.title[0].value.endswith("— hubspot-active-lists · segment-batch"), path
+    at = _page("pages/4_Freshness.py", stack_crm="segment-batch")
+    assert any("stack_crm" in w.value for w in at.warning) and at.title[0].value == "Freshness"

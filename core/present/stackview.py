@@ -12,7 +12,8 @@ from typing import Any, Mapping
 
 from core.advice.scenario import Scenario
 from core.advice.stacks import (
-    ROLE_TITLES, ROLES, STACK_KEYS, STACKS, NotModelled, Source, describe_map, stacks_for, stack_title,
+    ROLE_TITLES, ROLES, STACK_KEYS, STACKS, NotModelled, Source, describe_map, stack_settings, stack_title, stacks_for,
+    stacks_in,
 )
 from core.present import labels
 
@@ -106,10 +107,33 @@ def with_stack(settings: Mapping[str, Any], role: str, name: str) -> dict[str, A
     return out
 
 
+def with_ops(settings: Mapping[str, Any], ops: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings after an ops button ("well-run CDP"): its knobs replace the user's changes, the
+    chosen stacks stay, and a knob a stack documents keeps the stack's value (a team cannot make a
+    product faster than its vendor documents — the CLI's ``--ops`` < ``--stack`` < ``--set``)."""
+    chosen = stacks_in(dict(settings))
+    documented = stack_settings(chosen)
+    return {**{k: v for k, v in ops.items() if k not in documented},
+            **{STACK_KEYS[role]: name for role, name in chosen.items()}}
+
+
+def stack_set(scenario: Scenario) -> set[str]:
+    """Knobs whose value comes from a chosen stack (not moved by the user): marked on the page."""
+    return set(stack_settings(scenario.stacks)) - set(dict(scenario.settings))
+
+
 def titled(title: str, scenario: Scenario) -> str:
-    """A page title with the chosen stack: 'Freshness — HubSpot … · Segment …' (unchanged without one)."""
-    names = stack_title(scenario.stacks)
+    """A page title with the chosen stack's names, 'Freshness — hubspot-active-lists · segment-realtime'
+    (unchanged without one); the labels are long, the names exact and the same as ``--stack``."""
+    chosen = scenario.stacks
+    names = " · ".join(chosen[r] for r in ROLES if r in chosen)
     return f"{title} — {names}" if names else title
 
 
-__all__ = ["NONE_LABEL", "RoleChoice", "SettingLine", "stack_panel", "titled", "value_text", "with_stack"]
+def stack_caption(scenario: Scenario) -> str:
+    """The chosen products in words, for a line under a title ('' without a stack)."""
+    return stack_title(scenario.stacks)
+
+
+__all__ = ["NONE_LABEL", "RoleChoice", "SettingLine", "stack_caption", "stack_panel", "stack_set", "titled", "value_text", "with_ops",
+           "with_stack"]

@@ -179,7 +179,8 @@ for col, m in zip(cols, MODELS):
 
 st.plotly_chart(charts.fit_value_bars(adv.summary, NAMES), width="stretch")
 st.caption("Read: light bars are the incremental revenue the model's campaigns truly cause; solid bars what is left "
-           "after sends, unsubscribes and cost of ownership. The tallest solid bar is the recommendation.")
+           "after sends, unsubscribes and cost of ownership. The solid bar that reaches highest (the least negative, "
+           "when all are) is the recommendation.")
 
 # ------------------------------------------------------------------ costs
 st.header("What each model costs")
@@ -190,7 +191,7 @@ items.loc["Messages sent (from the campaigns)"] = [summ.loc[m, "send_cost_12m"] 
 items.loc["Unsubscribes (from the campaigns)"] = [summ.loc[m, "unsubscribe_cost_12m"] for m in MODELS]
 items.loc["Total"] = items.sum()
 items.columns = [NAMES[m] for m in items.columns]
-st.dataframe(items.map(lambda x: f"{x:,.0f}"), width="stretch")
+st.dataframe(items.map(lambda x: f"{x:,.0f}"), width="stretch", height=36 * (len(items) + 1) + 4)
 st.caption("Every model keeps the CRM as the system of record, the people who run it, its marketing automation and a "
            "sending tool; CDP and hybrid add the CDP's licence, implementation, upkeep and data-team time; the hybrid "
            "adds the connector. Send and unsubscribe costs come from the simulated campaigns.")
@@ -218,6 +219,13 @@ if adv.robustness.get("checked"):
                                                    f"{adv.robustness['seed_share']:.0%} of the worlds."
                                                    if adv.verdict == "robust" else "; ".join(adv.robustness["failed"]) + "."))
 knobs = [k for k in SWEEP_KNOBS if k in adv.crossover_detail]
+if not adv.robustness.get("checked"):
+    st.info(f"Not checked yet: this advice ran {len(adv.seeds)} worlds at your answers only, so it claims no robustness "
+            "and shows no crossovers. The check moves both teams' operations (separately and together) and the CDP's "
+            "cost over the same worlds; it takes a few minutes.")
+    if st.button("Check where the answer flips", type="primary"):
+        SS.fit_sweep = SS["fit_sweep_in"] = "main"
+        st.rerun()
 if knobs:
     tabs = st.tabs([SWEEP_KNOBS[k]["label"].split(" (")[0] for k in knobs])
     for tab, knob in zip(tabs, knobs):

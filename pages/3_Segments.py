@@ -9,6 +9,7 @@ from core.engine.rules import LIST_OPS, NO_VALUE_OPS, OPS_BY_TYPE, parse_rule
 from core.errors import UserError
 from core.present import charts
 from core.present.export import to_safe_csv
+from core.present.memberview import members_table, summary as member_summary
 from core.present.ruleform import condition_text, event_choices, page_choices
 from pages import SS, current_play, edited_rules, engine_or_stop, frame, reset_rule, results_or_stop, set_rules
 
@@ -29,7 +30,10 @@ for col, model, why in ((c_crm, "crm", play.why_crm), (c_cdp, "cdp", play.why_cd
         st.markdown(f"**{rule.name}** — {rule.to_english()}")
         if why:
             st.caption(why)
-st.caption(f"Truth (what the play really means): {play.rule('truth').to_english()}")
+        days = getattr(scenario.activation(), f"{model}_build_days")
+        st.caption(f"A new campaign on this {'segment' if model == 'crm' else 'audience'} launches after "
+                   f"**{days:g} day{'' if days == 1 else 's'}** (team speed, set on Scenario).")
+st.caption(f"Truth (the latent need the models are judged on): {play.rule('truth').to_english()}")
 
 
 def _body(rule_dict: dict) -> list:
@@ -179,9 +183,20 @@ try:
 except UserError as exc:
     st.error(str(exc))
     st.stop()
-people = engine.world.people[["person_id", "email", "first_name", "last_name", "country"]]
-table = members.merge(people, on="person_id", how="left")
-st.metric(f"{NAMES[model]} members on {when:%Y-%m-%d}", f"{len(table):,}")
+table = members_table(engine, members, model, when)
+counts = member_summary(table)
+k = st.columns(4)
+k[0].metric(f"{NAMES[model]} members on {when:%Y-%m-%d}", f"{counts['members']:,}")
+k[1].metric("Reachable", f"{counts['reachable']:,}", help="Members a sending tool can message: contacts, and CDP "
+            "profiles with an e-mail or login. Anonymous profiles are members nobody can reach.")
+k[2].metric("People listed twice", f"{counts['people_listed_twice']:,}", help="True people behind more than one "
+            "member (duplicate contacts, split profiles): they get the message twice (ground truth).")
+if "account_id" in table:
+    k[3].metric("Accounts", f"{counts['accounts']:,}", help="Accounts the members belong to, as this system knows them.")
+else:
+    k[3].metric("Anonymous profiles", f"{counts['anonymous']:,}")
 st.dataframe(table.head(1000), hide_index=True, width="stretch")
+st.caption("Address = what this system itself holds (the recorded e-mail, the profile's login or e-mail); anonymous "
+           "profiles have none. true_person_id and listed_times are the simulator's ground truth.")
 st.download_button("Download members (CSV)", to_safe_csv(table), file_name=f"{play.name}-{model}-{when:%Y%m%d}.csv",
                    mime="text/csv", help="Cells starting with = + - @ are prefixed with ' so spreadsheets do not run them.")

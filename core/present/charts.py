@@ -8,7 +8,7 @@ with a title and axis labels that carry their units.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -245,6 +245,92 @@ def roi_bars(lift: pd.DataFrame) -> go.Figure:
     _key(fig, "measured by the holdout test (in the model's colour)", "#FFFFFF", line="#3B3B3B")
     fig.update_layout(barmode="group")
     return _layout(fig, "Incremental revenue per model", "Model", "Incremental revenue (currency units)")
+
+
+#: Dots of a test whose holdout is too small: greyed out, whatever the model.
+GREYED = "#B0B0B0"
+
+
+def repeated_lifts(draws: pd.DataFrame, marks: pd.DataFrame, repeats: int) -> go.Figure:
+    """A strip per model: the measured lift of every repeated test, the true lift (black bar) and
+    this run's measurement (large outlined dot), so a room sees how far one test can land from the truth.
+
+    ``draws``: model, abs_lift (fraction). ``marks``: model, true_abs_lift, abs_lift (this run, may be
+    None), greyed (holdout too small: grey dots), note (a line under the model's name).
+    Jitter is drawn from a fixed seed, so the same data give the same figure.
+    """
+    fig = go.Figure()
+    rng = np.random.default_rng(0)
+    ticks, names = [], []
+    for i, row in enumerate(marks.itertuples(index=False)):
+        m = row.model
+        c = GREYED if bool(row.greyed) else color(m)
+        y = draws.loc[draws["model"] == m, "abs_lift"].to_numpy(dtype=float) * 100
+        fig.add_scatter(x=i + rng.uniform(-0.3, 0.3, y.size), y=y, mode="markers", showlegend=False,
+                        name=f"{label(m)}: one repeated test", hovertemplate="measured %{y:+.2f} pp<extra></extra>",
+                        marker={"color": c, "size": 5, "opacity": 0.35})
+        t = _num(row.true_abs_lift)
+        if t is not None:
+            fig.add_scatter(x=[i - 0.4, i + 0.4], y=[t * 100] * 2, mode="lines", name="true lift", legendgroup="true",
+                            showlegend=not ticks, line={"color": COLORS["truth"], "width": 4},
+                            hovertemplate=f"true lift {t * 100:+.2f} pp<extra></extra>")
+        one = _num(row.abs_lift)
+        if one is not None:
+            fig.add_scatter(x=[i], y=[one * 100], mode="markers", name=f"{label(m)}: this run's measurement",
+                            showlegend=False, hovertemplate="this run %{y:+.2f} pp<extra></extra>",
+                            marker={"color": c, "size": 17, "line": {"color": COLORS["truth"], "width": 2.5}})
+        ticks.append(i)
+        names.append(f"<b>{label(m)}</b><br>{row.note}" if getattr(row, "note", "") else f"<b>{label(m)}</b>")
+    _key(fig, "this run's measurement", "#FFFFFF", symbol="circle", line=COLORS["truth"])
+    _key(fig, "one repeated test (new holdout, new outcomes)", "#7A7A7A", symbol="circle", opacity=0.5)
+    fig.add_hline(y=0, line_color="#999999", line_dash="dot")
+    fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=names, range=[-0.6, max(len(ticks), 1) - 0.4])
+    return _layout(fig, f"Measured lift in {repeats:,} repeated tests of the same campaign, and the true lift",
+                   "", "Absolute lift in conversion (percentage points)", height=470)
+
+
+def power_chart(curve: pd.DataFrame, weeks_now: float | None, target: float,
+                line_colors: Mapping[str, str]) -> go.Figure:
+    """Power against campaign length (weeks), one line per effect, the target and today's design marked."""
+    fig = go.Figure()
+    for i, (name, part) in enumerate(curve.groupby("effect_label", sort=False)):
+        x = part["weeks"].to_numpy(dtype=float) if "weeks" in part else part["n_total"].to_numpy(dtype=float)
+        fig.add_scatter(x=x, y=part["power"].to_numpy(dtype=float) * 100, mode="lines", name=str(name),
+                        line={"color": line_colors.get(str(name), GREYS[1]), "width": 3,
+                              "dash": "solid" if i == 0 else "dash"},
+                        hovertemplate="%{x:,.1f} weeks: power %{y:.0f}%<extra></extra>")
+    fig.add_hline(y=target * 100, line_color=GREYS[1], line_dash="dot",
+                  annotation_text=f"{target:.0%}: detects it {round(target * 10)} times in 10",
+                  annotation_position="bottom right")
+    if weeks_now:
+        # an annotation on a log axis takes log10(x); a shape takes x itself
+        fig.add_vline(x=weeks_now, line_color=COLORS["truth"], line_dash="dash")
+        fig.add_annotation(x=math.log10(weeks_now), y=1, yref="paper", text="this design", showarrow=False,
+                           xanchor="left", yanchor="bottom", font={"color": COLORS["truth"]})
+    fig.update_xaxes(type="log")
+    return _layout(fig, "Power: the share of tests that would detect the effect", "Campaign length (weeks, log scale)",
+                   "Power (%)", yaxis_range=[0, 102])
+
+
+def winner_histogram(diff: Sequence[float], true_diff: float, a: str, b: str) -> go.Figure:
+    """Measured difference (a minus b) over the repeated tests, coloured by the model it names as
+    the winner, with the true difference and zero marked: the share on the truth's side of zero is
+    how often the test picks the right model."""
+    d = np.asarray([v for v in diff if v is not None and math.isfinite(v)], dtype=float)
+    fig = go.Figure()
+    if d.size:
+        lo, hi = min(d.min(), true_diff, 0.0), max(d.max(), true_diff, 0.0)
+        edges = np.linspace(lo, hi if hi > lo else lo + 1, 41)
+        mids, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+        for model, mask in ((a, mids > 0), (b, mids <= 0)):
+            counts, _ = np.histogram(d[(d > 0) if model == a else (d <= 0)], bins=edges)
+            fig.add_bar(x=mids[mask], y=counts[mask], width=width, name=f"the test names {label(model)}",
+                        marker_color=color(model), opacity=0.85)
+    fig.add_vline(x=true_diff, line_color=COLORS["truth"], line_width=3,
+                  annotation_text="true difference", annotation_position="top")
+    fig.add_vline(x=0, line_color="#999999", line_dash="dot")
+    return _layout(fig, f"Measured difference in incremental revenue, {label(a)} minus {label(b)}",
+                   "Currency units (positive: " + label(a) + " ahead)", "Repeated tests", bargap=0.02)
 
 
 # --------------------------------------------------------------------------- journeys

@@ -17,6 +17,7 @@ from core.errors import UserError
 from core.measures import liftcsv
 from core.present import charts
 from core.present import liftview as lv
+from core.present.stackview import titled
 from pages import frame, get_engine, get_results, results_or_stop
 
 PAIRS = (("crm", "cdp"), ("crm", "hybrid"), ("cdp", "hybrid"), ("crm", "blast"), ("cdp", "blast"), ("hybrid", "blast"))
@@ -47,7 +48,7 @@ def error(exc: Exception) -> None:
 
 # ------------------------------------------------------------------ the simulated campaigns
 scenario, play = frame()
-st.title("Campaign lift")
+st.title(titled("Campaign lift", scenario))
 results = results_or_stop(scenario, play)
 p = results.run.play
 key = (scenario, p.name, json.dumps(dict(p.crm), sort_keys=True), json.dumps(dict(p.cdp), sort_keys=True))

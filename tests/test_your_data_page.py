@@ -1,0 +1,234 @@
+"""The "Your data" page: what a person sees after dropping in an export (AppTest through the router),
+and the functions of core/present/datapage.py that compute it (no Streamlit)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from core.advice.twin import TwinFit  # noqa: E402
+from core.errors import UserError  # noqa: E402
+from core.present import datapage as dp  # noqa: E402
+from core.present.urlstate import decode_link  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = "pages/8_Your_data.py"
+TIMEOUT = 120
+NO_TIME = b"moment,event,user_id\n2026-03-01T10:00:00Z,view,u1\n2026-03-01T10:05:00Z,purchase,u1\n2026-03-02 09:00:00,view,u2\n"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    at.file_uploader(key="yd_events").set_value((name, content, "text/csv"))
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ------------------------------------------------------------------ the page
+@pytest.fixture(scope="module")
+def example_page() -> AppTest:
+    at = open_page()
+    at.radio(key="yd_source").set_value("example").run()
+    return at
+
+
+def test_example_import_shows_the_summary_and_members_of_the_plays(example_page):
+    at = example_page
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    shown = metrics(at)
+    kept, _, read = shown["Rows kept"].partition(" of ")
+    assert kept == read and int(kept.replace(",", "")) > 1000, shown
+    assert any("Example, not real data" in i.value for i in at.info)
+    peaks = next(d.value for d in at.dataframe if "peak members" in d.value.columns)
+    cdp = peaks[peaks["view"] == "cdp"]
+    assert (cdp["peak members"] > 0).sum() >= 3, peaks
+    assert (peaks[peaks["view"] == "crm"]["peak members"] > 0).any()
+    overlap = next(d.value for d in at.dataframe if "Jaccard" in d.value.columns)
+    assert len(overlap) >= 1 and (overlap["both"] > 0).any()
+
+
+def test_removing_a_field_from_the_mapping_changes_the_import(example_page):
+    at = example_page
+    before = metrics(at)["User ids"]
+    assert before != "0"
+    at.selectbox(key="yd_map_user_id").set_value(dp.NONE).run()
+    at.button(key="yd_import").click().run()
+    no_exception(at)
+    assert metrics(at)["User ids"] == "0"
+    table = next(d.value for d in at.dataframe if "chosen by" in d.value.columns)
+    assert table.set_index("field").loc["user_id", "column"] is None
+
+
+def test_a_binary_blob_shows_one_error_line_and_no_traceback():
+    at = upload(open_page(), "blob.csv", bytes(range(256)) * 40)
+    no_exception(at)
+    assert len(at.error) == 1
+    line = at.error[0].value
+    assert "blob.csv is not text" in line and "\n" not in line and "audience-lab-data-" not in line
+
+
+def test_a_file_without_a_time_column_is_named_and_fixed_with_the_select_box():
+    at = upload(open_page(), "clicks.csv", NO_TIME)
+    no_exception(at)
+    assert any("cannot find a time column" in e.value and "moment" in e.value for e in at.error)
+    assert at.button(key="yd_import").disabled
+    at.selectbox(key="yd_map_timestamp").set_value("moment").run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="yd_import").click().run()
+    no_exception(at)
+    assert metrics(at)["Rows kept"] == "3 of 3"
+
+
+def test_building_the_twin_gives_a_link_the_other_pages_open(example_page):
+    at = example_page
+    at.selectbox(key="yd_people").set_value(1000)
+    at.button(key="yd_build").click().run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    query = at.code[-1].value
+    assert query.startswith("?preset=") and "people=1000" in query
+    params = dict(p.split("=", 1) for p in query[1:].split("&"))
+    link = decode_link(params)
+    assert not link.warnings and link.scenario.people == 1000
+    assert any("starts on the" in c.value for c in at.caption)
+
+
+# ------------------------------------------------------------------ core/present/datapage.py
+@pytest.fixture(scope="module")
+def workspace():
+    ws = dp.Workspace()
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def other():
+    """A second workspace: an import replaces the last one in its workspace, as on the page."""
+    ws = dp.Workspace()
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="module")
+def imported(workspace):
+    events, crm = dp.example_export(workspace.folder("example"), people=1000)
+    return dp.run_import(workspace, events, crm=crm)
+
+
+def test_the_example_is_a_segment_export_of_a_synthetic_world_and_deterministic(tmp_path, workspace):
+    a, _ = dp.example_export(workspace.folder("example"), people=1000)
+    b, _ = dp.example_export(tmp_path, people=1000)
+    assert a.read_bytes() == b.read_bytes()
+    ins = dp.inspect_events(a, workspace=workspace)
+    assert ins.error is None and ins.format == "segment"
+    assert "person_id" not in pd.read_csv(a, nrows=1).columns  # no ground truth in an export
+
+
+def test_summary_accounts_for_every_row(imported):
+    frame = dp.summary_frame(imported.report).set_index("rows")["count"]
+    rejected = frame[[r for r in frame.index if r.startswith("rejected")]].sum()
+    assert frame["kept"] + rejected == frame["rows read"]
+    assert imported.has_crm and dp.first_rejected(imported).empty
+
+
+def test_rejected_rows_come_back_with_their_reason(other):
+    path = other.folder("bad", fresh=True) / "mixed.csv"
+    path.write_text("timestamp,event,user_id\n2026-03-01T10:00:00Z,view,u1\nyesterday,view,u2\n2026-03-02T10:00:00Z,view,\n")
+    result = dp.run_import(other, path)
+    frame = dp.summary_frame(result.report).set_index("rows")["count"]
+    assert frame["kept"] == 1 and frame["rejected: unparsable time"] == 1 and frame["rejected: no identifier"] == 1
+    rows = dp.first_rejected(result)
+    assert set(rows["reason"]) == {"unparsable time", "no identifier"}
+
+
+def test_plays_that_the_data_cannot_express_are_left_out_with_the_reason(imported):
+    counted = dp.plays_over_time(imported)
+    assert (counted.peaks.loc[counted.peaks["view"] == "cdp", "peak members"] > 0).any()
+    reasons = counted.skipped.set_index(["play", "view"])["reason"]
+    assert any("needs demo_requested events" in r for r in reasons)  # a B2B play on a shop's data
+    assert not {(t, v) for t, v in reasons.index} & {(t, v) for t, v in zip(counted.peaks["title"], counted.peaks["view"])}
+
+
+def test_without_a_crm_export_the_crm_view_is_left_out(other, imported):
+    events = imported.folder.parent / "example" / "example-events.csv"
+    alone = dp.run_import(other, events)
+    counted = dp.plays_over_time(alone)
+    assert set(counted.counts["view"]) == {"cdp"}
+    assert (counted.skipped[counted.skipped["view"] == "crm"]["reason"] == "no CRM export was imported").all()
+    assert dp.overlap_frame(alone, counted).empty
+
+
+def test_identity_picture_counts_profiles_consistently(imported):
+    table, hist = dp.identity_frame(imported)
+    v = table.set_index("figure")["value"]
+    assert v["reachable profiles"] + v["anonymous profiles"] == v["profiles"] > 0
+    assert hist["reachable profiles"].sum() == v["reachable profiles"]
+
+
+def test_overrides_are_only_the_fields_the_person_changed(workspace):
+    path = workspace.folder("nots", fresh=True) / "nots.csv"
+    path.write_bytes(NO_TIME)
+    ins = dp.inspect_events(path, workspace=workspace)
+    assert ins.error.startswith("cannot find a time column in events file nots.csv")
+    assert ins.current("user_id") == "user_id" and ins.current("timestamp") == dp.NONE
+    picks = {f: ins.current(f) for f in dp.EVENT_FIELDS} | {"timestamp": "moment"}
+    assert dp.overrides_from(picks, ins) == {"timestamp": "moment"}
+    assert dp.overrides_from({**picks, "user_id": dp.NONE}, ins) == {"timestamp": "moment", "user_id": ""}
+    fixed = dp.inspect_events(path, overrides={"timestamp": "moment"}, workspace=workspace)
+    assert fixed.error is None and fixed.current("timestamp") == "moment"
+
+
+def test_an_upload_is_refused_by_its_size_before_and_while_copying(workspace):
+    with pytest.raises(UserError, match="takes files up to 50 MB"):
+        dp.save_upload(workspace, "events", io.BytesIO(b""), "huge.csv", 60 * 1024**2)
+    liar = io.BytesIO(b"x" * (dp.PAGE_LIMITS.max_file_bytes + 1))
+    with pytest.raises(UserError, match="larger than 50 MB"):
+        dp.save_upload(workspace, "events", liar, "liar.csv", 10)
+    kept = dp.save_upload(workspace, "events", io.BytesIO(b"a,b\n"), "../../etc/my file.csv", 4)
+    assert kept.parent == workspace.root / "events" and kept.name == "my_file.csv"
+
+
+def test_a_workspace_disappears_when_closed():
+    ws = dp.Workspace()
+    ws.folder("x").joinpath("f").write_text("1")
+    ws.close()
+    assert not ws.root.exists() and not ws.alive
+
+
+def _fit(days: int, overrides: dict) -> TwinFit:
+    return TwinFit(preset="b2c-retail", seed=7, people=2000, days=days, start="2026-01-05T00:00:00+00:00",
+                   overrides=overrides, defaults={"p_cart": 0.14, "base_sessions_per_week": 0.45}, rows=[],
+                   preset_scores={}, rounds=1, seconds=0.1)
+
+
+def test_twin_link_opens_the_twin_and_names_what_the_dashboard_rounds():
+    link, notes, carried = dp.twin_link(_fit(120, {"p_cart": 0.1234, "base_sessions_per_week": 0.0349}))
+    scenario = decode_link(link).scenario
+    assert (scenario.preset, scenario.seed, scenario.people, scenario.days) == ("b2c-retail", 7, 2000, 120)
+    assert abs(carried["p_cart"] / 0.1234 - 1) < 0.02
+    assert any("base_sessions_per_week" in n for n in notes) and not any("p_cart" in n for n in notes)
+    assert any("2026-01-05" in n for n in notes)
+
+
+def test_a_twin_the_dashboard_cannot_carry_says_so_instead_of_linking():
+    link, notes, _ = dp.twin_link(_fit(500, {"p_cart": 0.12}))
+    assert link is None and "cannot open this twin" in notes[0] and "audience-lab twin" in notes[0]

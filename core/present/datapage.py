@@ -336,7 +336,7 @@ def summary_frame(report: ImportReport) -> pd.DataFrame:
 def facts(report: ImportReport) -> dict[str, str]:
     """The headline figures of the import, as the page's metrics show them."""
     days = (report.last - report.first).total_seconds() / 86400
-    return {"Rows kept": f"{report.kept:,} of {report.rows_read:,}",
+    return {"Rows read": f"{report.rows_read:,}", "Rows kept": f"{report.kept:,}",
             "Rejected": f"{sum(report.rejected.values()):,}",
             "User ids": f"{report.users:,}", "Anonymous ids": f"{report.anonymous_ids:,}",
             "E-mails": f"{report.emails:,}", "Sessions": f"{report.sessions:,}",

@@ -97,7 +97,8 @@ def test_a_timeline_is_the_same_on_spark(engines):
 def test_identity_resolution_in_spark_gives_the_same_profiles(engines, spark):
     duck, spark_engine = engines["b2c-retail"]
     spark_engine.schema("cdp")
-    got = spark.sql("SELECT identifier_type, identifier, profile_id FROM identity").toPandas()
+    # each engine keeps its tables in a Spark session of its own (two worlds never mix)
+    got = spark_engine.spark.sql("SELECT identifier_type, identifier, profile_id FROM identity").toPandas()
     want = duck.resolution.identifiers[["identifier_type", "identifier", "profile_id"]]
     key = ["identifier_type", "identifier"]
     want = want.assign(identifier_type=want["identifier_type"].astype(str)).sort_values(key).reset_index(drop=True)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.engine.identity import IDENTIFIER_TYPES, IdentityConfig, _hash_ids
+from core.engine.viewsql import with_clause
 
 UDF_NAME = "audlab_id"
 
@@ -60,71 +61,55 @@ def _events(as_of: str | None) -> str:
     FROM events WHERE received_at IS NOT NULL{cutoff}"""
 
 
-def identifiers_sql(as_of: str | None = None) -> str:
-    """Every identifier seen (k: 0 user_id, 1 email, 2 anonymous_id), its first-seen time and its
-    hash ``h`` — the one step that calls the UDF, so an engine may materialise it once."""
-    return f"""
-WITH ev AS ({_events(as_of)}
-),
-seen AS (
-    SELECT 0 AS k, u AS id, MIN(t) AS fs FROM ev WHERE u IS NOT NULL GROUP BY u
-    UNION ALL SELECT 1 AS k, e AS id, MIN(t) AS fs FROM ev WHERE e IS NOT NULL GROUP BY e
-    UNION ALL SELECT 2 AS k, a AS id, MIN(t) AS fs FROM ev WHERE a IS NOT NULL GROUP BY a
-)
-SELECT k, id, fs, {UDF_NAME}(k, id) AS h FROM seen"""
+def resolution_ctes(config: IdentityConfig = IdentityConfig(), as_of: str | None = None) -> list[tuple[str, str]]:
+    """The resolution as named steps, each a SELECT over the ``events`` table and earlier steps,
+    ending with ``identity`` (the identity table): ready for ``WITH name AS (select), …``, or for
+    an engine that materialises some steps (:func:`core.engine.viewsql.materialised` says which).
 
-
-def resolution_sql(config: IdentityConfig = IdentityConfig(), as_of: str | None = None,
-                   ids_table: str | None = None) -> str:
-    """The identity table from the ``events`` table, as one DuckDB-dialect query.
-
-    ``as_of`` (an ISO time from the caller's own code, never user text) keeps only events
-    received by then. ``ids_table`` names a table already holding :func:`identifiers_sql`.
+    ``as_of`` (an ISO time from the caller's own code, never user text) keeps only events received
+    by then. ``ids`` is every identifier seen (k: 0 user_id, 1 email, 2 anonymous_id) with its
+    first-seen time and its hash ``h``: the one step that calls the UDF.
     """
     max_e, max_a = int(config.max_emails_per_profile), int(config.max_anonymous_ids_per_profile)
     merge = "" if config.merge_on_email else " AND FALSE"
-    ids = f"SELECT * FROM {ids_table}" if ids_table else identifiers_sql(as_of)
-    return f"""
-WITH ev AS ({_events(as_of)}
-),
-ids AS ({ids}
-),
-eu AS (SELECT e AS c, u AS p, MIN(t) AS w FROM ev WHERE e IS NOT NULL AND u IS NOT NULL{merge} GROUP BY e, u),
-au AS (SELECT a AS c, u AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND u IS NOT NULL GROUP BY a, u),
-ae AS (SELECT a AS c, e AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND e IS NOT NULL GROUP BY a, e),
-e_first AS (
+    return [
+        ("ev", _events(as_of)),
+        ("ids", f"""
+    SELECT k, id, fs, {UDF_NAME}(k, id) AS h FROM (
+        SELECT 0 AS k, u AS id, MIN(t) AS fs FROM ev WHERE u IS NOT NULL GROUP BY u
+        UNION ALL SELECT 1 AS k, e AS id, MIN(t) AS fs FROM ev WHERE e IS NOT NULL GROUP BY e
+        UNION ALL SELECT 2 AS k, a AS id, MIN(t) AS fs FROM ev WHERE a IS NOT NULL GROUP BY a) AS seen"""),
+        ("eu", f"SELECT e AS c, u AS p, MIN(t) AS w FROM ev WHERE e IS NOT NULL AND u IS NOT NULL{merge} GROUP BY e, u"),
+        ("au", "SELECT a AS c, u AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND u IS NOT NULL GROUP BY a, u"),
+        ("ae", "SELECT a AS c, e AS p, MIN(t) AS w FROM ev WHERE a IS NOT NULL AND e IS NOT NULL GROUP BY a, e"),
+        ("e_first", """
     SELECT c, p, w FROM (
         SELECT eu.c, eu.p, eu.w, ROW_NUMBER() OVER (PARTITION BY eu.c ORDER BY eu.w, hp.h) AS rn
         FROM eu JOIN ids hp ON hp.k = 0 AND hp.id = eu.p) AS x
-    WHERE rn = 1
-),
-e_kept AS (
+    WHERE rn = 1"""),
+        ("e_kept", f"""
     SELECT c, p, w FROM (
         SELECT f.c, f.p, f.w, ROW_NUMBER() OVER (PARTITION BY f.p ORDER BY f.w, hc.h) AS rn
         FROM e_first f JOIN ids hc ON hc.k = 1 AND hc.id = f.c) AS x
-    WHERE rn <= {max_e}
-),
-emails AS (
+    WHERE rn <= {max_e}"""),
+        ("emails", """
     SELECT i.id, i.fs,
            CASE WHEN k.p IS NOT NULL THEN 0 ELSE 1 END AS root_k,
            COALESCE(k.p, i.id) AS root,
            COALESCE(k.w, i.fs) AS link
     FROM ids i LEFT JOIN e_kept k ON k.c = i.id
-    WHERE i.k = 1
-),
-a_user AS (
+    WHERE i.k = 1"""),
+        ("a_user", """
     SELECT c, p, w FROM (
         SELECT au.c, au.p, au.w, ROW_NUMBER() OVER (PARTITION BY au.c ORDER BY au.w, hp.h) AS rn
         FROM au JOIN ids hp ON hp.k = 0 AND hp.id = au.p) AS x
-    WHERE rn = 1
-),
-a_email AS (
+    WHERE rn = 1"""),
+        ("a_email", """
     SELECT c, p, w FROM (
         SELECT ae.c, ae.p, ae.w, ROW_NUMBER() OVER (PARTITION BY ae.c ORDER BY ae.w, hp.h) AS rn
         FROM ae JOIN ids hp ON hp.k = 1 AND hp.id = ae.p) AS x
-    WHERE rn = 1
-),
-anon0 AS (
+    WHERE rn = 1"""),
+        ("anon0", """
     SELECT i.id, i.fs, i.h,
            CASE WHEN u.p IS NOT NULL THEN 0 WHEN m.p IS NOT NULL THEN em.root_k ELSE 2 END AS root_k,
            CASE WHEN u.p IS NOT NULL THEN u.p WHEN m.p IS NOT NULL THEN em.root ELSE i.id END AS root,
@@ -133,42 +118,43 @@ anon0 AS (
     LEFT JOIN a_user u ON u.c = i.id
     LEFT JOIN a_email m ON m.c = i.id
     LEFT JOIN emails em ON em.id = m.p
-    WHERE i.k = 2
-),
-shortcut AS (
+    WHERE i.k = 2"""),
+        ("shortcut", """
     SELECT ae.c, MIN(GREATEST(ae.w, em.link)) AS l
     FROM ae JOIN emails em ON em.id = ae.p JOIN anon0 a ON a.id = ae.c
     WHERE a.root_k <> 2 AND em.root_k = a.root_k AND em.root = a.root
-    GROUP BY ae.c
-),
-anon1 AS (
-    SELECT a.id, a.fs, a.h, a.root_k, a.root,
-           CASE WHEN s.l IS NOT NULL AND s.l < a.link0 THEN s.l ELSE a.link0 END AS link
-    FROM anon0 a LEFT JOIN shortcut s ON s.c = a.id
-),
-anon_ranked AS (
+    GROUP BY ae.c"""),
+        ("anon_ranked", """
     SELECT id, fs, root_k, root, link,
            ROW_NUMBER() OVER (PARTITION BY root_k, root ORDER BY link, h) AS rn
-    FROM anon1
-),
-anons AS (
-    SELECT id, fs,
-           CASE WHEN root_k <> 2 AND rn > {max_a} THEN 2 ELSE root_k END AS root_k,
-           CASE WHEN root_k <> 2 AND rn > {max_a} THEN id ELSE root END AS root,
-           CASE WHEN root_k <> 2 AND rn > {max_a} THEN fs ELSE link END AS link
-    FROM anon_ranked
-),
-resolved AS (
+    FROM (
+        SELECT a.id, a.fs, a.h, a.root_k, a.root,
+               CASE WHEN s.l IS NOT NULL AND s.l < a.link0 THEN s.l ELSE a.link0 END AS link
+        FROM anon0 a LEFT JOIN shortcut s ON s.c = a.id) AS anon1"""),
+        ("resolved", f"""
     SELECT 0 AS k, id, 0 AS root_k, id AS root, fs AS link, fs FROM ids WHERE k = 0
     UNION ALL SELECT 1 AS k, id, root_k, root, link, fs FROM emails
-    UNION ALL SELECT 2 AS k, id, root_k, root, link, fs FROM anons
-)
-SELECT CASE r.k WHEN 0 THEN 'user_id' WHEN 1 THEN 'email' ELSE 'anonymous_id' END AS identifier_type,
-       r.id AS identifier, CAST(h.h AS BIGINT) AS profile_id, r.link AS link_time,
-       CASE r.root_k WHEN 0 THEN 'user_id' WHEN 1 THEN 'email' ELSE 'anonymous_id' END AS root_type,
-       r.fs AS first_seen
-FROM resolved r JOIN ids h ON h.k = r.root_k AND h.id = r.root
-"""
+    UNION ALL
+    SELECT 2 AS k, id,
+           CASE WHEN root_k <> 2 AND rn > {max_a} THEN 2 ELSE root_k END AS root_k,
+           CASE WHEN root_k <> 2 AND rn > {max_a} THEN id ELSE root END AS root,
+           CASE WHEN root_k <> 2 AND rn > {max_a} THEN fs ELSE link END AS link,
+           fs
+    FROM anon_ranked"""),
+        ("identity", """
+    SELECT CASE r.k WHEN 0 THEN 'user_id' WHEN 1 THEN 'email' ELSE 'anonymous_id' END AS identifier_type,
+           r.id AS identifier, CAST(h.h AS BIGINT) AS profile_id, r.link AS link_time,
+           CASE r.root_k WHEN 0 THEN 'user_id' WHEN 1 THEN 'email' ELSE 'anonymous_id' END AS root_type,
+           r.fs AS first_seen
+    FROM resolved r JOIN ids h ON h.k = r.root_k AND h.id = r.root"""),
+    ]
 
 
-__all__ = ["UDF_NAME", "hash_ids", "identifiers_sql", "register_duckdb", "resolution_sql"]
+def resolution_sql(config: IdentityConfig = IdentityConfig(), as_of: str | None = None) -> str:
+    """The identity table from the ``events`` table, as one DuckDB-dialect query (see
+    :func:`resolution_ctes`)."""
+    steps = resolution_ctes(config, as_of)
+    return with_clause(steps[:-1]) + "\n" + steps[-1][1].strip()
+
+
+__all__ = ["UDF_NAME", "hash_ids", "register_duckdb", "resolution_ctes", "resolution_sql"]

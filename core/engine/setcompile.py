@@ -202,11 +202,17 @@ def _keys(x: str, t: _Time) -> str:
 
 
 def _seen(x: str, t: _Time, seconds: int | None) -> list[_Frag]:
-    """The event counts at t: it happened, the view has seen it, and it is inside the window."""
-    conds = [_f(f"{x}.visible_at <= ") + t.expr, _f(f"{x}.ts <= ") + t.expr]
-    if seconds is not None:
-        conds.append(_f(f"{x}.ts > ") + t.expr + f" - {_interval(seconds)}")
-    return conds
+    """The event counts at t: it happened, the view has seen it, and it is inside the window.
+
+    Against a joined time source the window's two bounds on ``ts`` come first: a range join over
+    the times of ``v_times`` (DuckDB's IEJoin) bands on the first two inequalities, and ``ts <=
+    t < ts + w`` is a narrow band where ``visible_at <= t AND ts <= t`` pairs each event with every
+    later time (9x the CPU at 500 times on the 20k world)."""
+    happened, seen = _f(f"{x}.ts <= ") + t.expr, _f(f"{x}.visible_at <= ") + t.expr
+    if seconds is None:
+        return [seen, happened]
+    window = _f(f"{x}.ts > ") + t.expr + f" - {_interval(seconds)}"
+    return [happened, window, seen] if t.variable else [seen, happened, window]
 
 
 def _filters(x: str, spec: EventSpec) -> list[_Frag]:

@@ -23,13 +23,13 @@ import pandas as pd
 
 from core.errors import UserError
 from core.engine.identity import IdentityConfig
-from core.engine.identity_sql import UDF_NAME, hash_ids, identifiers_sql, resolution_sql
+from core.engine.identity_sql import UDF_NAME, hash_ids, resolution_ctes
 from core.engine.portable import dialect_sql
 from core.engine.rules import Rule, parse_rule
 from core.engine.schema import ViewSchema
 from core.engine.setcompile import compile_at, compile_pairs
 from core.engine.sqlcompile import compile_change_points
-from core.engine.viewsql import RELATIONS, VIEWS, Layout, relation_ctes
+from core.engine.viewsql import RELATIONS, VIEWS, Layout, materialised, relation_ctes
 
 TABLES: tuple[str, ...] = ("people", "accounts", "events", "traits", "intent", "crm_changes")
 _LOGS = ("traits", "crm_changes")  # tables whose row order is part of the data (seq)
@@ -84,7 +84,9 @@ class SparkEngine:
         config = read_config(self.path)
         self.start, self.end = config.start_ts, config.end_ts
         self.identity = identity or IdentityConfig()
-        self.spark = spark or spark_session()
+        # a session of its own: temporary views (identity, helpers, v_events …) are per session, so
+        # two engines on one Spark context never read each other's world
+        self.spark = (spark or spark_session()).newSession()
         self._prefix = f"w{abs(hash((str(self.path.resolve()), self.identity))) % 10**8}"
         self._built: dict[str, ViewSchema] = {}
         self._helpers: set[str] = set()
@@ -109,7 +111,8 @@ class SparkEngine:
         df = self.spark.read.parquet(*[str(f) for f in files])
         for field in schema:
             if str(field.type).startswith("timestamp[ns"):
-                df = df.withColumn(field.name, F.timestamp_micros(F.floor(F.col(field.name) / 1000)))
+                # integer division: a double cannot hold a nanosecond epoch exactly (off by one microsecond)
+                df = df.withColumn(field.name, F.timestamp_micros(F.expr(f"`{field.name}` div 1000")))
         if name in _LOGS:
             ranks = self.spark.createDataFrame([(f.name, i) for i, f in enumerate(files)], "file_name string, file_rank long")
             df = (df.withColumn("file_name", F.col("_metadata.file_name"))
@@ -136,9 +139,9 @@ class SparkEngine:
                 df, schema = self._load(name)
                 df.createOrReplaceTempView(name)
                 names[name] = schema.names
-            # the hashing UDF runs once per identifier, on the executors; the rest is plain SQL
-            self._sql(f"CACHE TABLE identity_ids AS {self._to_spark(identifiers_sql())}")
-            self._sql(f"CACHE TABLE identity AS {self._to_spark(resolution_sql(self.identity, ids_table='identity_ids'))}")
+            # the hashing UDF runs once per identifier (the ``ids`` step, cached), on the executors
+            steps = resolution_ctes(self.identity)
+            self._steps(steps, materialised(steps) | {"ids", "identity"})
             self._layout = Layout(crm_received="crm_received_at" in names["events"],
                                   has_person="person_id" in names["events"])
         return self._layout
@@ -150,17 +153,13 @@ class SparkEngine:
             raise UserError(f"unknown view {view!r}; accepted: {', '.join(VIEWS)}")
         if view not in self._built:
             layout = self._tables()
-            for name, sql in relation_ctes(view, layout):
-                body = self._to_spark(sql)
+            steps = relation_ctes(view, layout)
+            helpers = [(n, sql) for n, sql in steps if n not in RELATIONS and n not in self._helpers]
+            self._steps(helpers, materialised(steps))  # the CDP and the hybrid share their helpers
+            self._helpers.update(n for n, _ in helpers)
+            for name, sql in steps:
                 if name in RELATIONS:
-                    self._sql(f"CACHE TABLE {self._prefix}_{view}_{name} AS {body}")
-                elif name in self._helpers:
-                    continue  # the CDP and the hybrid share their helpers
-                elif name == "cdp_placed":  # read by two relations: computed once
-                    self._sql(f"CACHE TABLE {name} AS {body}")
-                else:
-                    self._sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
-                self._helpers.add(name)
+                    self._checkpoint(self._to_spark(sql), f"{self._prefix}_{view}_{name}")
             self._built[view] = self._schema(view)
         for rel in RELATIONS:
             self._sql(f"CREATE OR REPLACE TEMP VIEW {rel} AS SELECT * FROM {self._prefix}_{view}_{rel}")
@@ -227,6 +226,27 @@ class SparkEngine:
         return out
 
     # ------------------------------------------------------------------ plumbing
+    def _steps(self, steps: list[tuple[str, str]], cached: frozenset[str] | set[str]) -> None:
+        """Named SQL steps as temporary views, the ``cached`` ones computed once and stored.
+
+        Spark inlines a temporary view at every reference, so a step read by several later steps
+        would be recomputed (and its plan copied) once per reference: at 2,000 people the CDP view
+        took 49 s that way."""
+        for name, sql in steps:
+            body = self._to_spark(sql)
+            if name in cached:
+                self._checkpoint(body, name)
+            else:
+                self._sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {body}")
+
+    def _checkpoint(self, spark_sql: str, name: str) -> None:
+        """Compute a step now and keep its rows as ``name`` with no lineage (a local checkpoint).
+
+        Not ``CACHE TABLE``: a cached query keeps its whole plan, and Spark compares every new
+        plan with every cached one, so each later step took seconds just to analyse (the CDP view
+        of a 2,000-person world: 49 s). A checkpoint is a plain scan to whatever reads it."""
+        self.spark.sql(spark_sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
+
     @staticmethod
     def _to_spark(sql: str) -> str:
         return dialect_sql(sql, (), "spark")[0]

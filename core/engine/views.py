@@ -140,6 +140,10 @@ class Engine:
                 con = duckdb.connect()
                 con.execute("SET TimeZone = 'UTC'")
                 con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout
+                # A range join over the times of members_at (two inequalities, no equality) runs as an
+                # IEJoin instead of a piecewise merge join on one inequality: ~4x less CPU at 500 times
+                # (the default picks the merge join when a side has < 1000 rows).
+                con.execute("SET merge_join_threshold = 0")
                 self._install(con, view)
                 self._schemas[view] = self._make_schema(view, con)
                 self._cons[view] = con

@@ -18,6 +18,7 @@ which orders records that share a timestamp (the loaders add it from the file's 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 VIEWS: tuple[str, ...] = ("truth", "crm", "cdp", "hybrid")
@@ -143,15 +144,21 @@ def _ctes(layout: Layout) -> dict[str, tuple[str, tuple[str, ...]]]:
               ON i.identifier_type = CASE WHEN r.u IS NOT NULL THEN 'user_id'
                                           WHEN r.e IS NOT NULL THEN 'email' ELSE 'anonymous_id' END
              AND i.identifier = COALESCE(r.u, r.e, r.a)""", ("cdp_received",)),
+        # profiles none of whose identifiers' events were placed on them (the owner step needs them)
+        "cdp_eventless": ("""
+            SELECT i.identifier_type, i.identifier, i.profile_id
+            FROM identity i LEFT JOIN (SELECT DISTINCT subject_id FROM cdp_placed) AS p ON p.subject_id = i.profile_id
+            WHERE p.subject_id IS NULL""", ("cdp_placed",)),
         "cdp_carried": ("""
-            SELECT i.profile_id, r.person_id FROM cdp_received r
-            JOIN identity i ON i.identifier_type = 'user_id' AND i.identifier = r.u
+            SELECT l.profile_id, r.person_id FROM cdp_received r
+            JOIN cdp_eventless l ON l.identifier_type = 'user_id' AND l.identifier = r.u
             UNION ALL
-            SELECT i.profile_id, r.person_id FROM cdp_received r
-            JOIN identity i ON i.identifier_type = 'email' AND i.identifier = r.e
+            SELECT l.profile_id, r.person_id FROM cdp_received r
+            JOIN cdp_eventless l ON l.identifier_type = 'email' AND l.identifier = r.e
             UNION ALL
-            SELECT i.profile_id, r.person_id FROM cdp_received r
-            JOIN identity i ON i.identifier_type = 'anonymous_id' AND i.identifier = r.a""", ("cdp_received",)),
+            SELECT l.profile_id, r.person_id FROM cdp_received r
+            JOIN cdp_eventless l ON l.identifier_type = 'anonymous_id' AND l.identifier = r.a""",
+                        ("cdp_received", "cdp_eventless")),
         # ground truth behind a profile: the majority person of its events (ties: smallest id);
         # a profile without events takes the events that carry its identifiers
         "cdp_owner": ("""
@@ -162,9 +169,7 @@ def _ctes(layout: Layout) -> dict[str, tuple[str, tuple[str, ...]]]:
                     SELECT profile_id, person_id, COUNT(*) AS n FROM (
                         SELECT subject_id AS profile_id, person_id FROM cdp_placed
                         UNION ALL
-                        SELECT c.profile_id, c.person_id FROM cdp_carried c
-                        LEFT JOIN (SELECT DISTINCT subject_id FROM cdp_placed) AS p ON p.subject_id = c.profile_id
-                        WHERE p.subject_id IS NULL) AS pairs
+                        SELECT profile_id, person_id FROM cdp_carried) AS pairs
                     WHERE person_id IS NOT NULL
                     GROUP BY profile_id, person_id) AS counted) AS ranked
             WHERE rn = 1""", ("cdp_placed", "cdp_carried")),
@@ -306,9 +311,28 @@ def relation_sql(view: str, relation: str, layout: Layout = Layout()) -> str:
     return with_clause(helpers) + "\n" + body.strip()
 
 
+#: Steps that only filter and project a base table: an engine re-reads the table rather than
+#: store a copy of it (the CDP's received events; the identity resolution's ``ev``).
+SCANS: frozenset[str] = frozenset({"cdp_received", "ev"})
+
+
+def materialised(steps: list[tuple[str, str]]) -> frozenset[str]:
+    """The steps worth computing once and storing: those that later steps read two or more times
+    (``FROM name`` / ``JOIN name``), scans of a base table excepted. An engine that inlines them
+    (Spark's temporary views, DuckDB's views) would otherwise compute each once per reference."""
+    out = set()
+    for i, (name, _) in enumerate(steps):
+        if name in SCANS:
+            continue
+        pattern = re.compile(rf"\b(?:FROM|JOIN)\s+{re.escape(name)}\b", re.IGNORECASE)
+        if sum(len(pattern.findall(sql)) for _, sql in steps[i + 1:]) >= 2:
+            out.add(name)
+    return frozenset(out)
+
+
 def with_clause(parts: list[tuple[str, str]]) -> str:
     return "WITH " + ",\n".join(f"{name} AS ({sql}\n)" for name, sql in parts)
 
 
-__all__ = ["CRM_EVENT_TYPES", "CRM_IDENTIFYING_TYPES", "Layout", "RELATIONS", "TABLES_OF", "VIEWS",
-           "relation_ctes", "relation_sql", "with_clause"]
+__all__ = ["CRM_EVENT_TYPES", "CRM_IDENTIFYING_TYPES", "Layout", "RELATIONS", "SCANS", "TABLES_OF", "VIEWS",
+           "materialised", "relation_ctes", "relation_sql", "with_clause"]

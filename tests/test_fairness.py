@@ -112,3 +112,29 @@ def test_truth_is_never_a_systems_rule():
     for play in PLAYS.values():
         assert dict(play.truth_rule()) != dict(play.crm) and dict(play.truth_rule()) != dict(play.cdp), play.name
         assert "intent" in str(play.truth_rule()), play.name  # judged on the latent need
+
+
+def test_generate_records_the_ops_levels_and_compare_applies_them(tmp_path, capsys):
+    """`generate --ops` shapes that side's world knobs and records the levels; `compare` reads them
+    back (the activation and sending part), and `--ops` on compare overrides the record."""
+    import json
+
+    from core.cli.main import main
+
+    out = tmp_path / "w"
+    args = ["generate", "--preset", "b2c-retail", "--people", "800", "--days", "30", "--out", str(out)]
+    assert main([*args, "--ops", "cdp=poorly-run", "--ops", "crm=well-run"]) == 0
+    meta = json.loads((out / "world.json").read_text())
+    assert meta["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
+    knobs = meta["config"]["knobs"]
+    assert knobs["coverage_web"] == OPS["cdp"]["poorly-run"]["coverage_web"]
+    assert knobs["duplicate_rate"] == OPS["crm"]["well-run"]["duplicate_rate"]
+    capsys.readouterr()
+    compare = ["compare", "--world", str(out), "--play", "cart-abandonment", "--sweep-people", "0", "--json"]
+    assert main(compare) == 0
+    assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
+    assert main([*compare, "--ops", "cdp=well-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "well-run", "crm": "well-run"}
+    assert main([*args, "--ops", "cdp=superb"]) == 2
+    err = capsys.readouterr().err
+    assert "--ops expects side=level" in err and "well-run" in err and err.count("\n") == 1

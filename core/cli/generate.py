@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--people", type=int, default=20_000, help="number of people (default 20000)")
     p.add_argument("--days", type=int, default=90, help="length of the observed period in days (default 90)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a knob, e.g. coverage_web=0.5 (repeatable)")
+    p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
+                   help="how well a side is run: crm=well-run|default|poorly-run, cdp=… (repeatable); sets that "
+                        "side's world knobs and is recorded in world.json, where compare applies the rest")
     from core.cli.stacks import add_stack_argument
 
     add_stack_argument(p)
@@ -40,18 +43,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stream the world to ``--out`` unit by unit, so memory stays flat however many people."""
+    from core.advice.ops import ops_settings, parse_ops
     from core.advice.stacks import parse_stacks, stack_settings
-    from core.cli.stacks import record_stacks, world_part
+    from core.cli.stacks import record_meta, world_part
     from synthetic import preset_config
     from synthetic.io import generate_to_folder
 
+    ops = parse_ops(getattr(args, "ops", None))
     stacks = parse_stacks(getattr(args, "stack", None))
-    overrides = {**world_part(stack_settings(stacks)), **parse_sets(args.set)}
+    # as in compare: a product's documented figures win over an ops level; --set wins over both
+    overrides = {**world_part(ops_settings(ops)), **world_part(stack_settings(stacks)), **parse_sets(args.set)}
     config = preset_config(args.preset, seed=args.seed, people=args.people, days=args.days, overrides=overrides)
     summary = generate_to_folder(config, args.out, workers=args.workers)
-    if stacks:  # compare applies the recorded profiles' activation and sending settings by default
-        record_stacks(args.out, stacks)
-        summary = {**summary, "stacks": stacks}
+    # compare applies the recorded levels' and profiles' activation and sending settings by default
+    recorded = {k: v for k, v in (("ops", ops), ("stacks", stacks)) if v}
+    if recorded:
+        record_meta(args.out, recorded)
+        summary = {**summary, **recorded}
     json.dump({"out": str(args.out), **summary}, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -83,7 +83,12 @@ def recorded_stacks(world_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def record_stacks(world_dir: str | os.PathLike, stacks: Mapping[str, str]) -> None:
-    """Add ``"stacks": {role: name}`` to a written world's ``world.json``, atomically.
+    """Add ``"stacks": {role: name}`` to a written world's ``world.json`` (see :func:`record_meta`)."""
+    record_meta(world_dir, {"stacks": dict(stacks)})
+
+
+def record_meta(world_dir: str | os.PathLike, entries: Mapping[str, Any]) -> None:
+    """Add ``entries`` (the stacks and ops levels a world was made with) to its ``world.json``, atomically.
 
     The generator offers no metadata hook, so the CLI rewrites the file after the world is in
     place: a sibling temporary file, then ``os.replace`` — a reader sees the old or the new file,
@@ -92,7 +97,7 @@ def record_stacks(world_dir: str | os.PathLike, stacks: Mapping[str, str]) -> No
     path = Path(world_dir) / "world.json"
     try:
         meta = json.loads(path.read_text())
-        meta["stacks"] = dict(stacks)
+        meta.update({key: dict(value) for key, value in entries.items()})
         fd, tmp = tempfile.mkstemp(prefix=".world.json-", dir=path.parent)
         try:
             with os.fdopen(fd, "w") as fh:
@@ -102,7 +107,7 @@ def record_stacks(world_dir: str | os.PathLike, stacks: Mapping[str, str]) -> No
             Path(tmp).unlink(missing_ok=True)
             raise
     except (OSError, ValueError) as exc:
-        raise UserError(f"the world is written, but its stack names could not be recorded in {path}: {exc}") from None
+        raise UserError(f"the world is written, but the stacks and ops levels it was made with could not be recorded in {path}: {exc}") from None
 
 
 def world_part(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py --server.port 8501
+	MALLOC_ARENA_MAX=2 $(BIN)/streamlit run app.py --server.port 8501
 
 test: $(STAMP)
 	bash scripts/ensure_system.sh

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import signal
@@ -68,6 +69,7 @@ class Step:
     alerts: list
     page_not_found: bool
     kbytes: float
+    server_cpu_s: float = float("nan")  # the server's CPU seconds during this step (alone only when one session runs)
 
 
 # --------------------------------------------------------------------------- server memory
@@ -104,11 +106,27 @@ def _name(pid: int) -> str:
         return "?"
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """utime + stime of a process (and of its waited-for children) in seconds, from /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / 100  # utime + stime in clock ticks (USER_HZ=100)
+        ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+        return ticks / 100  # clock ticks (USER_HZ=100)
     except (OSError, IndexError):
+        return float("nan")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the server and every process it started (the fit advisor's workers, live or
+    finished): the work the server did, whatever else ran on the machine meanwhile."""
+    return sum(_cpu_seconds(p, children=(p == pid)) for p in _tree(pid))
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (runnable tasks; above the core count = contention)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
         return float("nan")
 
 
@@ -121,6 +139,7 @@ class MemorySampler(threading.Thread):
         self.peak_kb = 0
         self.peak_parts: dict[str, int] = {}  # process → MB at the peak
         self.samples: list[tuple[float, int]] = []
+        self.loads: list[float] = []          # the machine's load average, every second
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -132,6 +151,8 @@ class MemorySampler(threading.Thread):
                 self.peak_kb = kb
                 self.peak_parts = {f"{p} {_name(p)}": round(v / 1024) for p, v in parts.items()}
             self.samples.append((round(time.perf_counter() - t0, 1), kb))
+            if len(self.samples) % max(1, round(1 / self.every)) == 1:
+                self.loads.append(load_average())
             self._halt.wait(self.every)
 
     def stop(self) -> int:
@@ -143,7 +164,7 @@ class MemorySampler(threading.Thread):
 # --------------------------------------------------------------------------- sessions
 
 
-async def one_session(i: int, url: str, query: str, delay: float, t0: float, args) -> list[Step]:
+async def one_session(i: int, url: str, query: str, delay: float, t0: float, args, server_pid: int = 0) -> list[Step]:
     """One participant: wait for its turn, then the fixed steps, each under a time limit."""
     await asyncio.sleep(delay)
     think = random.Random(i)  # seeded: the same pauses on every run
@@ -159,6 +180,7 @@ async def one_session(i: int, url: str, query: str, delay: float, t0: float, arg
                 steps.append(Step(i, index, kind, target, time.perf_counter() - t0, 0.0, "session_timeout", [], [], False, 0))
                 break
             started = time.perf_counter() - t0
+            cpu0 = tree_cpu_seconds(server_pid) if server_pid else float("nan")
             try:
                 run = await (session.open(target, min(left, args.step_timeout)) if kind == "open"
                              else session.click(target, min(left, args.step_timeout)))
@@ -166,7 +188,8 @@ async def one_session(i: int, url: str, query: str, delay: float, t0: float, arg
                 steps.append(Step(i, index, kind, target, started, 0.0, "no_button", [str(exc)[:200]], [], False, 0))
                 break
             steps.append(Step(i, index, kind, target, started, run.seconds, run.status, run.exceptions,
-                              run.alerts, run.page_not_found, run.bytes / 1024))
+                              run.alerts, run.page_not_found, run.bytes / 1024,
+                              round(tree_cpu_seconds(server_pid) - cpu0, 2) if server_pid else float("nan")))
             if run.status != "ok":
                 break
             if args.think:  # a participant reads the page before the next click
@@ -178,27 +201,32 @@ async def one_session(i: int, url: str, query: str, delay: float, t0: float, arg
     return steps
 
 
-async def all_sessions(url: str, n: int, args) -> list[Step]:
+async def all_sessions(url: str, n: int, args, server_pid: int = 0) -> list[Step]:
     t0 = time.perf_counter()
     jobs = []
     for i in range(n):
         query = f"seed={args.seed_base + i}" if args.worlds == "different" else ""
         delay = args.ramp * i / max(n - 1, 1)
-        jobs.append(one_session(i, url, query, delay, t0, args))
+        jobs.append(one_session(i, url, query, delay, t0, args, server_pid))
     limit = args.session_timeout + args.ramp + 60
     results = await asyncio.wait_for(asyncio.gather(*jobs), limit)
     return [s for steps in results for s in steps]
 
 
 async def warm_up(url: str, args) -> float:
-    """The facilitator opens every page of the default world before the room joins."""
+    """The facilitator walks through the workshop (every page, the knob change) before the room
+    joins, as at a real workshop: the worlds and results everyone will ask for are then built."""
     t0 = time.perf_counter()
     session = Session(url)
     await session.connect()
     try:
         for kind, target in STEPS:
+            if target in args.without:
+                continue
             if kind == "open":
                 await session.open(target, args.step_timeout)
+            elif target in session.buttons:
+                await session.click(target, args.step_timeout)
     finally:
         await session.close()
     return time.perf_counter() - t0
@@ -232,6 +260,9 @@ def summarise(steps: list[Step], n: int, steps_per_session: int = len(STEPS)) ->
         "steps_ok": len(ok), "steps_expected": n * steps_n,
         "first_open": _stats(first), "page_opens": _stats(opens), "knob_changes": _stats(knobs),
         "by_step": {k: _stats(v) for k, v in by_page.items()},
+        # the server's CPU seconds per step (mean); it is that step's own cost only when one session runs
+        "by_step_server_cpu_s": {k: round(float(np.nanmean([s.server_cpu_s for s in ok if f"{s.kind}:{s.target or 'Scenario'}" == k])), 3)
+                                 for k in by_page} if n == 1 else None,
         "errors": len(failed),
         "error_examples": sorted({f"{s.kind}:{s.target or 'Scenario'} {s.status} {'; '.join(s.exceptions)[:160]}"
                                   + (" page not found" if s.page_not_found else "") for s in failed})[:5],
@@ -252,9 +283,12 @@ def run_count(n: int, args) -> dict:
             raise SystemExit(f"streamlit did not become healthy; see {log}")
         warm = asyncio.run(warm_up(url, args)) if args.warm else None
         profiler = _start_profiler(server.pid, args.py_spy) if args.py_spy else None
-        cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), _cpu_seconds(server.pid), time.perf_counter()
-        steps = asyncio.run(all_sessions(url, n, args))
+        cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), tree_cpu_seconds(server.pid), time.perf_counter()
+        loads_before = len(sampler.loads)
+        steps = asyncio.run(all_sessions(url, n, args, server.pid))
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
+        loads = sampler.loads[loads_before:] or [load_average()]
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             profiler.wait(60)
@@ -263,7 +297,10 @@ def run_count(n: int, args) -> dict:
             "worlds": args.worlds, "think_s": args.think, "without": sorted(args.without), "warm_up_s": round(warm, 1) if warm is not None else None,
             "wall_s": round(time.perf_counter() - wall0, 1),
             "client_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
-            "server_cpu_s": round(_cpu_seconds(server.pid) - server_cpu0, 1),
+            "server_cpu_s": round(server_cpu, 1),
+            "server_cpu_s_per_step": round(server_cpu / max(report["steps_ok"], 1), 3),
+            "load_average": {"mean": round(float(np.mean(loads)), 1), "max": round(float(np.max(loads)), 1),
+                             "cores": os.cpu_count()},
             "tracebacks_in_server_log": log.read_text(errors="replace").count("Traceback"),
         })
         if args.steps_out:
@@ -294,12 +331,13 @@ def table(reports: list[dict]) -> str:
     def f(s: dict) -> str:
         return "—" if not s["n"] else f"{s['p50']:.1f} / {s['p95']:.1f} / {s['max']:.1f}"
     lines = ["| sessions | worlds | first open p50 / p95 / max (s) | page opens p50 / p95 / max (s) | "
-             "knob change p50 / p95 / max (s) | server peak | errors | client CPU |",
-             "|---|---|---|---|---|---|---|---|"]
+             "knob change p50 / p95 / max (s) | server peak | errors | server CPU per step | load (2 cores) | client CPU |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         lines.append(f"| {r['sessions']} | {r['worlds']}{' (warm)' if r['warm_up_s'] is not None else ''} | "
                      f"{f(r['first_open'])} | {f(r['page_opens'])} | {f(r['knob_changes'])} | "
-                     f"{r['server_peak_gb']:.2f} GB | {r['errors']} | {r['client_cpu_s']:.1f} s |")
+                     f"{r['server_peak_gb']:.2f} GB | {r['errors']} | {r['server_cpu_s_per_step']:.2f} s | "
+                     f"{r['load_average']['mean']:.0f} (max {r['load_average']['max']:.0f}) | {r['client_cpu_s']:.1f} s |")
     return "\n".join(lines)
 
 

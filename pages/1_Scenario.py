@@ -1,12 +1,13 @@
 """Scenario: the world, its knobs (in words and units, only those that apply) and the two models."""
 import streamlit as st
 
-from core.advice.scenario import POORLY_RUN, WELL_RUN
+from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
 from core.measures.freshness import lags
 from core.present import charts, labels
 from core.present.export import html_report
+from core.present.stackview import stack_panel, stack_set, with_ops, with_stack
 from core.present.urlstate import knob_catalog, preset_defaults
-from pages import SS, engine_or_stop, frame, get_results, pct, set_settings
+from pages import SS, engine_or_stop, frame, get_results, pct, per_world, set_settings
 from synthetic.presets import PRESETS
 
 scenario, play = frame()
@@ -25,22 +26,62 @@ st.caption(f"Preset: **{preset.title}** — {preset.description}")
 
 
 def _apply(settings: dict) -> None:
-    set_settings(settings, replace=True)
+    set_settings(with_ops(dict(scenario.settings), settings), replace=True)
 
 
-b1, b2, b3 = st.columns(3)
-b1.button("Well-run CDP", on_click=_apply, args=(WELL_RUN,), width="stretch",
-          help="High tracking coverage, many identified sessions, real-time audiences, 15-minute sync, 3 days to build.")
-b2.button("Poorly run CDP", on_click=_apply, args=(POORLY_RUN,), width="stretch",
-          help="Low coverage, few identified sessions, daily batches and syncs, a month to build, no email merges.")
-b3.button("Preset defaults", on_click=_apply, args=({},), width="stretch")
+st.caption("How well each side is run — each button moves only that side's knobs (tracking and hygiene, list and "
+           "audience delays, how its tool sends, days to launch); the business itself never changes.")
+b1, b2, b3, b4, b5 = st.columns(5)
+b1.button("Well-run CRM", on_click=_apply, args=(GOOD_CRM,), width="stretch",
+          help="Clean data, syncs within minutes, active lists refreshed in minutes, triggered workflows, half a day to "
+               "launch. Your stack stays, and its documented figures stay.")
+b2.button("Poorly run CRM", on_click=_apply, args=(POOR_CRM,), width="stretch",
+          help="A quarter of updates missing, 25% duplicates, daily list refreshes, weekly batch sends, two weeks to "
+               "launch, tracking script on few pages.")
+b3.button("Well-run CDP", on_click=_apply, args=(WELL_RUN,), width="stretch",
+          help="High tracking coverage, many identified sessions, real-time audiences, 15-minute sync, 3 days to build. "
+               "Your stack stays, and its documented figures stay.")
+b4.button("Poorly run CDP", on_click=_apply, args=(POORLY_RUN,), width="stretch",
+          help="Low coverage, few identified sessions, daily batches and syncs, weekly batch sends, six weeks to build, "
+               "no email merges. Your stack stays, and its documented figures stay.")
+b5.button("Preset defaults", on_click=set_settings, args=({}, True), width="stretch",
+          help="Every knob back to the preset's value, and no stack chosen.")
+
+# ------------------------------------------------------------------ your stack
+st.subheader("Your stack")
+st.caption("Pick the CRM, CDP and sending tool you have or consider. Each applies the settings its vendor documents "
+           "(the claims and pages are a click away); a knob you move yourself wins over it.")
+
+
+def _stack_changed(role: str) -> None:
+    set_settings(with_stack(dict(scenario.settings), role, SS[f"stk_{role}"]), replace=True)
+
+
+for col, choice in zip(st.columns(3), stack_panel(scenario)):
+    with col:
+        names = dict(choice.options)
+        SS[f"stk_{choice.role}"] = choice.chosen
+        st.selectbox(choice.title, list(names), format_func=names.get, key=f"stk_{choice.role}",
+                     on_change=_stack_changed, args=(choice.role,))
+        if not choice.chosen:
+            continue
+        with st.expander("What it sets, and the sources"):
+            st.markdown("\n".join(f"- {line.label}: **{line.value}**"
+                                   + (f" — your own **{line.overridden_by}** wins" if line.overridden_by else "")
+                                   for line in choice.settings))
+            st.markdown(f"Sources (read {choice.read}):\n" + "\n".join(f"- {s.claim.rsplit(' - read ', 1)[0]} "
+                                                                         f"([{s.url.split('/')[2]}]({s.url}))"
+                                                                         for s in choice.sources))
+            for n in choice.not_modelled:
+                st.caption(f"Documented but not modelled: `{n.knob}` = {n.value} — {n.why}.")
 
 # ------------------------------------------------------------------ knobs
 catalog = knob_catalog()
 defaults = preset_defaults(scenario.preset)
 settings = dict(scenario.settings)
-current = {**defaults, **settings}
+current = {**defaults, **{k: v for k, v in scenario.effective_settings().items() if k in defaults}}
 changed = {n for n, v in settings.items() if n in defaults and v != defaults[n]}
+from_stack = stack_set(scenario)
 
 
 def _knob_changed(name: str, scale: float) -> None:
@@ -56,7 +97,7 @@ def knob_widget(name: str) -> None:
     spec = catalog[name]
     key = f"k_{name}"
     value = current[name]
-    lbl = labels.label(name, scenario.preset) + (" ●" if name in changed else "")
+    lbl = labels.label(name, scenario.preset) + (" ●" if name in changed else " ◆" if name in from_stack else "")
     bounded = spec.lo is not None and spec.hi is not None
     rng = f" Range {spec.lo:g}–{spec.hi:g}." if bounded and spec.kind != "bool" else ""
     help_ = f"{spec.help}{rng} Setting: `{name}`."
@@ -107,7 +148,8 @@ groups = {
 }
 hidden = [n for names in reversed(list(groups.values())) for n in names if n not in _shown(names)]
 st.subheader("Knobs")
-st.caption("Each knob says what it models (hover the ? icon). Changed knobs are marked ● and go into the shareable URL. "
+st.caption("Each knob says what it models (hover the ? icon). Changed knobs are marked ● and go into the shareable URL; "
+           "knobs your stack sets are marked ◆. "
            f"{len(hidden)} knobs that do not apply to a {preset.title} world are hidden, such as "
            + "; ".join(f"“{labels.label(n, scenario.preset, with_unit=False)}”" for n in hidden[:3]) + ".")
 gcols = st.columns(2)
@@ -119,7 +161,7 @@ for i, (title, names) in enumerate(groups.items()):
 # ------------------------------------------------------------------ the world
 engine = engine_or_stop(scenario)
 world = engine.world
-summary = world.summary()
+summary = per_world(engine, "summary", world.summary)  # once per world, for every session
 words = labels.words(preset.model)
 st.subheader("The simulated world")
 m = st.columns(6)
@@ -132,7 +174,7 @@ m[4].metric("Carry an id", pct(summary["share_events_with_user_or_email"]),
             help="Share of events that carry a user id or an email address — what lets any system tie them to a known person.")
 m[5].metric(words["Purchases"], f"{summary['purchases']:,}", help=f"{words['revenue'].capitalize()} {summary['revenue']:,.0f} in the period.")
 
-quality = engine.resolution.quality()
+quality = per_world(engine, "quality", engine.resolution.quality)
 q = st.columns(4)
 q[0].metric("Profiles per person", f"{quality['profiles_per_person']:.2f}", help="1 = every person is exactly one CDP profile.")
 q[1].metric("People split", pct(quality["share_persons_split"]), help="Share of people whose events landed in more than one CDP profile.")
@@ -142,11 +184,11 @@ q[3].metric("Events on reachable profiles", pct(quality["share_events_identified
             help="Share of received events attached to a profile with an email or user id, i.e. one a sending tool can reach.")
 
 c1, c2 = st.columns([3, 2])
-fig_events = charts.events_per_day(world.events, world.start)
+fig_events = per_world(engine, "fig_events", lambda: charts.events_per_day(world.events, world.start))
 c1.plotly_chart(fig_events, width="stretch")
 c1.caption("Read: the volume and mix of channels the customers use each day — the CRM sees only what its contacts "
            "do on tracked pages and in email.")
-fig_identity = charts.identity_quality(quality)
+fig_identity = per_world(engine, "fig_identity", lambda: charts.identity_quality(quality))
 c2.plotly_chart(fig_identity, width="stretch")
 c2.caption("Read: lower split and over-merge shares mean the CDP's profiles match real people better; the more "
            "events sit on reachable profiles, the more of the stream a campaign can act on.")

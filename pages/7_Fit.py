@@ -12,7 +12,7 @@ from core.advice.fit import (BUSINESS_MODELS, CADENCES, MAIN_KNOBS, MODELS, NAME
 from core.advice.stacks import STACKS
 from core.errors import UserError
 from core.present import charts
-from pages import SS, ensure_routed
+from pages import SS, ensure_routed, shared_advice
 
 ensure_routed()
 st.title("Which model fits your business?")
@@ -148,8 +148,8 @@ if key not in cache:
     bar = st.progress(0.0, text="Starting…")
     try:
         knobs = {"all": tuple(SWEEP_KNOBS), "main": MAIN_KNOBS, "none": ()}[SS.fit_sweep]
-        cache[key] = advise(answers, seeds=SS.fit_seeds, knobs=knobs, sweep=SS.fit_sweep != "none",
-                            progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
+        cache[key] = shared_advice(answers, seeds=SS.fit_seeds, knobs=knobs, sweep=SS.fit_sweep != "none",
+                                   progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), text=msg))
     except UserError as exc:
         bar.empty()
         st.error(str(exc))

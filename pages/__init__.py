@@ -8,7 +8,9 @@ call :func:`frame` and draw. No business logic here: every number comes from ``c
 """
 from __future__ import annotations
 
+import gc
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,13 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import UserError
+from core.advice.fit import PRESET_OF, advise
+from core.advice.store import WorldStore, limit_malloc_arenas, max_people, world_key, world_mb
 from core.engine.playrun import PlayRun
 from core.engine.plays import Play, get_play, plays_for, with_rules
 from core.engine.rules import parse_rule
 from core.advice.scenario import POORLY_RUN, WELL_RUN, PlayResults, Scenario, build_engine, build_world, default_play, play_results
+from core.present import measureview, workshop as workshop_story
 from core.present.urlstate import MAX_QUERY_CHARS, PEOPLE_CHOICES, RULE_PARAMS, VIEW_PARAMS, decode_link, make_link
 from synthetic.presets import PRESETS
 
@@ -54,26 +59,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/5_Overlap.py", "Overlap", ":material/join_inner:", "Overlap", view=("at",)),
     PageSpec("pages/6_Campaign_lift.py", "Campaign lift", ":material/trending_up:", "Campaign_lift"),
     PageSpec("pages/7_Fit.py", "Fit", ":material/balance:", "Fit", scenario=False),
+    PageSpec("pages/8_Your_data.py", "Your data", ":material/upload_file:", "Your_data", scenario=False),
 )
 
-#: The workshop story: title, what to look at, the knobs each step sets.
-GOOD_CRM = {"crm_form_sync_minutes": 1.0, "crm_order_sync_hours": 1.0, "crm_import_days": 1.0, "crm_missing_rate": 0.02,
-            "crm_error_rate": 0.01, "duplicate_rate": 0.02, "rep_update_lag_days": 0.5,
-            "crm_list_refresh_minutes": 15.0, "crm_build_days": 0.5}
-WORKSHOP = (
-    ("1 · CRM is simple and fast to iterate",
-     "A CRM segment is a filter on fields a team already has. Look at Segments: the rule reads like a sentence, "
-     "and a new campaign ships in half a day.", {"crm_build_days": 0.5, "cdp_build_days": 3.0}),
-    ("2 · CDP is fresh and cross-channel",
-     "With good tracking and real-time sync the CDP sees behaviour minutes after it happens. "
-     "Look at Freshness: the blue curve rises inside the action window.", dict(WELL_RUN)),
-    ("3 · A badly run CDP loses to a well run CRM",
-     "Low tracking coverage, few identified sessions, daily batches and a month to build: the CDP's "
-     "advantage disappears. Compare Freshness and Campaign lift.", {**POORLY_RUN, **GOOD_CRM}),
-    ("4 · Hybrid",
-     "The CDP collects and resolves identity, the CRM stays the system of record and the marketing tool "
-     "sends on the synced audience. Look at the green line everywhere.", {**WELL_RUN, "hybrid_sync_minutes": 15.0}),
-)
+#: The workshop story lives in core.present.workshop: each step sets knobs (and, where it needs one,
+#: a play) and its sentence is rendered from the very figures the page shows.
+WORKSHOP = workshop_story.STEPS
 
 MODEL_NAMES = {"crm": "CRM segment", "cdp": "CDP audience"}
 
@@ -343,43 +334,131 @@ def sidebar() -> None:
 
 
 def _apply_step(i: int) -> None:
-    set_settings(WORKSHOP[i][2], replace=True)
-    _state()["workshop_step"] = i
+    step = WORKSHOP[i]
+    s = _state()
+    set_settings(dict(step.settings), replace=True)
+    play_name = step.play_for(s["preset"])
+    if play_name and play_name in [p.name for p in plays_for(s["preset"])]:
+        s["play"] = play_name
+    s["workshop_step"] = i
 
 
 def workshop() -> None:
     st.markdown("#### Guided story")
     current = _state().get("workshop_step")
-    for i, (title, text, _knobs) in enumerate(WORKSHOP):
-        with st.expander(title, expanded=(current == i)):
-            st.write(text)
-            st.button("Set the knobs", key=f"ws_{i}", on_click=_apply_step, args=(i,), width="stretch")
+    for i, step in enumerate(WORKSHOP):
+        with st.expander(step.title, expanded=(current == i)):
+            if current == i:
+                _narrate(step)
+            else:
+                st.write(step.intro)
+            st.button("Set the knobs", key=f"ws_{i}", on_click=_apply_step, args=(i,), width="stretch",
+                      help=f"Sets this step's knobs; then open {step.page.replace('_', ' ')}.")
+
+
+def _narrate(step) -> None:
+    """The step's sentence with the live figures of the current scenario (cached results)."""
+    s = current_scenario()
+    try:
+        results = get_results(s, current_play())
+    except UserError as exc:
+        st.error(str(exc))
+        return
+    ok, text = workshop_story.narrate(step, results, s.activation())
+    (st.write if ok else st.info)(text)
+    st.caption(f"See it on {step.page.replace('_', ' ')}.")
 
 
 # --------------------------------------------------------------------------- caches
-@st.cache_resource(max_entries=4, show_spinner=False)
-def get_engine(s: Scenario):
-    """The world and its DuckDB engine, built once per scenario and shared by every session."""
-    engine = build_engine(s, build_world(s))
+# Every session of a workshop asks for the same worlds and the same results: each is computed once
+# and shared (sessions asking at once wait for the first). Worlds are the memory, so the store
+# (core/advice/store.py) counts every live world — cached, still used by a page, being built —
+# against one budget, and a new world waits for memory when the budget is full. What is computed
+# from a world (a play's results, the Scenario page's summary and charts) lives with that world
+# and is freed with it.
+
+#: Megabytes all live worlds may take together (their measured resident size). Sized with
+#: bench/bench_ws_load.py so a server with 30 sessions stays under the 2 GB workshop target;
+#: raise it on a bigger machine. The largest world a link may ask for is what fits in it.
+WORLDS_MB = float(os.environ.get("AUDIENCE_LAB_WORLDS_MB", "900"))
+#: Resident size of the whole server above which idle cached worlds are let go before a build.
+SERVER_MB = float(os.environ.get("AUDIENCE_LAB_SERVER_MB", "1500"))
+#: Heavy computations at once (building a world, running a play, the fit advisor): one per core.
+#: More would only share the two cores, add their working memory and finish everyone later.
+WORK_SLOTS = int(os.environ.get("AUDIENCE_LAB_WORK_SLOTS", "2"))
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> WorldStore:
+    """One store per server process, shared by every session."""
+    limit_malloc_arenas(2)  # as MALLOC_ARENA_MAX=2 (set by `make run` too): freed worlds go back to the OS
+    # Streamlit runs a full garbage collection after every script run (runner.postScriptGC); with
+    # the libraries' ~190,000 objects that cost 0.09 CPU-s a run, most of a warm page's work.
+    # Frozen objects (everything imported so far) are skipped by the collector; they are
+    # module-level and live as long as the server anyway.
+    gc.freeze()
+    return WorldStore(WORLDS_MB, WORK_SLOTS, rss_mb=SERVER_MB)
+
+
+def _build(key: Scenario):
+    engine = build_engine(key, build_world(key))
     engine.resolution  # identity resolution once, up front
     return engine
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner=False)
-def _result_parts(s: Scenario, play_name: str, crm_json: str, cdp_json: str) -> dict:
-    engine = get_engine(s)
-    p = with_rules(get_play(play_name), crm=json.loads(crm_json), cdp=json.loads(cdp_json))
+def get_engine(s: Scenario):
+    """The world and its DuckDB engine, built once per world and shared by every session.
+    Activation and campaign knobs reuse the world (:func:`core.advice.store.world_key`)."""
+    mb = world_mb(s.preset, s.people, s.days)
+    if mb > WORLDS_MB:
+        raise UserError(f"a world of {s.people:,} people over {s.days} days needs about {mb:,.0f} MB and this "
+                        f"server keeps its worlds within {WORLDS_MB:,.0f} MB (AUDIENCE_LAB_WORLDS_MB); choose "
+                        f"at most {max_people(s.preset, s.days, WORLDS_MB):,} people")
+    key = world_key(s)
+    return _store().get(key, lambda: _build(key), mb)
+
+
+def per_world(engine, key: Any, compute: Callable[[], Any], heavy: bool = False) -> Any:
+    """``compute()`` once per world for every session (a summary, a chart, a table), kept while
+    the world lives. The value must not hold the engine. ``heavy`` work waits for a work slot."""
+    return _store().memo(engine, key, compute, slot=heavy)
+
+
+def _result_parts(engine, s: Scenario, p: Play) -> dict:
     r = play_results(engine, p, s)
     return {"truth": r.run.truth, "members": r.run.members, "active": r.run.active, "freshness": r.freshness,
-            "curves": r.curves, "lift": r.lift, "overlap_mid": r.overlap_mid, "overlap_series": r.overlap_series}
+            "curves": r.curves, "lift": r.lift, "overlap_mid": r.overlap_mid, "overlap_series": r.overlap_series,
+            "need": r.run.need, "play": r.run.play}
+
+
+def results_key(s: Scenario, p: Play) -> tuple:
+    """What a play's results depend on besides the world: every knob, the play and its rules."""
+    return ("results", s, p.name, json.dumps(dict(p.crm), sort_keys=True), json.dumps(dict(p.cdp), sort_keys=True))
 
 
 def get_results(s: Scenario, p: Play) -> PlayResults:
-    parts = _result_parts(s, p.name, json.dumps(dict(p.crm), sort_keys=True), json.dumps(dict(p.cdp), sort_keys=True))
-    run = PlayRun(play=p, engine=get_engine(s), activation=s.activation(), truth=parts["truth"],
-                  members=parts["members"], active=parts["active"])
+    """The play's results, computed once per scenario, play and rules for every session (the
+    frames are shared: pages read them, never change them)."""
+    engine = get_engine(s)
+    parts = per_world(engine, results_key(s, p), lambda: _result_parts(engine, s, p), heavy=True)
+    # the play as evaluated (the scenario's yardstick applied) and its latent need travel with the run
+    run = PlayRun(play=parts.get("play", p), engine=engine, activation=s.activation(), truth=parts["truth"],
+                  members=parts["members"], active=parts["active"], need=parts.get("need"))
     return PlayResults(run=run, freshness=parts["freshness"], curves=parts["curves"], lift=parts["lift"],
                        overlap_mid=parts["overlap_mid"], overlap_series=parts["overlap_series"])
+
+
+def shared_advice(answers: Any, progress: Callable[[float, str], None] | None = None, **options: Any):
+    """The fit advisor's answer, computed once per set of answers and options for every session,
+    in a background job: each waiting session's ``progress`` shows how far it is, and a session
+    that stops waiting (a rerun, a closed tab) does not stop it for the others."""
+    key = ("advice", answers, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items())))
+    mb = 2 * world_mb(PRESET_OF.get(answers.business_model, ""), answers.sim_people, answers.sim_days)
+    job = _store().job(key, lambda tick: advise(answers, progress=tick, **options), mb)
+    while not job.wait(0.5):
+        if progress is not None:
+            progress(job.fraction, job.message)
+    return job.result()
 
 
 # --------------------------------------------------------------------------- page helpers
@@ -407,11 +486,12 @@ def results_or_stop(s: Scenario, p: Play | None = None) -> PlayResults:
 
 
 def pct(x: Any, digits: int = 0) -> str:
+    """A share as people read it ('<1%' for a tiny non-zero share; see core.present.measureview)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
         return "–"
-    return "–" if v != v else f"{v * 100:.{digits}f}%"
+    return measureview.pct(v, digits)
 
 
 def hours(x: Any) -> str:

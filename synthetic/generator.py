@@ -8,7 +8,7 @@ units are joined, in unit order (:func:`join_units`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -320,12 +320,14 @@ def winner_histogram(diff: Sequence[float], true_diff: float, a: str, b: str) ->
     fig = go.Figure()
     if d.size:
         lo, hi = min(d.min(), true_diff, 0.0), max(d.max(), true_diff, 0.0)
-        edges = np.linspace(lo, hi if hi > lo else lo + 1, 41)
-        mids, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
-        for model, mask in ((a, mids > 0), (b, mids <= 0)):
-            counts, _ = np.histogram(d[(d > 0) if model == a else (d <= 0)], bins=edges)
-            fig.add_bar(x=mids[mask], y=counts[mask], width=width, name=f"the test names {label(model)}",
-                        marker_color=color(model), opacity=0.85)
+        width = (hi - lo) / 40 if hi > lo else 1.0
+        # zero is a bin edge, so every bar lies wholly on one side: the test names a, or names b
+        edges = np.arange(-math.ceil(-lo / width), math.ceil(hi / width) + 1) * width
+        for model, side in ((a, d > 0), (b, d < 0)):
+            counts, _ = np.histogram(d[side], bins=edges)
+            keep = counts > 0
+            fig.add_bar(x=((edges[:-1] + edges[1:]) / 2)[keep], y=counts[keep], width=width,
+                        name=f"the test names {label(model)}", marker_color=color(model), opacity=0.85)
     fig.add_vline(x=true_diff, line_color=COLORS["truth"], line_width=3,
                   annotation_text="true difference", annotation_position="top")
     fig.add_vline(x=0, line_color="#999999", line_dash="dot")

@@ -27,9 +27,10 @@ from core.engine.activation import ActivationConfig
 from core.measures.campaign import CampaignConfig
 from core.errors import UserError
 from core.engine.identity import IdentityConfig
-from core.engine.plays import PLAYS, plays_for
+from core.engine.plays import YARDSTICKS, PLAYS, plays_for
 from core.engine.rules import parse_rule
 from core.advice.scenario import Scenario, default_play
+from core.advice.stacks import ROLE_TITLES, STACK_KEYS, STACKS, stacks_for
 from core.present.labels import CHOICES, LABELS, snap
 from synthetic.config import Behaviour, Knobs
 from synthetic.presets import PRESETS, preset_config
@@ -44,6 +45,8 @@ DEFAULT_DAYS = 90
 BASE_KEYS = ("preset", "seed", "people", "days", "play")
 #: One parameter per model for an edited rule (zlib-compressed canonical JSON, base64url).
 RULE_PARAMS = {"crm": "crm_rule", "cdp": "cdp_rule"}
+#: Link parameters that carry the chosen stack profile of each role (stack_crm=hubspot-active-lists).
+_STACK_ROLE = {key: role for role, key in STACK_KEYS.items()}
 #: Parameters a page owns (its view, not the scenario): the Journeys case and person, the Overlap time.
 VIEW_PARAMS = ("case", "person", "at")
 #: Longest query string a link may carry. Browsers accept far more, but chat tools, mail clients
@@ -350,6 +353,21 @@ def decode_link(params: Mapping[str, Any]) -> Link:
                 rules[by_param[key]] = decode_rule(str(raw))
             except UserError as exc:
                 warnings.append(f"ignored {key}: {exc}; showing the library rule")
+            continue
+        if key in _STACK_ROLE:  # the chosen product profile of a role (core.advice.stacks)
+            role, name = _STACK_ROLE[key], str(raw).strip()
+            if name in STACKS and STACKS[name].role == role:
+                settings[key] = name
+            else:
+                warnings.append(f"ignored {key}={name!r}: {ROLE_TITLES[role]} profiles are "
+                                f"{', '.join(p.name for p in stacks_for(role))}")
+            continue
+        if key == "yardstick":  # what truth is (core.engine.plays.YARDSTICKS); latent by default
+            if str(raw) in YARDSTICKS:
+                if str(raw) != "latent":
+                    settings["yardstick"] = str(raw)
+            else:
+                warnings.append(f"ignored yardstick={str(raw)!r}: accepted {', '.join(YARDSTICKS)}")
             continue
         spec = catalog.get(key)
         if spec is None:

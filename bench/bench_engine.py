@@ -114,14 +114,15 @@ def spark_child(people: int, points: int) -> None:
     import pandas as pd
 
     from core.engine.spark import SparkEngine, spark_session
-    from synthetic.config import WorldConfig
     from synthetic.io import generate_to_folder
+    from synthetic.presets import preset_config
 
     out: dict = {"people": people, "engine": "spark"}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "world"
         t = time.perf_counter()
-        generate_to_folder(WorldConfig(preset="b2c-retail", seed=7, people=people), path)
+        # the same world as the DuckDB run (the preset's own knobs, not WorldConfig's defaults)
+        generate_to_folder(preset_config("b2c-retail", seed=7, people=people), path)
         out["generate_s"] = round(time.perf_counter() - t, 2)
         t = time.perf_counter()
         spark = spark_session("audience-lab-bench")

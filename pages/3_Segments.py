@@ -4,6 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.engine.portable import DIALECTS, portable_sql
 from core.engine.plays import get_play
 from core.engine.rules import LIST_OPS, NO_VALUE_OPS, OPS_BY_TYPE, parse_rule
 from core.errors import UserError
@@ -154,15 +155,29 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
             st.download_button("Download the rule (JSON)", text, file_name=f"{play.name}.{model}.json", mime="application/json",
                                key=f"dl_{model}", help="The rule as a file, for the CLI or for rules too long for a link.")
 
+DIALECT_NAMES = {"duckdb": "DuckDB", "spark": "Spark SQL", "databricks": "Databricks", "bigquery": "BigQuery",
+                 "snowflake": "Snowflake", "postgres": "PostgreSQL"}
 st.subheader("Compiled SQL")
+dialect = st.selectbox(
+    "SQL for", ("engine", *DIALECTS), key="sql_dialect",
+    format_func=lambda d: "this dashboard's engine (the rule over the view relations)" if d == "engine"
+    else f"{DIALECT_NAMES[d]}: one self-contained query",
+    help="A warehouse dialect prints the view relations as CTEs over tables with the documented layout "
+         "(docs/ARCHITECTURE.md, identity table included), then the rule, evaluated at the warehouse's current "
+         "time; values are quoted literals. The same as `audience-lab sql --dialect …`.")
 q1, q2 = st.columns(2)
 for col, model in ((q1, "crm"), (q2, "cdp")):
     with col:
         st.markdown(f"**{NAMES[model]}** on the {model.upper()} view")
         try:
-            st.code(engine.sql(play.rule(model), model), language="sql")
+            sql = (engine.sql(play.rule(model), model) if dialect == "engine"
+                   else portable_sql(play.rule(model), model, dialect, schema=engine.schema(model)))
+            st.code(sql, language="sql")
         except UserError as exc:
             st.error(str(exc))
+st.caption("Copy a query with the icon at its top right." + (
+    "" if dialect == "engine" else f" It runs unchanged on {DIALECT_NAMES[dialect]} over tables named and shaped "
+                                   "as in docs/ARCHITECTURE.md."))
 
 results = results_or_stop(scenario, play)
 run = results.run

@@ -126,3 +126,21 @@ def test_cli_bad_time_is_one_line(tmp_path, capsys):
                  "--as-of", "yesterday-ish"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "cannot read time 'yesterday-ish'" in err
+
+
+def test_segments_page_prints_each_play_for_a_chosen_warehouse():
+    """The Segments page's dialect selector shows the same self-contained query as `audience-lab sql`,
+    which parses in that dialect; the engine's own SQL stays the default."""
+    from tests.test_pages import assert_clean, run_page
+
+    at = run_page("pages/3_Segments.py")
+    assert_clean(at)
+    engine_sql = [c.value for c in at.code]
+    assert len(engine_sql) == 2 and not any(q.lstrip().upper().startswith("WITH") for q in engine_sql)
+    at.selectbox(key="sql_dialect").set_value("snowflake").run()
+    assert_clean(at)
+    crm, cdp = (c.value for c in at.code[:2])
+    for sql in (crm, cdp):
+        assert sql.lstrip().upper().startswith("WITH")
+        sqlglot.parse_one(sql, read="snowflake")
+    assert "crm_changes" in crm and "identity" in cdp

@@ -123,7 +123,8 @@ def equal_size_line(ov: dict) -> str | None:
     eq = ov.get("equal_size") or {}
     if not eq.get("k"):
         return None
-    parts = ", ".join(f"{m.upper()} {pct(p)}" for m, p in eq["precision_at_k"].items())
+    names = {"crm": "CRM", "cdp": "CDP", "hybrid": "hybrid"}  # as the cards above name them
+    parts = ", ".join(f"{names.get(m, m)} {pct(p)}" for m, p in eq["precision_at_k"].items())
     return (f"At equal size — each model's {eq['k']:,} most recently activated people — the share who truly "
             f"qualify: {parts}.")
 

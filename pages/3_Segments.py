@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.engine.portable import DIALECTS, portable_sql
 from core.engine.plays import get_play
+from core.engine.rulelimits import read_json
 from core.engine.rules import LIST_OPS, NO_VALUE_OPS, OPS_BY_TYPE, parse_rule
 from core.errors import UserError
 from core.present import charts
@@ -139,10 +140,10 @@ for tab, model in ((tab_crm, "crm"), (tab_cdp, "cdp")):
             st.text_area("Rule JSON", text, height=260, key=key, label_visibility="collapsed")
             j1, j2 = st.columns([1, 1.7])
             if j1.button("Apply JSON", key=f"apply_{model}"):
-                try:
-                    obj = json.loads(SS[key])
-                except json.JSONDecodeError as exc:
-                    st.error(f"{NAMES[model]}: not valid JSON — {exc.msg} at line {exc.lineno}, column {exc.colno}")
+                try:  # bounded reader: a rule nested 100,000 deep or a 5,000-digit number is one line
+                    obj = read_json(SS[key])
+                except UserError as exc:
+                    st.error(f"{NAMES[model]}: {exc}")
                 else:
                     if not isinstance(obj, dict):
                         st.error(f"{NAMES[model]}: a rule must be a JSON object such as {{\"name\": ..., \"all\": [...]}}")

@@ -155,7 +155,12 @@ def test_invalid_rule_json_shows_error():
     at.text_area[0].input("{not json").run()
     at.button(key="apply_crm").click().run()
     assert not at.exception
-    assert any("not valid JSON" in e.value for e in at.error)
+    assert any("invalid JSON" in e.value for e in at.error)
+    # hostile text pasted into the editor: one line naming the limit, never a RecursionError
+    at.text_area[0].input('{"name": "x", "all": ' + "[" * 100_000 + "]" * 100_000 + "}").run()
+    at.button(key="apply_crm").click().run()
+    assert not at.exception
+    assert any("nested more than 64 levels" in e.value for e in at.error)
 
 
 def test_rule_with_unknown_field_shows_error_with_path():

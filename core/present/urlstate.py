@@ -28,6 +28,7 @@ from core.measures.campaign import CampaignConfig
 from core.errors import UserError
 from core.engine.identity import IdentityConfig
 from core.engine.plays import YARDSTICKS, PLAYS, plays_for
+from core.engine.rulelimits import read_json
 from core.engine.rules import parse_rule
 from core.advice.scenario import Scenario, default_play
 from core.advice.stacks import ROLE_TITLES, STACK_KEYS, STACKS, stacks_for
@@ -260,10 +261,10 @@ def decode_rule(token: str) -> dict:
         raise UserError("the rule is not a compressed rule (was the link cut or edited?)") from None
     if inflate.unconsumed_tail:
         raise UserError(f"the rule inflates past {MAX_RULE_BYTES:,} bytes")
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise UserError("the rule is not valid JSON") from None
+    try:  # bounded reader (core.engine.rulelimits): depth and size are checked before anything recurses
+        obj = read_json(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError("the rule is not valid UTF-8 text") from None
     if not isinstance(obj, dict):
         raise UserError("a rule must be a JSON object")
     parse_rule(obj)  # RuleError (a UserError) names the path of the problem

@@ -177,7 +177,7 @@ def _unit_results(config: WorldConfig, units, workers: int) -> Iterator:
     ctx.set_forkserver_preload(["synthetic.io", "synthetic.generator"])
 
     def submit(unit):
-        with _plain_main():  # a worker may start on this submit: it must not re-run the caller's script
+        with plain_main():  # a worker may start on this submit: it must not re-run the caller's script
             return unit, pool.submit(ArrowUnit, config, unit)
 
     # a worker that dies (out of memory, killed) breaks the pool: the error surfaces, nothing hangs
@@ -198,7 +198,7 @@ def _unit_results(config: WorldConfig, units, workers: int) -> Iterator:
 
 
 @contextmanager
-def _plain_main() -> Iterator[None]:
+def plain_main() -> Iterator[None]:
     """Start worker processes as if from a bare interpreter.
 
     ``forkserver`` and ``spawn`` re-run the parent's ``__main__`` file in every new process; under
@@ -289,15 +289,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(parent: Path) -> list[Path]:
-    """Delete staging folders (and old worlds moved aside) left by writers that are gone (kill -9)."""
+def remove_stale(parent: Path, stage: re.Pattern[str] = _STAGE) -> list[Path]:
+    """Delete staging folders (and old worlds moved aside) left by writers that are gone (kill -9).
+
+    ``stage`` matches a staging folder's name and captures its writer's process id (the importer
+    passes its own prefix)."""
     removed = []
     try:
         entries = list(parent.iterdir())
     except OSError:
         return removed
     for entry in entries:
-        m = _STAGE.match(entry.name)
+        m = stage.match(entry.name)
         if m and entry.is_dir() and not _alive(int(m.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
@@ -361,6 +364,18 @@ def read_world(path: str | os.PathLike) -> World:
     config = read_config(root)
     tables = {name: _read_table(root, name) for name in TABLES}
     return World(config=config, **tables)
+
+
+def recorded(root: str | os.PathLike, key: str) -> dict[str, str]:
+    """A ``{name: value}`` entry a command added to a world's ``world.json`` (the stacks and the ops
+    levels it was made with); empty when there is none or the file cannot be read — a world made
+    without them is still a world."""
+    try:
+        meta = json.loads((Path(root) / "world.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    entry = meta.get(key) if isinstance(meta, dict) else None
+    return {str(k): str(v) for k, v in entry.items()} if isinstance(entry, dict) else {}
 
 
 def read_config(root: Path) -> WorldConfig:

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +39,7 @@ from core.advice.stacks import stack_keys, stack_settings
 from core.advice.sweep import best_model, crossover_of, evaluate_points
 from core.advice.verdict import FIRM_SHARE
 from core.jsonsafe import json_safe
+from synthetic.io import plain_main
 
 MODELS = ("crm", "cdp", "hybrid")
 NAMES = {"crm": "CRM", "cdp": "CDP", "hybrid": "hybrid"}
@@ -386,7 +386,7 @@ def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Se
     from concurrent.futures import as_completed
 
     try:
-        with _plain_main():  # workers start on the first submit
+        with plain_main():  # workers start on the first submit
             futures = {pool.submit(_seed_job, *a): a for a in args}
         for i, fut in enumerate(as_completed(futures)):
             a = futures[fut]
@@ -398,24 +398,6 @@ def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Se
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return out
-
-
-@contextmanager
-def _plain_main() -> Iterator[None]:
-    """Start worker processes as if from a bare interpreter: ``spawn`` re-runs the parent's
-    ``__main__`` file in every worker, and under a test runner or a Streamlit page that file is
-    not a plain script. Workers only run :func:`_seed_job`, so they need nothing from it (the same
-    guard as synthetic/io.py's block writer)."""
-    import sys
-    import types
-
-    saved = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if saved is not None:
-            sys.modules["__main__"] = saved
 
 
 def _start_pool(workers: int):

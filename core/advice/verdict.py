@@ -7,7 +7,6 @@ helpers say so, or say that it is uncertain.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -16,6 +15,7 @@ import numpy as np
 from core.engine.playrun import PlayRun, rejudge, run_play
 from core.engine.plays import YARDSTICKS, Play
 from core.measures.campaign import CampaignConfig, simulate
+from synthetic.io import recorded
 
 #: Share of seeds one side must win for a verdict to be called firm rather than uncertain.
 FIRM_SHARE = 0.8
@@ -64,9 +64,4 @@ def verdict_over_seeds(scenario, play: Play, seeds: Iterable[int]) -> dict[str, 
 
 def recorded_ops(world_dir: str | Path) -> dict[str, str]:
     """The ops levels ``generate --ops`` recorded in a world folder's world.json (empty when none)."""
-    try:
-        meta = json.loads((Path(world_dir) / "world.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    ops = meta.get("ops") if isinstance(meta, dict) else None
-    return {str(k): str(v) for k, v in ops.items()} if isinstance(ops, dict) else {}
+    return recorded(world_dir, "ops")

@@ -74,12 +74,9 @@ def _text(value: Any) -> str:
 # --------------------------------------------------------------------------- world.json
 def recorded_stacks(world_dir: str | os.PathLike) -> dict[str, str]:
     """The profiles ``generate --stack`` recorded in a world folder (empty when none)."""
-    try:
-        meta = json.loads((Path(world_dir) / "world.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    stacks = meta.get("stacks") if isinstance(meta, dict) else None
-    return {str(k): str(v) for k, v in stacks.items()} if isinstance(stacks, dict) else {}
+    from synthetic.io import recorded
+
+    return recorded(world_dir, "stacks")
 
 
 def record_stacks(world_dir: str | os.PathLike, stacks: Mapping[str, str]) -> None:

@@ -18,21 +18,10 @@ from pathlib import Path
 from typing import Iterator
 
 from core.errors import UserError
+from synthetic import io as synthetic_io
 
 PREFIX = ".import-"
 _STAGE = re.compile(r"^\.import-(\d+)-")
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _umask() -> int:
@@ -43,17 +32,7 @@ def _umask() -> int:
 
 def remove_stale(parent: Path) -> list[Path]:
     """Delete staging folders left by import processes that are gone (killed mid-import)."""
-    removed = []
-    try:
-        entries = list(parent.iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
-        m = _STAGE.match(entry.name)
-        if m and entry.is_dir() and not _alive(int(m.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed
+    return synthetic_io.remove_stale(parent, _STAGE)
 
 
 def check_target(out: Path, what: str = "the imported world") -> None:

@@ -132,7 +132,13 @@ def test_generate_records_the_ops_levels_and_compare_applies_them(tmp_path, caps
     capsys.readouterr()
     compare = ["compare", "--world", str(out), "--play", "cart-abandonment", "--sweep-people", "0", "--json"]
     assert main(compare) == 0
-    assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
+    out = json.loads(capsys.readouterr().out)
+    assert out["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
+    # the yardstick section: timely reach is judged on each truth and moves; net value never does
+    ys = {y["yardstick"]: y for y in out["yardsticks"]}
+    assert set(ys) == set(YARDSTICKS)
+    assert len({tuple(sorted(y["true_net_value"].items())) for y in ys.values()}) == 1
+    assert len({tuple(sorted(y["timely_reach"].items())) for y in ys.values()}) > 1
     assert main([*compare, "--ops", "cdp=well-run"]) == 0
     assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "well-run", "crm": "well-run"}
     assert main([*args, "--ops", "cdp=superb"]) == 2

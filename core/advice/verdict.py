@@ -33,12 +33,20 @@ def winner(net: dict[str, float], between: tuple[str, str] = ("crm", "cdp")) -> 
 
 
 def yardstick_verdicts(run: PlayRun, cfg: CampaignConfig) -> list[dict[str, Any]]:
-    """The CRM-vs-CDP verdict under each yardstick (membership reused, only the truth recomputed)."""
+    """The CRM-vs-CDP comparison under each yardstick (membership reused, only the truth recomputed).
+
+    What moves is what is judged against the truth: the timely reach (freshness) of each model.
+    The true net value does not move, by design: a campaign's effect follows the person's latent
+    need whichever definition of truth a page is judged on, so a yardstick can never buy a verdict."""
+    from core.measures.freshness import freshness_table
+
     out = []
     for y in YARDSTICKS:
         judged = run if y == run.play.yardstick else rejudge(run, y)
         net = net_values(judged, cfg, ("crm", "cdp"))
-        out.append({"yardstick": y, "true_net_value": net, "winner": winner(net)})
+        fresh = freshness_table(judged).set_index("model")["share_within_window"]
+        timely = {m: float(fresh[m]) for m in ("crm", "cdp") if m in fresh.index}
+        out.append({"yardstick": y, "timely_reach": timely, "true_net_value": net, "winner": winner(net)})
     return out
 
 

@@ -133,10 +133,12 @@ def _text(out: dict) -> str:
             continue
         lines.append(f"{head}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
                      f" vs true {r['true_abs_lift']:+.2%}")
-    lines += ["", "The verdict on other yardsticks (true net value; winner between CRM and CDP)"]
+    lines += ["", "Other yardsticks: timely reach judged on each truth; the true net value follows the latent",
+              "need on every yardstick, so the winner between CRM and CDP cannot move with it"]
     for y in out["yardsticks"]:
+        reach = ", ".join(f"{m} {v:.1%}" for m, v in y.get("timely_reach", {}).items())
         vals = ", ".join(f"{m} {v:,.0f}" for m, v in y["true_net_value"].items())
-        lines.append(f"  {y['yardstick']:9} {vals}  → {y['winner']}")
+        lines.append(f"  {y['yardstick']:9} timely reach {reach}; net value {vals}  → {y['winner']}")
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:

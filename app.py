@@ -2,7 +2,7 @@
 
 ``streamlit run app.py`` registers the pages listed in ``pages/__init__.py`` (``PAGES``) with
 ``st.navigation``, so the sidebar reads Scenario, Journeys, Segments, Freshness, Overlap, Campaign
-lift, Fit; the Scenario page is ``pages/1_Scenario.py``.
+lift, Fit, Your data; the Scenario page is ``pages/1_Scenario.py``.
 """
 import sys
 from pathlib import Path

@@ -163,6 +163,10 @@ def test_cli_compare_members_and_plays(tmp_path, capsys):
     assert rows[0] == ["person_id", "profile_id"] and len(rows) > 1
     assert main(["members", "--world", str(world), "--rule", str(rule), "--view", "cdp", "--sql"]) == 0
     assert "FROM v_at" in capsys.readouterr().out
+    # a time outside the 45 observed days is a mistake, not an empty audience
+    assert main(["members", "--world", str(world), "--rule", str(rule), "--view", "cdp", "--as-of", "2020-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert "outside the world's period" in err and "2026-08-31" in err and err.count("\n") == 1
 
 
 def test_cli_bad_rule_and_world_exit_2(tmp_path, capsys):

@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="audience-lab", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="audience-lab", description="Audience Lab: CRM segments vs CDP audiences on synthetic or imported worlds.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:

@@ -33,6 +33,19 @@ def read_rule_file(path: str):
     return read(path)
 
 
+def check_as_of(as_of, start, end) -> None:
+    """An --as-of outside the world's period would answer with an empty list that looks like a
+    result; say so instead (no system has data about a time outside what it observed)."""
+    if as_of is None:
+        return
+    from core.engine.views import _utc
+
+    t = _utc(as_of)
+    if not start <= t <= end:
+        raise UserError(f"--as-of {as_of} is outside the world's period; accepted: a time from "
+                        f"{start:%Y-%m-%dT%H:%M}Z to {end:%Y-%m-%dT%H:%M}Z")
+
+
 def run(args: argparse.Namespace) -> int:
     from core.engine.views import Engine
     from core.ingest import is_observed, open_world
@@ -51,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sql:
         sys.stdout.write(engine.sql(rule, args.view) + "\n")
         return 0
+    check_as_of(args.as_of, world.start, world.end)
     members = engine.members(rule, args.view, args.as_of)
     if is_observed(world):  # no true persons: say who each member is by the identifier a person knows
         import pandas as pd
@@ -74,7 +88,9 @@ def _run_spark(args: argparse.Namespace, rule) -> int:
     from core.engine.spark import SparkEngine
     from core.present.export import to_safe_csv
 
-    members = SparkEngine(args.world).members(rule, args.view, args.as_of)  # the JVM ends with this process
+    engine = SparkEngine(args.world)
+    check_as_of(args.as_of, engine.start, engine.end)
+    members = engine.members(rule, args.view, args.as_of)  # the JVM ends with this process
     id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
     out = members[["person_id"]].copy()
     if id_col:

@@ -230,8 +230,7 @@ class SparkEngine:
         """Named SQL steps as temporary views, the ``cached`` ones computed once and stored.
 
         Spark inlines a temporary view at every reference, so a step read by several later steps
-        would be recomputed (and its plan copied) once per reference: at 2,000 people the CDP view
-        took 49 s that way."""
+        would be recomputed (and its plan copied) once per reference; those are checkpointed."""
         for name, sql in steps:
             body = self._to_spark(sql)
             if name in cached:

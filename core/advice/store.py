@@ -332,15 +332,20 @@ class WorldStore:
             try:
                 with self.slots:
                     value = build()
-            finally:
+            except BaseException:
                 self._release(key)
+                raise
             with self._cond:
+                # the reservation turns into the live world in one step: released first, a waiting
+                # build would see the memory as free and both would count (a race seen in CI)
+                self._reserved.pop(key, None)
                 self._alive[key] = value
                 self._alive_mb[id(value)] = mb
                 weakref.finalize(value, self._freed, id(value))
                 self._cached[key] = value
                 self.builds += 1
                 self.peak_mb = max(self.peak_mb, self.used_mb())
+                self._cond.notify_all()
             return value
 
         return self._once(("get", key), lookup, produce)

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: Synthetic event names → Segment spec names (the importer's segment format maps them back).
-SEGMENT_NAMES = {"page_view": "Page Viewed", "add_to_cart": "Product Added", "checkout_started": "Checkout Started",
-                 "purchase": "Order Completed", "signup": "Signed Up", "login": "Signed In",
-                 "trial_started": "Trial Started", "email_open": "Email Opened", "email_click": "Email Link Clicked"}
+# The Segment-like tracks layout (spec event names, which the importer's segment format maps back)
+# is the one the Your data page's example export writes.
+from core.present.datapage import SEGMENT_NAMES, segment_tracks  # noqa: F401
 
 
 def received(world) -> pd.DataFrame:
@@ -33,22 +32,7 @@ def _text(s: pd.Series) -> pd.Series:
 
 
 def segment_csv(world, path: Path) -> Path:
-    ev = received(world)
-    page = _text(ev["page"])
-    out = pd.DataFrame({
-        "message_id": "m" + ev["event_id"].astype(str),
-        "timestamp": _iso(ev["ts"]),
-        "received_at": _iso(ev["received_at"]),
-        "event": ev["event_type"].astype(str).map(lambda e: SEGMENT_NAMES.get(e, e)),
-        "anonymous_id": _text(ev["anonymous_id"]),
-        "user_id": _text(ev["user_id"]),
-        "context_traits_email": _text(ev["email"]),
-        "context_page_path": page.map(lambda p: None if p is None else "/" + p),
-        "properties_revenue": ev["value"],
-        "context_session_id": ev["session_id"].astype("string"),
-        "channel": ev["channel"].astype(str),
-    })
-    out.to_csv(path, index=False)
+    segment_tracks(received(world)).to_csv(path, index=False)
     return path
 
 

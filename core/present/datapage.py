@@ -159,19 +159,11 @@ def _text(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), None)
 
 
-def example_export(folder: Path, people: int = EXAMPLE_PEOPLE, days: int = EXAMPLE_DAYS, seed: int = 7,
-                   preset: str = "b2c-retail") -> tuple[Path, Path]:
-    """A synthetic world's *observed* data written as a Segment-like tracks export and a CRM contacts
-    snapshot (``example-events.csv``, ``example-crm.csv``) — what a CDP and a CRM would export.
-
-    Only events the CDP received are written, with the identifiers each carried (no person ids, no
-    intent): the same layout as the round-trip test's oracle (tests/roundtrip.py)."""
-    world = generate(preset_config(preset, seed=seed, people=people, days=days))
-    ev = world.events
-    # what the CDP received, from 60 days of history before the period (an export covers months, not years)
-    ev = ev[ev["received_at"].notna() & (ev["ts"] >= world.start - pd.Timedelta(days=HISTORY_DAYS))]
+def segment_tracks(ev: pd.DataFrame) -> pd.DataFrame:
+    """A world's events as rows of a Segment-like tracks export (spec event names, the identifiers
+    each event carried, ISO times): the layout the example export and the round-trip test write."""
     page = _text(ev["page"])
-    events = pd.DataFrame({
+    return pd.DataFrame({
         "message_id": "m" + ev["event_id"].astype(str),
         "timestamp": _iso(ev["ts"]),
         "received_at": _iso(ev["received_at"]),
@@ -184,6 +176,20 @@ def example_export(folder: Path, people: int = EXAMPLE_PEOPLE, days: int = EXAMP
         "context_session_id": ev["session_id"].astype("string"),
         "channel": ev["channel"].astype(str),
     })
+
+
+def example_export(folder: Path, people: int = EXAMPLE_PEOPLE, days: int = EXAMPLE_DAYS, seed: int = 7,
+                   preset: str = "b2c-retail") -> tuple[Path, Path]:
+    """A synthetic world's *observed* data written as a Segment-like tracks export and a CRM contacts
+    snapshot (``example-events.csv``, ``example-crm.csv``) — what a CDP and a CRM would export.
+
+    Only events the CDP received are written, with the identifiers each carried (no person ids, no
+    intent): the same layout as the round-trip test's oracle (tests/roundtrip.py)."""
+    world = generate(preset_config(preset, seed=seed, people=people, days=days))
+    ev = world.events
+    # what the CDP received, from 60 days of history before the period (an export covers months, not years)
+    ev = ev[ev["received_at"].notna() & (ev["ts"] >= world.start - pd.Timedelta(days=HISTORY_DAYS))]
+    events = segment_tracks(ev)
     ev_path = Path(folder) / "example-events.csv"
     events.to_csv(ev_path, index=False)
     ch = world.crm_changes

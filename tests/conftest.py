@@ -1,12 +1,22 @@
 """Shared fixtures. Worlds are expensive: build each one once per session and never mutate it."""
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from synthetic import generate, preset_config
 from synthetic.presets import PRESETS
 
 SMALL_PEOPLE, SMALL_DAYS = 3000, 60
+
+# Property tests draw the same examples on every run, so CI passes or fails on the code, never on the
+# luck of the draw; explore more locally with HYPOTHESIS_PROFILE=explore. A case found while
+# exploring is pinned with @example.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -386,9 +386,13 @@ def _skew_note(values: np.ndarray, name: str) -> str | None:
     """Kohavi et al.'s rule: a mean's normal approximation needs n > 355·skewness^2."""
     if values.size < 3:
         return None
-    c = values - values.mean()
+    scale = float(np.abs(values).max())
+    if not np.isfinite(scale) or scale == 0:
+        return None
+    c = values / scale  # skewness does not change with scale; tiny values would underflow m2**1.5
+    c = c - c.mean()
     m2 = float((c * c).mean())
-    if m2 == 0:
+    if m2 == 0 or m2**1.5 == 0:
         return None
     skew = float((c**3).mean()) / m2**1.5
     need = SKEW_RULE * skew * skew

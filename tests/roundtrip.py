@@ -15,7 +15,7 @@ import pandas as pd
 
 # The Segment-like tracks layout (spec event names, which the importer's segment format maps back)
 # is the one the Your data page's example export writes.
-from core.present.datapage import SEGMENT_NAMES, segment_tracks  # noqa: F401
+from core.present.datapage import SEGMENT_NAMES, crm_contacts, segment_tracks  # noqa: F401
 
 
 def received(world) -> pd.DataFrame:
@@ -62,15 +62,7 @@ def rees46_csv(world, path: Path) -> Path:
 
 def crm_snapshot(world, path: Path) -> Path:
     """One row per contact: the latest recorded value of each field at the end of the period."""
-    ch = world.crm_changes
-    ch = ch[ch["recorded_at"] <= world.end].sort_values(["contact_id", "field", "recorded_at"], kind="stable")
-    latest = ch.drop_duplicates(["contact_id", "field"], keep="last")
-    wide = latest.pivot(index="contact_id", columns="field", values="value")
-    times = ch.groupby("contact_id")["recorded_at"].agg(["min", "max"])
-    wide.insert(0, "created_at", _iso(times["min"]))
-    wide.insert(1, "updated_at", _iso(times["max"]))
-    wide.index.name = "contact_id"
-    wide.reset_index().to_csv(path, index=False)
+    crm_contacts(world).to_csv(path, index=False)
     return path
 
 

@@ -178,6 +178,21 @@ def segment_tracks(ev: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def crm_contacts(world) -> pd.DataFrame:
+    """A CRM contacts export at the end of the period: one row per contact, the latest recorded
+    value of each field, and when the contact was created and last updated (the layout the example
+    export and the round-trip test write)."""
+    ch = world.crm_changes
+    ch = ch[ch["recorded_at"] <= world.end].sort_values(["contact_id", "field", "recorded_at"], kind="stable")
+    latest = ch.drop_duplicates(["contact_id", "field"], keep="last")
+    wide = latest.pivot(index="contact_id", columns="field", values="value")
+    times = ch.groupby("contact_id")["recorded_at"].agg(["min", "max"])
+    wide.insert(0, "created_at", _iso(times["min"]))
+    wide.insert(1, "updated_at", _iso(times["max"]))
+    wide.index.name = "contact_id"
+    return wide.reset_index()
+
+
 def example_export(folder: Path, people: int = EXAMPLE_PEOPLE, days: int = EXAMPLE_DAYS, seed: int = 7,
                    preset: str = "b2c-retail") -> tuple[Path, Path]:
     """A synthetic world's *observed* data written as a Segment-like tracks export and a CRM contacts
@@ -192,16 +207,8 @@ def example_export(folder: Path, people: int = EXAMPLE_PEOPLE, days: int = EXAMP
     events = segment_tracks(ev)
     ev_path = Path(folder) / "example-events.csv"
     events.to_csv(ev_path, index=False)
-    ch = world.crm_changes
-    ch = ch[ch["recorded_at"] <= world.end].sort_values(["contact_id", "field", "recorded_at"], kind="stable")
-    latest = ch.drop_duplicates(["contact_id", "field"], keep="last")
-    wide = latest.pivot(index="contact_id", columns="field", values="value")
-    times = ch.groupby("contact_id")["recorded_at"].agg(["min", "max"])
-    wide.insert(0, "created_at", _iso(times["min"]))
-    wide.insert(1, "updated_at", _iso(times["max"]))
-    wide.index.name = "contact_id"
     crm_path = Path(folder) / "example-crm.csv"
-    wide.reset_index().to_csv(crm_path, index=False)
+    crm_contacts(world).to_csv(crm_path, index=False)
     return ev_path, crm_path
 
 

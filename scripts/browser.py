@@ -84,4 +84,10 @@ def wait_for_app(driver, timeout: float = 300, settle: float = 0.5) -> None:
             and apps[0].get_attribute("data-test-script-state") == "notRunning"
 
     time.sleep(settle)  # let a rerun triggered by the last action start before polling
-    WebDriverWait(driver, timeout, poll_frequency=0.25).until(ready)
+    for _ in range(4):
+        WebDriverWait(driver, timeout, poll_frequency=0.25).until(ready)
+        # a freshly loaded page can report "not running" just before its first run starts:
+        # finished means still finished a moment later
+        time.sleep(settle)
+        if ready(driver):
+            return

@@ -3,9 +3,8 @@ numbers, timestamps ISO strings, mapping keys strings."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
-
-import pandas as pd
 
 
 def json_safe(value: Any) -> Any:
@@ -15,7 +14,8 @@ def json_safe(value: Any) -> Any:
         return [json_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, pd.Timestamp):
+    pd = sys.modules.get("pandas")  # no pandas loaded, no Timestamp to meet: the CLI's --help stays light
+    if pd is not None and isinstance(value, pd.Timestamp):
         return value.isoformat()
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return json_safe(value.item())

@@ -21,10 +21,10 @@ def parse_sets(pairs: list[str] | None) -> dict[str, str]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from synthetic.presets import PRESETS
+    from synthetic.preset_names import PRESET_NAMES
 
     p = sub.add_parser("generate", help="generate a world (Parquet tables + world.json)")
-    p.add_argument("--preset", required=True, help=f"one of: {', '.join(PRESETS)}")
+    p.add_argument("--preset", required=True, help=f"one of: {', '.join(PRESET_NAMES)}")
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
     p.add_argument("--people", type=int, default=20_000, help="number of people (default 20000)")
     p.add_argument("--days", type=int, default=90, help="length of the observed period in days (default 90)")

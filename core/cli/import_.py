@@ -11,7 +11,7 @@ from core.jsonsafe import json_safe
 def register(sub: argparse._SubParsersAction) -> None:
     from core.ingest import EVENT_FIELDS, FORMAT_NAMES
     from core.ingest.formats import CRM_FIELDS
-    from core.ingest.sniff import ENCODINGS
+    from core.ingest.formats import ENCODINGS
 
     p = sub.add_parser("import", help="import an event export (CSV, gzip'd CSV or Parquet) and a CRM export into a world folder")
     p.add_argument("--events", required=True, metavar="FILE", help="the event export")

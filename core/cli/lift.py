@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.measures.liftcsv import hillstrom_path, lift_from_csv
-from core.measures.stats import LiftReport
+if TYPE_CHECKING:  # the statistics load with the command, not with --help
+    from core.measures.stats import LiftReport
 
 __all__ = ["register", "run", "format_report"]
 
@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.measures.liftcsv import hillstrom_path, lift_from_csv
+
     path = hillstrom_path() if args.csv == "hillstrom" else args.csv
     report = lift_from_csv(
         path, args.arm_column, args.treatment, args.control, args.outcome, args.binary,

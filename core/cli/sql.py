@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.engine.portable import DIALECTS
+from core.engine.dialects import DIALECTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -28,13 +28,13 @@ import sqlglot
 from sqlglot import exp
 
 from core.errors import UserError
+from core.engine.dialects import DIALECTS
 from core.engine.rules import FieldCond, Rule, iter_conditions, parse_rule, resolve_segment
 from core.engine.schema import ViewSchema
 from core.engine.setcompile import compile_at
 from core.engine.viewsql import CRM_EVENT_TYPES, RELATIONS, VIEWS, Layout, relation_ctes, with_clause
 
 #: sqlglot dialect names, as the CLI accepts them.
-DIALECTS: tuple[str, ...] = ("duckdb", "spark", "databricks", "bigquery", "snowflake", "postgres")
 #: The documented world layout (docs/ARCHITECTURE.md): events carry crm_received_at and person_id.
 DOCUMENTED = Layout(crm_received=True, has_person=True)
 _NOW = "1900-01-01T00:00:00.000001+00:00"  # stands in for CURRENT_TIMESTAMP until the tree is built

@@ -35,6 +35,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
+#: Text encodings the reader accepts ("auto": UTF-8, or UTF-16 by its BOM); here, not in sniff.py, so
+#: the command line lists them without loading DuckDB.
+ENCODINGS: tuple[str, ...] = ("auto", "utf-8", "utf-16", "latin-1")
+
 #: Fields an events file can map, in the order the summary prints them.
 EVENT_FIELDS: tuple[str, ...] = ("timestamp", "event", "user_id", "anonymous_id", "email", "session_id",
                                  "page", "value", "channel", "received_at")

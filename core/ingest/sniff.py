@@ -24,9 +24,9 @@ from pathlib import Path
 import duckdb
 
 from core.errors import DataError, UserError
+from core.ingest.formats import ENCODINGS
 from core.ingest.limits import Limits
 
-ENCODINGS: tuple[str, ...] = ("auto", "utf-8", "utf-16", "latin-1")
 DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
 ACCEPTED = "accepted: CSV (UTF-8, UTF-16 or Latin-1 text), gzip'd CSV, Parquet"
 

@@ -24,8 +24,11 @@ __all__ = ["Behaviour", "Knobs", "WorldConfig", "World", "PRESETS", "generate", 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'synthetic' has no attribute {name!r}")
+    if module is None:  # a submodule (``synthetic.io``) read as an attribute, as before
+        try:
+            return importlib.import_module(f"synthetic.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'synthetic' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

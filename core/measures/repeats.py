@@ -405,6 +405,7 @@ class CompareSummary:
     right_winner_share: float | None  # measured difference has the true sign
     significant_right_share: float | None
     significant_wrong_share: float | None
+    inconclusive_share: float | None  # the paired interval includes 0
     coverage_paired: float | None
     coverage_independent: float | None
     mean_width_paired: float | None
@@ -509,7 +510,7 @@ def compare_models(
     winner = None if true_diff == 0 else (labels[0] if true_diff > 0 else labels[1])
     if m == 0:
         return CompareSummary(tuple(labels), metric, int(n_repeats), 0, share, float(alpha), (truth_a, truth_b),
-                              true_diff, winner, *([None] * 7), draws)
+                              true_diff, winner, *([None] * 8), draws)
     d, wp, wi = diff[ok], hp[ok], hi_[ok]
     sig_p = (d - wp > 0) | (d + wp < 0)
     right = np.sign(d) == np.sign(true_diff)
@@ -519,6 +520,7 @@ def compare_models(
         right_winner_share=float(right.mean()) if winner else None,
         significant_right_share=float((sig_p & right).mean()) if winner else None,
         significant_wrong_share=float((sig_p & ~right).mean()) if winner else float(sig_p.mean()),
+        inconclusive_share=float((~sig_p).mean()),
         coverage_paired=float(np.mean((d - wp <= true_diff) & (true_diff <= d + wp))),
         coverage_independent=float(np.mean((d - wi <= true_diff) & (true_diff <= d + wi))),
         mean_width_paired=float(np.mean(2 * wp)), mean_width_independent=float(np.mean(2 * wi)),

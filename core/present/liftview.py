@@ -203,8 +203,9 @@ class LiftView:
         return tuple(self.runs)
 
 
-def _units_with_send(targets: pd.DataFrame) -> pd.DataFrame:
-    """by_unit plus each unit's first send time (for the pre-period of CUPED)."""
+def campaign_units(targets: pd.DataFrame) -> pd.DataFrame:
+    """by_unit plus each unit's first send time (for CUPED's pre-period and the weekly looks): the
+    randomised units the single report, the repeats, the planner and the comparison all measure."""
     units = by_unit(targets)
     if len(units):
         first = targets.groupby("unit_id", sort=True)["send_at"].min()
@@ -230,7 +231,7 @@ def build_view(run: PlayRun, cfg: CampaignConfig, n_repeats: int = DEFAULT_REPEA
     runs: dict[str, ModelRun] = {}
     for m in models:
         result = simulate(run, m, cfg)
-        units = _units_with_send(result.targets)
+        units = campaign_units(result.targets)
         rep = None
         if len(units) >= 2:
             rep = repeat_experiment(units, cfg.holdout_share, n_repeats, cfg.seed)

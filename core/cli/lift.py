@@ -41,9 +41,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--binary", dest="binary", action="store_true", default=None,
-                      help="force a 0/1 outcome (two-proportion z-test)")
+                      help="force a 0/1 outcome (Newcombe's hybrid score interval for the difference, p-value by inverting it)")
     kind.add_argument("--continuous", dest="binary", action="store_false",
-                      help="force a continuous outcome (Welch t-test)")
+                      help="force a continuous outcome (Welch t-test; a permutation test when few non-zero outcomes are expected in the holdout)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 

@@ -36,7 +36,7 @@ from core.engine.playrun import PlayRun
 from core.measures import liftcsv
 from core.measures.campaign import CampaignConfig, CampaignResult, by_unit, simulate
 from core.measures.cuped import CupedResult, cuped, pre_period_covariates
-from core.measures.design import DesignPlan, plan_experiment, power_curve
+from core.measures.design import WEEKS_IN_A_YEAR, DesignPlan, plan_experiment, power_curve
 from core.measures.repeats import CompareSummary, RepeatSummary, compare_models, repeat_experiment
 from core.measures.stats import LiftReport
 from core.present.charts import label
@@ -499,6 +499,12 @@ def _effect_sentence(model: str, e: Any, h: float, weeks: float | None, target: 
     if power_now is not None and power_now >= target:
         return head + f": at least the {goal} a test should manage."
     need = []
+    if e.weeks_needed is not None and e.weeks_needed > WEEKS_IN_A_YEAR:
+        smallest = (f"the smallest lift a quarter could detect is {pp(e.quarter_mde)}" if e.quarter_mde is not None
+                    else "no lift is detectable within a quarter")
+        share = (f" (a {e.holdout_share_needed:.0%} holdout would get there over the same {_weeks(weeks)})"
+                 if e.holdout_share_needed is not None and weeks else "")
+        return head + f". Not detectable within a year at this size{share}; {smallest}."
     if e.weeks_needed is not None:
         need.append(f"about {_weeks(e.weeks_needed)} at a {h:.0%} holdout")
     elif e.n_total_needed is not None:

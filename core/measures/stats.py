@@ -317,10 +317,14 @@ def _value_interval(values: np.ndarray, alpha: float) -> tuple[float, float, flo
     """Mean value per conversion with its t interval (lower bound kept >= 0 for non-negative values)."""
     v = float(values.mean())
     if values.size < 2:
-        return v, 0.0 if v >= 0 else -math.inf, math.inf
+        return v, float(values.min()) if v > 0 else -math.inf, math.inf
     half = _t(alpha, values.size - 1) * float(values.std(ddof=1)) / math.sqrt(values.size)
     lo = v - half
-    if (values >= 0).all():
+    if (values > 0).all() and lo <= 0:
+        # a handful of buyers: the t bound reaches 0; the smallest order seen is taken as the floor
+        # (assumed: orders below the smallest seen are rare), so money keeps the conversions' sign
+        lo = float(values.min())
+    elif (values >= 0).all():
         lo = max(lo, 0.0)
     return v, lo, v + half
 

@@ -185,3 +185,26 @@ def test_the_planner_does_not_promise_hundreds_of_weeks():
     s = p.effects[0].sentence
     assert "not detectable within a year at this size" in s and "weeks)" not in s
     assert "the smallest lift a quarter could detect is" in s and p.effects[0].quarter_mde > 0.001
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_campaign_lift_page_states_the_decision_three_ways_and_the_weekly_reading():
+    pytest.importorskip("streamlit")
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=180)
+    at.query_params["people"] = "2000"
+    at.switch_page("pages/6_Campaign_lift.py")
+    at.run()
+    assert not at.exception
+    tables = [t.value for t in at.table]
+    index_words = " ".join(" ".join(map(str, t.index)) for t in tables)
+    assert "Significant and wrong" in index_words and "Inconclusive (interval includes 0)" in index_words
+    assert "Always-valid (mSPRT): covers the truth at every look" in index_words
+    assert "Benjamini" in index_words and "Net ROI" in index_words
+    assert [m.label for m in at.metric][:3] == ["Significant and right", "Significant and wrong", "Inconclusive"]
+    assert any("Read every week?" in h.value for h in at.subheader)

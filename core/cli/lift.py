@@ -100,9 +100,10 @@ def format_report(r: LiftReport, outcome: str, treatment: str, control: str) -> 
     if r.cost > 0:
         rows.append(("cost", _money(r.cost)))
         roi = "n/a" if r.roi is None else f"{r.roi:+.1%}" + _interval(r.roi_ci_low, r.roi_ci_high, lambda x: f"{x:+.1%}", level)
-        rows.append(("ROI", roi))
+        rows.append(("net ROI", roi))
     rows += [
         ("test", r.test),
+        *([("revenue measured by", r.revenue_method)] if r.revenue_method else []),
         ("people", f"{r.n_treated:,} treated ({treatment}) vs {r.n_holdout:,} holdout ({control})"),
         (f"{outcome} {'rate' if b else 'mean'}", f"{_value(r.rate_treated, b)} vs {_value(r.rate_holdout, b)}"),
         ("absolute lift", f"{_effect(r.abs_lift, b)}   {level} [{_effect(r.abs_lift_ci_low, b)}, {_effect(r.abs_lift_ci_high, b)}]"),
@@ -125,5 +126,5 @@ def format_report(r: LiftReport, outcome: str, treatment: str, control: str) -> 
     lines += [f"  warning: {w}" for w in r.warnings]
     lines += [f"  note: {n}" for n in ([r.rel_lift_reason] if r.rel_lift_reason else []) + list(r.notes)]
     if r.cost > 0 and r.roi_reason:
-        lines.append(f"  note: no ROI: {r.roi_reason}")
+        lines.append(f"  note: no net ROI: {r.roi_reason}")
     return "\n".join(lines)

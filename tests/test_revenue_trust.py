@@ -40,11 +40,28 @@ def test_two_buyers_among_100_held_out_is_not_called_significant():
     assert r.rel_lift is None and "permutation" in r.rel_lift_reason
 
 
-def test_many_buyers_keep_welch_and_a_skew_warning_when_it_bites():
+def test_equal_arms_keep_welch_since_their_skews_cancel():
     rng = np.random.default_rng(5)
     r = lift_report(_zero_inflated(rng, 5000, 0.3), _zero_inflated(rng, 5000, 0.3))
-    assert r.test == "Welch t-test"
-    assert any("highly skewed" in w for w in r.warnings)  # a warning now, not a note
+    assert r.test == "Welch t-test" and not any("skewed" in w for w in r.warnings)
+    assert any("skews cancel" in n for n in r.notes)
+
+
+def test_a_skewed_difference_goes_to_the_permutation_test_even_with_many_buyers():
+    """At 20,000/1,000 (50 buyers expected in the holdout) Welch still said 'treated better' 15.7% of the time."""
+    rng = np.random.default_rng(6)
+    r = lift_report(_zero_inflated(rng, 20000), _zero_inflated(rng, 1000))
+    assert r.test.startswith("permutation test")
+
+
+def test_welch_kept_on_data_too_large_to_permute_warns_when_the_difference_is_skewed(monkeypatch):
+    import core.measures.stats as stats
+
+    monkeypatch.setattr(stats, "MAX_PERMUTATION_CELLS", 1)
+    rng = np.random.default_rng(7)
+    r = lift_report(_zero_inflated(rng, 20000, 0.5), _zero_inflated(rng, 1000, 0.5))
+    assert r.test.startswith("Welch t-test (too large")
+    assert any("highly skewed" in w for w in r.warnings)
 
 
 def test_null_simulation_holds_its_size_where_welch_did_not():

@@ -55,6 +55,9 @@ MIN_EXPECTED_HOLDOUT_CONVERSIONS = 5.0
 #: simulations), so the permutation test is used instead. Assumed round number, checked by
 #: bench/bench_revenue_null.py (docs/statistics.md, "Revenue with few buyers").
 FEW_NONZERO_FOR_WELCH = 50.0
+#: Beyond this many (draws x non-zero outcomes) the permutation test would take tens of seconds here; Welch
+#: is then kept with a warning. Assumed: about 5 s on this machine's 2 cores (bench/bench_revenue_null.py).
+MAX_PERMUTATION_CELLS = 500_000_000
 #: Kohavi et al. (2014), rule of thumb 7: the normal approximation needs n > 355·skewness^2 per arm.
 SKEW_RULE = 355.0
 
@@ -257,15 +260,49 @@ def _expected_nonzero_holdout(y1: np.ndarray, y0: np.ndarray) -> float:
     return y0.size * float(np.count_nonzero(y1) + np.count_nonzero(y0)) / (y1.size + y0.size)
 
 
-def _diff_continuous(y1: np.ndarray, y0: np.ndarray, alpha: float) -> tuple[_Diff, str]:
-    """Welch's t, or — when few non-zero outcomes are expected in the holdout — the permutation test.
+def difference_skewness(y1: np.ndarray, y0: np.ndarray) -> float:
+    """Skewness of the difference of means under no effect, from the pooled moments.
 
-    The permutation result keeps Welch's SE and df (power and MDE are planning figures), and takes
-    its interval and p-value from the permutation distribution (core/measures/permutation.py).
+    skew(mean1 - mean0) = m3 (1/n1^2 - 1/n0^2) / (m2 (1/n1 + 1/n0))^1.5: the arms' skews cancel when
+    they are equal in size and grow as the holdout shrinks (Kohavi, Tang & Xu 2020, ch. 17, on
+    skewed metrics in two-sample tests). Pooled moments, because a holdout with a few buyers
+    under-states its own third moment — the very case in which Welch fails.
+    """
+    n1, n0 = y1.size, y0.size
+    pooled = np.concatenate([y1, y0])
+    scale = float(np.abs(pooled).max())
+    if not np.isfinite(scale) or scale == 0:
+        return 0.0
+    c = pooled / scale
+    c = c - c.mean()
+    m2, m3 = float((c * c).mean()), float((c**3).mean())
+    if m2 <= 0:
+        return 0.0
+    return m3 * (1 / n1**2 - 1 / n0**2) / (m2 * (1 / n1 + 1 / n0)) ** 1.5
+
+
+def _welch_trusted(y1: np.ndarray, y0: np.ndarray) -> bool:
+    """Kohavi et al.'s rule applied to the estimator: a mean needs n > 355 skew^2, i.e. the skewness of
+    the mean below 1/sqrt(355); here the skewness of the difference of means, plus enough buyers."""
+    return (_expected_nonzero_holdout(y1, y0) >= FEW_NONZERO_FOR_WELCH
+            and SKEW_RULE * difference_skewness(y1, y0) ** 2 <= 1.0)
+
+
+def _diff_continuous(y1: np.ndarray, y0: np.ndarray, alpha: float) -> tuple[_Diff, str]:
+    """Welch's t where its normal approximation holds; otherwise the permutation test.
+
+    The permutation test is used when few non-zero outcomes are expected in the holdout or the
+    difference of means is too skewed for Kohavi's rule (:func:`_welch_trusted`) — unless the data
+    are too large to permute :data:`PERMUTATION_DRAWS` times here (``MAX_PERMUTATION_CELLS``), when
+    Welch is kept and the report warns. The permutation result keeps Welch's SE and df (power and MDE
+    are planning figures) and takes its interval and p-value from the permutation distribution.
     """
     diff = _diff_means(y1, y0, alpha)
-    if _expected_nonzero_holdout(y1, y0) >= FEW_NONZERO_FOR_WELCH or diff.se == 0.0:
+    if diff.se == 0.0 or _welch_trusted(y1, y0):
         return diff, WELCH
+    nonzero = int(np.count_nonzero(y1) + np.count_nonzero(y0))
+    if nonzero * PERMUTATION_DRAWS > MAX_PERMUTATION_CELLS and _expected_nonzero_holdout(y1, y0) > 128:
+        return diff, WELCH + " (too large to permute here; see the skew warning)"
     pr = permutation_diff(y1, y0, alpha)
     return replace(diff, lo=pr.lo, hi=pr.hi, p=pr.p), PERMUTATION + (" — exact" if pr.exact else "")
 
@@ -492,6 +529,26 @@ def _skew_note(values: np.ndarray, name: str) -> str | None:
             f"{values.size:,}; treat the interval as approximate")
 
 
+def _skew_flags(y1: np.ndarray, y0: np.ndarray, test: str, what: str, notes: list[str], warnings: list[str]) -> None:
+    """The skew rule where it matters: a warning when Welch's interval is shown although the difference
+    of means is too skewed for it; a note when an arm is skewed but the difference is not (or the
+    permutation test took over)."""
+    if test.startswith(WELCH) and SKEW_RULE * difference_skewness(y1, y0) ** 2 > 1.0:
+        warnings.append(
+            f"the difference of mean {what} is highly skewed (skewness {difference_skewness(y1, y0):+.2f}; Kohavi et "
+            f"al.'s rule wants it within ±{1 / math.sqrt(SKEW_RULE):.3f}), so Welch's interval and p-value are "
+            "approximate and lean towards calling the treated arm better; read them with care")
+        return
+    for arm, values in (("treated", y1), ("holdout", y0)):
+        note = _skew_note(values, f"the {arm} {what}")
+        if note:
+            notes.append(note.replace(
+                "treat the interval as approximate",
+                "the interval and p-value come from a permutation test instead" if not test.startswith(WELCH)
+                else "the difference of means is far less skewed (the arms' skews cancel), so Welch's interval holds"))
+            return
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -550,7 +607,7 @@ def lift_report(
         notes.append("both arms have no spread in the outcome; the CI collapses to a point")
     if binary:
         rel, rel_reason = _relative_binary(y1, y0, alpha)
-    elif test != WELCH:
+    elif not test.startswith(WELCH):
         rel, rel_reason = _REL_NONE, ("the permutation test bounds the difference, not the ratio; read the "
                                       "absolute lift (a relative interval from Welch's t would not hold its level here)")
     else:
@@ -600,22 +657,13 @@ def lift_report(
         warnings.append(_underpowered_warning(pw, effect, basis, binary, significant, diff, baseline,
                                               n1, n0, alpha, power))
     if not binary:
-        for arm, values in (("treated", y1), ("holdout", y0)):
-            note = _skew_note(values, f"the {arm} outcome")
-            if note and test == WELCH:  # the rule bites on the interval shown: a warning, not a note
-                warnings.append(note)
-                break
-            if note:
-                notes.append(note.replace("treat the interval as approximate",
-                                          "so the interval and p-value come from a permutation test instead"))
-                break
+        _skew_flags(y1, y0, test, "outcome", notes, warnings)
 
     inc_rev, inc_lo, inc_hi, revenue_method = _revenue(
         revenue_treated, revenue_control, n1, n0, alpha, (y1, y0, diff) if binary else None)
-    if revenue_method is not None and revenue_method.startswith(WELCH) and revenue_treated is not None:
-        note = _skew_note(np.asarray(revenue_control, dtype=float), "holdout revenue")
-        if note:
-            warnings.append(note)
+    if revenue_method is not None and revenue_method.startswith(WELCH):
+        _skew_flags(np.asarray(revenue_treated, dtype=float), np.asarray(revenue_control, dtype=float),
+                    revenue_method, "revenue", [], warnings)
     cost = cost_per_send * n1 + fixed_cost
     roi, roi_lo, roi_hi, roi_reason = _roi(inc_rev, inc_lo, inc_hi, cost, fixed_cost)
 
@@ -659,7 +707,7 @@ def lift_report(
         rel_lift=None if rel[0] is None else float(rel[0]),
         rel_lift_ci_low=None if rel[1] is None else float(rel[1]),
         rel_lift_ci_high=None if rel[2] is None else float(rel[2]),
-        rel_lift_method="MOVER-R Wilson" if binary else "Fieller (Welch t)" if test == WELCH else "none (permutation test)",
+        rel_lift_method="MOVER-R Wilson" if binary else "Fieller (Welch t)" if test.startswith(WELCH) else "none (permutation test)",
         rel_lift_reason=rel_reason,
         p_value=diff.p,
         significant=significant,

@@ -263,9 +263,9 @@ def _expected_nonzero_holdout(y1: np.ndarray, y0: np.ndarray) -> float:
 def difference_skewness(y1: np.ndarray, y0: np.ndarray) -> float:
     """Skewness of the difference of means under no effect, from the pooled moments.
 
-    skew(mean1 - mean0) = m3 (1/n1^2 - 1/n0^2) / (m2 (1/n1 + 1/n0))^1.5: the arms' skews cancel when
-    they are equal in size and grow as the holdout shrinks (Kohavi, Tang & Xu 2020, ch. 17, on
-    skewed metrics in two-sample tests). Pooled moments, because a holdout with a few buyers
+    skew(mean1 - mean0) = m3 (1/n1^2 - 1/n0^2) / (m2 (1/n1 + 1/n0))^1.5 (the third cumulant of a mean
+    is m3/n^2, and cumulants of independent terms add): the arms' skews cancel when they are equal
+    in size and grow as the holdout shrinks. Pooled moments, because a holdout with a few buyers
     under-states its own third moment — the very case in which Welch fails.
     """
     n1, n0 = y1.size, y0.size

@@ -138,12 +138,19 @@ def run_simulate(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         for k, v in out.items():
-            if k in ("draws", "comparison", "design"):
+            if k in ("draws", "comparison", "design", "peeking"):
                 continue
             sys.stdout.write(f"{k:32} {v}\n")
         if "design" in out:
             for e in out["design"]["effects"]:
                 sys.stdout.write(f"{'design (' + e['label'] + ')':32} {e['sentence']}\n")
+        if out.get("peeking"):
+            pk = out["peeking"]
+            f, q = pk["fixed_horizon"], pk["sequential"]
+            sys.stdout.write(f"{'read weekly (' + str(pk['looks']) + ' looks)':32} covers the truth at every look: "
+                             f"fixed-horizon {f['coverage_every_look']:.1%}, always-valid (mSPRT) "
+                             f"{q['coverage_every_look']:.1%}; ever significant {f['ever_significant']:.1%} vs "
+                             f"{q['ever_significant']:.1%}\n")
         if "comparison" in out:
             c = out["comparison"]
             sys.stdout.write(f"{'comparison':32} true winner {c['true_winner']}: significant and right in "

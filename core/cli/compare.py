@@ -143,7 +143,7 @@ def _text(out: dict) -> str:
             lines.append(f"{head}  {r.get('message') or 'not measurable'}")
             continue
         lines.append(f"{head}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
-                     f" vs true {r['true_abs_lift']:+.2%}  p {r['p_value']:.3g} (BH {_fmt(r.get('p_value_bh'))})")
+                     f" vs true {r['true_abs_lift']:+.2%}  p {r['p_value']:.3g} (BH {r['p_value_bh']:.3g})")
     if out.get("multiplicity"):
         lines.append("  " + out["multiplicity"]["sentence"])
     lines += ["", "Other yardsticks: timely reach judged on each truth; the true net value follows the latent",

@@ -407,3 +407,12 @@ def test_net_roi_is_shown_for_a_campaign_that_is_not_significant():
     assert not rep.significant and rep.roi is not None
     value, _ = lv.model_tables(_view(cdp=_run("cdp", rep)))
     assert value.frame.loc[lv.ROI_ROW, "CDP audience"].endswith("%)")
+
+
+def test_the_planner_says_a_year_is_not_enough_instead_of_hundreds_of_weeks(view):
+    run = view.runs["crm"]
+    p = lv.plan(run, view.holdout_share, run.weeks, 0.0005)
+    tiny = p.sentences[-1]
+    assert "Not detectable within a year at this size" in tiny
+    assert "the smallest lift a quarter could detect is +" in tiny
+    assert not re.search(r"\d[\d,]* weeks at a", tiny)

@@ -247,6 +247,14 @@ def _cuped_draws(c: dict[str, np.ndarray], n: int, tau: float, est: np.ndarray, 
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where(den > 0, num / den, 0.0)
         v_adj = np.maximum(np.where(den > 0, vy - num * num / den, vy), 0.0)
+        # theta's own noise, as core.measures.cuped.theta_noise: dx^2 var(theta)
+        vy1, vy0 = (y1 - y1 * y1 / n1) / (n1 - 1), (y0 - y0 * y0 / n0) / (n0 - 1)
+        ve1 = np.maximum(vy1 - 2 * theta * cxy1 + theta * theta * vx1, 0.0)
+        ve0 = np.maximum(vy0 - 2 * theta * cxy0 + theta * theta * vx0, 0.0)
+        dx = sx1 / n1 - sx0 / n0
+        v_adj = v_adj + np.where(den > 0, dx * dx * (vx1 * ve1 / n1**3 + vx0 * ve0 / n0**3) / (den * den), 0.0)
+        worse = v_adj > vy  # the noise outweighs the gain: no adjustment, as cuped() does
+        theta, v_adj = np.where(worse, 0.0, theta), np.where(worse, vy, v_adj)
         r = np.where(vy > 0, np.sqrt(v_adj / vy), 1.0)
     d = (y1 / n1 - theta * sx1 / n1) - (y0 / n0 - theta * sx0 / n0)
     lo_a, hi_a = d - (est - lo) * r, d + (hi - est) * r

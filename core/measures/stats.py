@@ -14,12 +14,17 @@ Choices (the reasons and references are in docs/statistics.md):
   the MOVER-R Wilson interval for the ratio (relative lift), which never goes below -100% and
   excludes 0 exactly when the absolute interval does (core/measures/proportions.py);
 * continuous outcomes (revenue): Welch's t, with Fieller's interval for the ratio of means solved
-  with the same t, so the relative interval agrees in sign with the absolute one;
+  with the same t, so the relative interval agrees in sign with the absolute one — where Kohavi's
+  skew rule holds for the difference of means and enough non-zero outcomes are expected in the
+  holdout; otherwise a seeded permutation test (core/measures/permutation.py), named in ``test``;
+* revenue in a conversion report: the conversion effect x the value per conversion (MOVER), so its
+  interval excludes 0 exactly when the conversions' interval does (``revenue_method`` says so);
 * power and the "underpowered" warning at the *true* effect (simulator) or a *planned minimum*
   effect (real data), never at the observed effect (Hoenig & Heisey 2001);
-* a holdout below 100 units or below 5 expected conversions is flagged (``holdout_too_small``);
-* ROI only when the incremental-revenue interval excludes 0, the platform/fixed cost is included
-  and the holdout is big enough; otherwise ``roi`` is None and ``roi_reason`` says why.
+* a holdout below 100 units or below 5 expected conversions (non-zero outcomes, for money) is
+  flagged (``holdout_too_small``);
+* net ROI, (revenue - cost) / cost with its interval, whenever revenue and the platform/fixed cost
+  are given — never gated on significance (that would show only inflated survivors).
 
 Nothing here prints or plots; every failure a person can cause raises :class:`DataError`.
 """
@@ -376,7 +381,7 @@ def _product_interval(d: tuple[float, float, float], v: tuple[float, float, floa
     (e, el, eh), (m, ml, mh) = d, v
     if el > 0 or eh < 0:
         sign = 1.0 if el > 0 else -1.0
-        a, al, ah = sorted((abs(e), abs(el), abs(eh)))[1], min(abs(el), abs(eh)), max(abs(el), abs(eh))
+        a, al, ah = abs(e), min(abs(el), abs(eh)), max(abs(el), abs(eh))  # |e| lies between the bounds
         la, ll, lh = math.log(a), math.log(al), math.log(ah)
         lm = math.log(m)
         lml = math.log(ml) if ml > 0 else -math.inf

@@ -102,7 +102,9 @@ if any("fixed cost" in n for n in notes):
 if value_table.greyed:
     notes.append("Figures in grey come from a test whose holdout is too small to measure anything: indicative only.")
 st.caption("Revenue is in the world's currency units. True figures come from the simulator's ground truth; measured "
-           "figures are what the holdout test of this run reports, with 95% intervals. " + " ".join(notes))
+           "figures are what the holdout test of this run reports, with 95% intervals. Measured revenue is the "
+           "conversion effect × the value per conversion, so its interval excludes 0 exactly when the lift's does; "
+           "net ROI is (revenue − cost) / cost, shown whether or not the test is significant. " + " ".join(notes))
 weekly = lv.peeking_table(view)
 if len(weekly.columns):
     st.subheader("Read every week?")

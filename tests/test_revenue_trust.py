@@ -186,15 +186,17 @@ def test_mde_from_an_observed_zero_rate_says_so():
 
 
 def test_cuped_se_includes_thetas_noise():
+    from core.measures.cuped import cuped_theta
+
     rng = np.random.default_rng(3)
     x1, x0 = rng.normal(0, 1, 4900), rng.normal(0.3, 1, 100)  # 1:49 arms, an unlucky covariate imbalance
     y1, y0 = 0.5 * x1 + rng.normal(0, 1, 4900), 0.5 * x0 + rng.normal(0, 1, 100)
-    extra = theta_noise(y1, x1, y0, x0, 0.5)
+    theta, _, v_plain = cuped_theta(y1, x1, y0, x0)
+    extra = theta_noise(y1, x1, y0, x0, theta)
     assert extra > 0
     r = cuped(y1, y0, x1, x0)
-    plain = r.se_unadjusted**2  # without theta's noise the adjusted variance would be this much smaller
-    assert r.se_adjusted**2 == pytest.approx(min(plain, r.se_adjusted**2), rel=1)  # sanity
-    assert r.se_adjusted**2 > extra
+    assert r.se_adjusted**2 == pytest.approx(v_plain + extra, rel=1e-12)
+    assert r.se_adjusted < r.se_unadjusted  # still narrower: the covariate explains far more than theta costs
 
 
 def test_the_planner_does_not_promise_hundreds_of_weeks():

@@ -91,7 +91,7 @@ def main() -> int:
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     print(json.dumps(out, indent=2, default=float))
-    print(f"\n{'model':8} {'units':>7} {'1k repeats s':>13} {'+CUPED s':>9} {'coverage':>9} {'power':>6}")
+    print(f"\n{'model':8} {'units':>7} {'repeats s':>13} {'+CUPED s':>9} {'coverage':>9} {'power':>6}")
     for r in rows:
         if "repeat_s" in r:
             print(f"{r['model']:8} {r['units']:>7,} {r['repeat_s']:>13.2f} {r['repeat_cuped_s']:>9.2f} "

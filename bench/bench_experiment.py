@@ -6,7 +6,9 @@ builds the world and the play once, simulates each model's campaign once, then t
 - the same with CUPED on each unit's pre-period visits (computed from the event log);
 - ``compare_models`` CDP vs CRM with 1,000 repeats;
 and prints the coverage, power and right-winner share it measured, so the figures in the README can
-be reproduced. Peak memory (ru_maxrss) is the whole process's, world included.
+be reproduced. Every test runs on the campaign's units (contacts/profiles: what is randomised and
+what the single report measures, issue 20), and each repeated test is also read every week with
+the fixed-horizon and the always-valid (mSPRT) interval: the peeking table in docs/statistics.md. Peak memory (ru_maxrss) is the whole process's, world included.
 
     .venv/bin/python bench/bench_experiment.py
     .venv/bin/python bench/bench_experiment.py --people 20000 --repeats 2000 --play cart-abandonment
@@ -39,6 +41,7 @@ def main() -> int:
     from core.measures.campaign import simulate
     from core.measures.cuped import pre_period_covariates
     from core.measures.repeats import compare_models, repeat_experiment
+    from core.present.liftview import campaign_units
 
     out: dict = {"preset": args.preset, "seed": args.seed, "people": args.people, "play": args.play,
                  "repeats": args.repeats}
@@ -48,18 +51,20 @@ def main() -> int:
     play = get_play(args.play, args.preset)
     run = run_play(engine, play, scenario.activation())
     cfg = scenario.campaign()
-    results = {m: simulate(run, m, cfg) for m in run.models}
+    results = {m: simulate(run, m, cfg) for m in (*run.models, "blast")}
+    units = {m: campaign_units(r.targets) for m, r in results.items()}
     out["setup_s"] = round(time.perf_counter() - t, 2)
 
     rows = []
     for model, res in results.items():
-        targets = res.targets
+        targets = units[model]
         if len(targets) < 2:
             rows.append({"model": model, "units": len(targets), "note": "nothing to repeat"})
             continue
         t = time.perf_counter()
         rep = repeat_experiment(targets, cfg.holdout_share, args.repeats, cfg.seed)
         plain_s = time.perf_counter() - t
+        peek = repeat_experiment(targets, cfg.holdout_share, args.repeats, cfg.seed, peek="send_at").peeking
         t = time.perf_counter()
         pre = pre_period_covariates(engine.world.events, targets["send_at"], person_ids=targets["person_id"],
                                     lookback_days=28)
@@ -70,23 +75,37 @@ def main() -> int:
                      "repeat_cuped_s": round(cuped_s, 3), "true_abs_lift": round(rep.true_abs_lift, 5),
                      "coverage": rep.coverage, "power": rep.power, "type_m": rep.type_m,
                      "holdout_too_small_share": rep.holdout_too_small_share,
-                     "cuped_width_change": cup.cuped_summary and round(cup.cuped_summary["mean_width_change"], 4)})
+                     "cuped_width_change": cup.cuped_summary and round(cup.cuped_summary["mean_width_change"], 4),
+                     "significant_right": rep.significant_right_share, "significant_wrong": rep.significant_wrong_share,
+                     "inconclusive": rep.inconclusive_share, "sign_right": rep.sign_right_share, "peeking": peek})
     out["models"] = rows
-    if {"crm", "cdp"} <= set(results) and min(len(results[m].targets) for m in ("crm", "cdp")) >= 2:
+    if {"crm", "cdp"} <= set(results) and min(len(units[m]) for m in ("crm", "cdp")) >= 2:
         t = time.perf_counter()
-        cmp = compare_models(results["cdp"].targets, results["crm"].targets, cfg.holdout_share, args.repeats,
+        cols = ["unit_id", "person_id", "key", "p0", "p1", "value"]
+        cmp = compare_models(units["cdp"][cols], units["crm"][cols], cfg.holdout_share, args.repeats,
                              cfg.seed, labels=("cdp", "crm"))
         out["compare_s"] = round(time.perf_counter() - t, 3)
         out["compare"] = {k: v for k, v in cmp.to_dict(include_draws=False).items()
-                          if k in ("true_winner", "true_diff", "right_winner_share", "coverage_paired")}
+                          if k in ("true_winner", "true_diff", "right_winner_share", "significant_right_share",
+                                   "significant_wrong_share", "inconclusive_share", "coverage_paired")}
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     print(json.dumps(out, indent=2, default=float))
-    print(f"\n{'model':8} {'units':>7} {'1k repeats s':>13} {'+CUPED s':>9} {'coverage':>9} {'power':>6}")
+    print(f"\n{'model':8} {'units':>7} {'repeats s':>13} {'+CUPED s':>9} {'coverage':>9} {'power':>6}")
     for r in rows:
         if "repeat_s" in r:
             print(f"{r['model']:8} {r['units']:>7,} {r['repeat_s']:>13.2f} {r['repeat_cuped_s']:>9.2f} "
                   f"{r['coverage']:>9.3f} {r['power'] if r['power'] is None else round(r['power'], 3)!s:>6}")
+    print("\n| model | units | weekly looks | fixed: covers at every look | always-valid: covers at every look "
+          "| fixed: ever significant | always-valid: ever significant | last-look width, always-valid / fixed |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        pk = r.get("peeking")
+        if pk:
+            f, q = pk["fixed_horizon"], pk["sequential"]
+            print(f"| {r['model']} | {r['units']:,} | {pk['looks']} | {f['coverage_every_look']:.1%} | "
+                  f"{q['coverage_every_look']:.1%} | {f['ever_significant']:.1%} | {q['ever_significant']:.1%} | "
+                  f"{q['final_width'] / f['final_width']:.2f} |")
     return 0
 
 

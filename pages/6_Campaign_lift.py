@@ -82,6 +82,12 @@ if len(marks):
                "holdout and new outcomes — the black bar is the true lift, and the large outlined dot is the test this "
                "run actually measured. A dot far from the bar is a test that would have misled; under each name, how "
                "often the test finds a real effect (significant at 95%, right sign).")
+decisions = lv.decision_table(view)
+if len(decisions.columns):
+    st.table(decisions)
+    st.caption("What a team would have concluded from each repeated test: significant and right, significant and "
+               "wrong (the interval excludes 0 on the wrong side), or inconclusive. The sign alone is shown last: it "
+               "flatters a test, because a team cannot act on a difference its test cannot tell from noise.")
 for title, text in lv.column_warnings(view):
     st.warning(f"**{title}:** {text[:1].upper() + text[1:]}")
 
@@ -96,7 +102,18 @@ if any("fixed cost" in n for n in notes):
 if value_table.greyed:
     notes.append("Figures in grey come from a test whose holdout is too small to measure anything: indicative only.")
 st.caption("Revenue is in the world's currency units. True figures come from the simulator's ground truth; measured "
-           "figures are what the holdout test of this run reports, with 95% intervals. " + " ".join(notes))
+           "figures are what the holdout test of this run reports, with 95% intervals. Measured revenue is the "
+           "conversion effect × the value per conversion, so its interval excludes 0 exactly when the lift's does; "
+           "net ROI is (revenue − cost) / cost, shown whether or not the test is significant. " + " ".join(notes))
+weekly = lv.peeking_table(view)
+if len(weekly.columns):
+    st.subheader("Read every week?")
+    st.markdown(lv.peeking_sentence(view))
+    st.table(weekly)
+    st.caption("The same repeated tests read at every weekly look. A fixed-horizon interval keeps its 95% only at the "
+               "one look it was planned for; the always-valid interval (mixture sequential probability ratio test, "
+               "Johari et al. 2017) holds at every look, so a team may stop as soon as it excludes 0.")
+
 st.subheader("What each model sends")
 st.table(reach_table.styler())
 st.caption("The blast is the baseline every targeted model must beat: more messages reach more people, but "
@@ -121,13 +138,18 @@ elif cmp.summary is None:
 else:
     s = cmp.summary
     st.plotly_chart(charts.winner_histogram(s.draws["diff"].tolist(), s.true_diff, a, b), width="stretch")
-    m1, m2, m3 = st.columns(3)
-    m1.metric("Picks the right model", lv.times_in_ten(s.right_winner_share) if s.true_winner else "–",
-              help="Share of repeated tests whose measured difference has the sign of the true difference.")
-    m2.metric("Interval of the difference (paired)", lv.money(s.mean_width_paired),
-              help="Mean width of the 95% interval when the shared random numbers are counted (paired).")
-    m3.metric("Same, as two separate tests", lv.money(s.mean_width_independent),
-              help="Mean width if the two tests were read as unrelated experiments.")
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Significant and right", lv.times_in_ten(s.significant_right_share) if s.true_winner else "–",
+              help="Share of repeated tests whose paired interval excludes 0 on the side of the true difference.")
+    m2.metric("Significant and wrong", lv._share(s.significant_wrong_share),
+              help="Share of repeated tests whose interval excludes 0 on the wrong side.")
+    m3.metric("Inconclusive", lv._share(s.inconclusive_share), help="Share whose interval includes 0.")
+    m4.metric("Interval of the difference (paired)", lv.money(s.mean_width_paired),
+              help="Mean width of the 95% interval when the shared random numbers are counted (paired); "
+                   f"{lv.money(s.mean_width_independent)} if read as two separate tests.")
+    if s.true_winner:
+        st.caption(f"Secondary: the measured difference's sign alone pointed to the true winner in "
+                   f"{lv._share(s.right_winner_share)} of tests.")
     st.caption(f"Coverage of the difference's 95% interval: {s.coverage_paired:.0%} paired, "
                f"{s.coverage_independent:.0%} as separate tests. Compared on incremental revenue, the figure a "
                "holdout test measures; send and unsubscribe costs are in the tables above.")

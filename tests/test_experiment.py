@@ -360,10 +360,34 @@ def test_simulate_lift_repeats_json(capsys):
     assert out["repeats"] == 120 and len(out["draws"]) == 120 and DRAW_KEYS <= set(out["draws"][0])
     assert [e["label"] for e in out["design"]["effects"]] == ["true", "planned minimum"]
     assert out["comparison"]["labels"] == ["cdp", "crm"] and "right_winner_share" in out["comparison"]
+    # one estimand: the repeats draw the single report's units (contacts/profiles), with its true lift
+    assert out["power_effect"] == pytest.approx(out["true_abs_lift"], rel=1e-12, abs=1e-15)
+    assert out["n_treated"] + out["n_holdout"] == out["units"]
+    assert all(d["n_treated"] + d["n_holdout"] == out["units"] for d in out["draws"])
+    c = out["comparison"]
+    assert c["significant_right_share"] + c["significant_wrong_share"] + c["inconclusive_share"] == pytest.approx(1.0)
+    assert out["significant_right_share"] + out["significant_wrong_share"] + out["inconclusive_share"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_simulate_lift_peek_weekly_json(capsys):
+    """`--peek weekly`: fixed-horizon and always-valid coverage side by side; the sequential one holds."""
+    from core.cli import main
+
+    args = ["simulate-lift", "--preset", "b2c-retail", "--people", "2000", "--play", "cart-abandonment",
+            "--model", "cdp", "--repeats", "300", "--peek", "weekly", "--json"]
+    assert main(args) == 0
+    pk = json.loads(capsys.readouterr().out)["peeking"]
+    assert pk["looks"] >= 4
+    fixed, seq = pk["fixed_horizon"], pk["sequential"]
+    assert seq["coverage_every_look"] >= fixed["coverage_every_look"]
+    assert seq["coverage_every_look"] >= 0.9  # always valid: 95% nominal, 300 repeats
+    assert seq["final_width"] > fixed["final_width"]  # the price of peeking safely
 
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--versus", "crm"], "need --repeats"),
+    (["--peek", "weekly"], "need --repeats"),
     (["--repeats", "0"], "must be 1 to 100000"),
     (["--repeats", "10", "--versus", "cdp"], "another model"),
 ])

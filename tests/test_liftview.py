@@ -106,8 +106,13 @@ def test_the_right_model_share_is_the_share_of_tests_on_the_truths_side(view):
     d = s.draws["diff"].dropna().to_numpy()
     assert s.right_winner_share == pytest.approx(np.mean(np.sign(d) == np.sign(s.true_diff)))
     story = lv.story(view, cmp)
-    assert story.headline.endswith(lv.times_in_ten(s.right_winner_share))
+    # the headline counts significant-and-right tests; the sign alone is a secondary line
+    assert story.headline.endswith(lv.times_in_ten(s.significant_right_share))
     assert "CRM segment vs CDP audience" in story.headline
+    line = next(x for x in story.lines if "repeated tests" in x)
+    for share in (s.significant_right_share, s.significant_wrong_share, s.inconclusive_share, s.right_winner_share):
+        assert lv._share(share) in line
+    assert "significant and wrong" in line and "inconclusive" in line and "sign alone" in line
     winner = lv.the(s.true_winner)
     assert any(line.startswith(winner[0].upper() + winner[1:] + " truly adds") for line in story.lines)
 
@@ -128,8 +133,8 @@ def test_story_ranks_every_model_by_true_net_value_blast_included(view):
 REQUIRED_VALUE_ROWS = ["True incremental revenue", "Measured incremental revenue (95% CI)",
                        "True net value (after send, unsubscribe and fixed costs)", "True net value per 1,000 sends",
                        "True lift per contact/profile", "Measured lift per contact/profile (95% CI)", "p-value",
-                       "Power at the true effect",
-                       "Cost (sends + fixed)", "ROI (95% CI)", "Held out (contacts/profiles)", "Sample ratio check"]
+                       lv.BH_ROW, "Power at the true effect",
+                       "Cost (sends + fixed)", lv.ROI_ROW, "Held out (contacts/profiles)", "Sample ratio check"]
 REQUIRED_REACH_ROWS = ["Messages sent", "Contacts/profiles targeted (incl. holdout)", "People behind them",
                        "Double sends (a need messaged again)", "People in both arms",
                        "Sends that landed while the need was open", "Send cost", "Unsubscribe (fatigue) cost"]
@@ -152,7 +157,7 @@ def test_tables_have_a_column_per_model_with_the_blast_and_every_figure(view):
 def test_no_roi_without_a_fixed_cost_and_its_reason_is_given(view):
     value, _ = lv.model_tables(view)
     assert view.fixed_cost == 0
-    assert all(c.startswith("not shown") for c in value.frame.loc["ROI (95% CI)"])
+    assert all(c.startswith("not shown") for c in value.frame.loc[lv.ROI_ROW])
     assert any("platform/fixed cost" in n for n in value.notes)
     cells = " ".join(value.frame.to_numpy().ravel())
     assert not re.search(r"\d\s*x\b", cells), "an ROI multiple was printed although the report withheld it"
@@ -162,8 +167,9 @@ def test_roi_is_shown_with_its_interval_when_the_report_allows_it():
     rep = _report(20_000, 5_000, 0.08, 0.04, fixed_cost=100.0)
     assert rep.roi is not None
     value, _ = lv.model_tables(_view(cdp=_run("cdp", rep)))
-    cell = value.frame.loc["ROI (95% CI)", "CDP audience"]
-    assert cell == f"{rep.roi:,.1f}x ({rep.roi_ci_low:,.1f}x to {rep.roi_ci_high:,.1f}x)"
+    cell = value.frame.loc[lv.ROI_ROW, "CDP audience"]
+    assert cell == f"{rep.roi:+,.0%} ({rep.roi_ci_low:+,.0%} to {rep.roi_ci_high:+,.0%})"
+    assert "Net ROI" in lv.ROI_ROW
     assert value.frame.loc["Cost (sends + fixed)", "CDP audience"] == lv.money(rep.cost)
 
 
@@ -359,3 +365,54 @@ def test_hillstrom_reads_as_published_with_the_sample_ratio_check():
     assert rows["Power at the planned minimum effect"].endswith("(+0.50 pp)")
     assert rows["Relative lift"].startswith("+")  # with its interval, never a bare ratio
     assert "95% CI" in rows["Relative lift"]
+
+
+# --------------------------------------------------------------------------- issue 20: decision, peeking, BH, net ROI
+def test_decision_table_states_three_ways_per_model_and_sums_to_all_tests(view):
+    table = lv.decision_table(view)
+    assert list(table.index) == ["Significant and right", "Significant and wrong",
+                                 "Inconclusive (interval includes 0)", "Sign alone right (secondary)"]
+    for r in view.runs.values():
+        rep = r.repeat
+        assert rep.significant_right_share + rep.significant_wrong_share + rep.inconclusive_share == pytest.approx(1.0)
+        assert table.loc["Inconclusive (interval includes 0)", r.title] == lv._share(rep.inconclusive_share)
+
+
+def test_weekly_looks_compare_fixed_and_always_valid_per_model(view):
+    table = lv.peeking_table(view)
+    assert set(table.columns) == {r.title for r in view.runs.values() if r.repeat.peeking}
+    for r in view.runs.values():
+        pk = r.repeat.peeking
+        if pk is None:
+            continue
+        # the always-valid interval is never the one that misses more often under weekly looks
+        assert pk["sequential"]["coverage_every_look"] >= pk["fixed_horizon"]["coverage_every_look"]
+        assert pk["sequential"]["final_width"] >= pk["fixed_horizon"]["final_width"]
+    assert "always-valid" in lv.peeking_sentence(view)
+
+
+def test_every_models_p_value_has_its_bh_adjusted_twin_and_a_chance_note(view):
+    value, _ = lv.model_tables(view)
+    mult = lv.multiplicity_note(view)
+    assert mult.tests == sum(r.report is not None for r in view.runs.values())
+    for r, adj in zip(view.runs.values(), mult.p_adjusted):
+        if adj is not None:
+            assert value.frame.loc[lv.BH_ROW, r.title] == lv._p(adj)
+            assert adj >= r.report.p_value
+    assert any("by chance" in n for n in value.notes)
+
+
+def test_net_roi_is_shown_for_a_campaign_that_is_not_significant():
+    rep = _report(2_000, 2_000, 0.05, 0.05, fixed_cost=100.0, seed=3)
+    assert not rep.significant and rep.roi is not None
+    value, _ = lv.model_tables(_view(cdp=_run("cdp", rep)))
+    assert value.frame.loc[lv.ROI_ROW, "CDP audience"].endswith("%)")
+
+
+def test_the_planner_says_a_year_is_not_enough_instead_of_hundreds_of_weeks(view):
+    run = view.runs["crm"]
+    p = lv.plan(run, view.holdout_share, run.weeks, 0.0005)
+    tiny = p.sentences[-1]
+    assert "Not detectable within a year at this size" in tiny
+    assert "the smallest lift a quarter could detect is +" in tiny
+    assert not re.search(r"\d[\d,]* weeks at a", tiny)

@@ -152,6 +152,10 @@ def test_cli_compare_members_and_plays(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert {r["model"] for r in out["lift"]} == {"crm", "cdp", "hybrid", "blast"}
     assert all("true_net_value" in r for r in out["lift"])
+    # several tests printed at once: a BH-adjusted p beside each and how many are significant by chance
+    tested = [r for r in out["lift"] if r.get("p_value") is not None]
+    assert out["multiplicity"]["tests"] == len(tested) and "by chance" in out["multiplicity"]["sentence"]
+    assert all(r["p_value_bh"] >= r["p_value"] - 1e-12 for r in tested)
     assert main(["plays", "--preset", "b2c-retail", "--out", str(tmp_path / "rules")]) == 0
     capsys.readouterr()
     rule = tmp_path / "rules" / "cart-abandonment.cdp.json"

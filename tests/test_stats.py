@@ -96,7 +96,9 @@ def test_issue_example_zero_holdout_conversions():
 
 def test_continuous_matches_scipy_welch():
     rng = np.random.default_rng(1)
-    t, c = rng.lognormal(0.1, 1.0, 300), rng.lognormal(0.0, 1.2, 450)
+    # moderately skewed: the difference of means passes Kohavi's rule, so Welch is the test used
+    # (heavier tails at unequal arms go to the permutation test: tests/test_revenue_trust.py)
+    t, c = rng.lognormal(0.1, 0.5, 300), rng.lognormal(0.0, 0.6, 450)
     r = lift_report(t, c)
     ref = sps.ttest_ind(t, c, equal_var=False)
     ci = ref.confidence_interval(0.95)
@@ -317,11 +319,14 @@ def test_roi_with_interval_when_revenue_is_clearly_positive_and_fixed_cost_given
     assert r.roi_reason is None
 
 
-def test_no_roi_from_a_noise_estimate():
+def test_net_roi_is_shown_with_its_interval_even_when_revenue_is_not_significant():
+    """No winner's curse: a noise estimate still gets its net ROI, and the interval shows the noise."""
     t, c, rt, rc = _money_arms(210, 200)
     r = lift_report(t, c, revenue_treated=rt, revenue_control=rc, cost_per_send=0.01, fixed_cost=100.0)
     assert r.incremental_revenue_ci_low < 0 < r.incremental_revenue_ci_high
-    assert r.roi is None and "includes 0" in r.roi_reason and "noise" in r.roi_reason
+    assert r.roi == pytest.approx((r.incremental_revenue - r.cost) / r.cost)
+    assert r.roi_ci_low < -1 < r.roi_ci_high  # below -100%: the campaign may have lost its whole cost and more
+    assert r.roi_reason is None
 
 
 def test_no_roi_without_the_platform_cost():
@@ -330,10 +335,10 @@ def test_no_roi_without_the_platform_cost():
     assert r.roi is None and "fixed_cost" in r.roi_reason
 
 
-def test_no_roi_from_a_tiny_holdout():
+def test_tiny_holdout_still_shows_net_roi_but_flags_the_test():
     t, c = _arm(300, 2000), _arm(1, 30)
     r = lift_report(t, c, revenue_treated=t * 50, revenue_control=c * 50, cost_per_send=0.01, fixed_cost=10)
-    assert r.holdout_too_small and r.roi is None and "too small" in r.roi_reason
+    assert r.holdout_too_small and r.roi is not None and r.roi_ci_low < r.roi < r.roi_ci_high
 
 
 def test_incremental_conversions_carry_the_lift_interval():

@@ -93,6 +93,7 @@ def run_compare(args: argparse.Namespace) -> int:
         "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
         "crossovers": crossovers,
     }
+    _add_multiplicity(out)
     out = json_safe(out)
     if args.json:
         json.dump(out, sys.stdout, indent=2)
@@ -100,6 +101,16 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(out))
     return 0
+
+
+def _add_multiplicity(out: dict) -> None:
+    """Several lift tests shown at once: a BH-adjusted p beside each and how many are significant by chance."""
+    from core.measures.multiplicity import multiplicity
+
+    m = multiplicity([r.get("p_value") for r in out["lift"]])
+    for row, adj in zip(out["lift"], m.p_adjusted):
+        row["p_value_bh"] = adj
+    out["multiplicity"] = m.to_dict()
 
 
 def _fmt(v: Any, pct: bool = False) -> str:
@@ -132,7 +143,9 @@ def _text(out: dict) -> str:
             lines.append(f"{head}  {r.get('message') or 'not measurable'}")
             continue
         lines.append(f"{head}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
-                     f" vs true {r['true_abs_lift']:+.2%}")
+                     f" vs true {r['true_abs_lift']:+.2%}  p {r['p_value']:.3g} (BH {r['p_value_bh']:.3g})")
+    if out.get("multiplicity"):
+        lines.append("  " + out["multiplicity"]["sentence"])
     lines += ["", "Other yardsticks: timely reach judged on each truth; the true net value follows the latent",
               "need on every yardstick, so the winner between CRM and CDP cannot move with it"]
     for y in out["yardsticks"]:

@@ -41,9 +41,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     kind = p.add_mutually_exclusive_group()
     kind.add_argument("--binary", dest="binary", action="store_true", default=None,
-                      help="force a 0/1 outcome (two-proportion z-test)")
+                      help="force a 0/1 outcome (Newcombe's hybrid score interval for the difference, p-value by inverting it)")
     kind.add_argument("--continuous", dest="binary", action="store_false",
-                      help="force a continuous outcome (Welch t-test)")
+                      help="force a continuous outcome (Welch t-test; a permutation test when few non-zero outcomes are expected in the holdout)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -102,9 +102,10 @@ def format_report(r: LiftReport, outcome: str, treatment: str, control: str) -> 
     if r.cost > 0:
         rows.append(("cost", _money(r.cost)))
         roi = "n/a" if r.roi is None else f"{r.roi:+.1%}" + _interval(r.roi_ci_low, r.roi_ci_high, lambda x: f"{x:+.1%}", level)
-        rows.append(("ROI", roi))
+        rows.append(("net ROI", roi))
     rows += [
         ("test", r.test),
+        *([("revenue measured by", r.revenue_method)] if r.revenue_method else []),
         ("people", f"{r.n_treated:,} treated ({treatment}) vs {r.n_holdout:,} holdout ({control})"),
         (f"{outcome} {'rate' if b else 'mean'}", f"{_value(r.rate_treated, b)} vs {_value(r.rate_holdout, b)}"),
         ("absolute lift", f"{_effect(r.abs_lift, b)}   {level} [{_effect(r.abs_lift_ci_low, b)}, {_effect(r.abs_lift_ci_high, b)}]"),
@@ -127,5 +128,5 @@ def format_report(r: LiftReport, outcome: str, treatment: str, control: str) -> 
     lines += [f"  warning: {w}" for w in r.warnings]
     lines += [f"  note: {n}" for n in ([r.rel_lift_reason] if r.rel_lift_reason else []) + list(r.notes)]
     if r.cost > 0 and r.roi_reason:
-        lines.append(f"  note: no ROI: {r.roi_reason}")
+        lines.append(f"  note: no net ROI: {r.roi_reason}")
     return "\n".join(lines)

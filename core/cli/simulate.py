@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="planned minimum effect (absolute, 0.005 = +0.5 pp) for the design plan")
     s.add_argument("--cuped", choices=("visits", "spend"),
                    help="with --repeats: also measure CUPED with each person's pre-period visits or spend")
+    s.add_argument("--peek", choices=("weekly",),
+                   help="with --repeats: also read each repeated test every week and compare the fixed-horizon "
+                        "interval's coverage with the always-valid (mixture SPRT) interval's")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=run_simulate)
 
@@ -69,18 +72,48 @@ def _with_pre_period(world: Any, targets: Any, which: str) -> tuple[Any, str]:
     return targets.assign(**{column: pre[column].to_numpy()}), column
 
 
+def _repeat(args: argparse.Namespace, engine: Any, run: Any, cfg: Any, result: Any, out: dict[str, Any]) -> None:
+    """Repeat the test on the campaign's units (contacts/profiles: what is randomised and what the
+    single report measures), so the repeats, the design and the comparison share one estimand."""
+    from core.measures.campaign import simulate
+    from core.measures.design import plan_experiment
+    from core.measures.repeats import compare_models, repeat_experiment
+    from core.present.liftview import campaign_units
+
+    units = campaign_units(result.targets)
+    if len(units) < 2:
+        raise DataError(f"the {args.model.upper()} campaign targeted {len(units)} contact(s)/profile(s): there is no "
+                        "test to repeat; widen the rule, improve tracking or lengthen the period")
+    targets, covariate = units, None
+    if args.cuped:
+        targets, covariate = _with_pre_period(engine.world, units, args.cuped)
+    summary = repeat_experiment(targets, cfg.holdout_share, args.repeats, cfg.seed, covariate=covariate,
+                                peek="send_at" if args.peek else None)
+    out.update(summary.to_dict())
+    weeks = max(args.days / 7.0, 1e-9)
+    out["design"] = plan_experiment(
+        float(units["p0"].mean()), holdout_share=cfg.holdout_share, true_effect=summary.true_abs_lift,
+        min_effect=args.min_effect, audience_size=len(units), arrivals_per_week=len(units) / weeks,
+    ).to_dict()
+    if args.versus:
+        other = campaign_units(simulate(run, args.versus, cfg).targets)
+        if len(other) < 2:
+            raise DataError(f"the {args.versus.upper()} campaign targeted {len(other)} unit(s): nothing to compare")
+        cols = ["unit_id", "person_id", "key", "p0", "p1", "value"]
+        out["comparison"] = compare_models(units[cols], other[cols], cfg.holdout_share, args.repeats, cfg.seed,
+                                           labels=(args.model, args.versus)).to_dict()
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     from core.advice.scenario import Scenario, build_engine
     from core.engine.playrun import run_play
     from core.engine.plays import get_play
     from core.measures.campaign import simulate
-    from core.measures.design import plan_experiment
-    from core.measures.repeats import compare_models, repeat_experiment
 
     if args.versus and args.versus == args.model:
         raise DataError(f"--versus must name another model than --model ({args.model}); accepted: {', '.join(MODELS)}")
-    if (args.versus or args.cuped) and not args.repeats:
-        raise DataError("--versus and --cuped need --repeats N (e.g. --repeats 1000)")
+    if (args.versus or args.cuped or args.peek) and not args.repeats:
+        raise DataError("--versus, --cuped and --peek need --repeats N (e.g. --repeats 1000)")
     play = get_play(args.play, args.preset)
     from core.advice.ops import ops_settings, parse_ops
     from core.advice.stacks import parse_stacks, stack_keys, stack_settings
@@ -98,40 +131,31 @@ def run_simulate(args: argparse.Namespace) -> int:
     if stacks:
         out["stacks"] = stacks
     if args.repeats:
-        targets = result.targets
-        if len(targets) < 2:
-            raise DataError(f"the {args.model.upper()} campaign targeted {len(targets)} unit(s): there is no test to repeat; "
-                            "widen the rule, improve tracking or lengthen the period")
-        covariate = None
-        if args.cuped:
-            targets, covariate = _with_pre_period(engine.world, targets, args.cuped)
-        summary = repeat_experiment(targets, cfg.holdout_share, args.repeats, cfg.seed, covariate=covariate)
-        out.update(summary.to_dict())
-        weeks = max(args.days / 7.0, 1e-9)
-        out["design"] = plan_experiment(
-            float(targets["p0"].mean()), holdout_share=cfg.holdout_share, true_effect=summary.true_abs_lift,
-            min_effect=args.min_effect, audience_size=len(targets), arrivals_per_week=len(targets) / weeks,
-        ).to_dict()
-        if args.versus:
-            other = simulate(run, args.versus, cfg)
-            if len(other.targets) < 2:
-                raise DataError(f"the {args.versus.upper()} campaign targeted {len(other.targets)} unit(s): nothing to compare")
-            out["comparison"] = compare_models(result.targets, other.targets, cfg.holdout_share, args.repeats, cfg.seed,
-                                               labels=(args.model, args.versus)).to_dict()
+        _repeat(args, engine, run, cfg, result, out)
     out = json_safe(out)
     if args.json:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         for k, v in out.items():
-            if k in ("draws", "comparison", "design"):
+            if k in ("draws", "comparison", "design", "peeking"):
                 continue
             sys.stdout.write(f"{k:32} {v}\n")
         if "design" in out:
             for e in out["design"]["effects"]:
                 sys.stdout.write(f"{'design (' + e['label'] + ')':32} {e['sentence']}\n")
+        if out.get("peeking"):
+            pk = out["peeking"]
+            f, q = pk["fixed_horizon"], pk["sequential"]
+            sys.stdout.write(f"{'read weekly (' + str(pk['looks']) + ' looks)':32} covers the truth at every look: "
+                             f"fixed-horizon {f['coverage_every_look']:.1%}, always-valid (mSPRT) "
+                             f"{q['coverage_every_look']:.1%}; ever significant {f['ever_significant']:.1%} vs "
+                             f"{q['ever_significant']:.1%}\n")
         if "comparison" in out:
             c = out["comparison"]
-            sys.stdout.write(f"{'comparison':32} true winner {c['true_winner']}; the measured comparison picked it in "
-                             f"{(c['right_winner_share'] or 0):.0%} of {c['repeats']} tests\n")
+            sys.stdout.write(f"{'comparison':32} true winner {c['true_winner']}: significant and right in "
+                             f"{(c['significant_right_share'] or 0):.0%}, significant and wrong in "
+                             f"{(c['significant_wrong_share'] or 0):.0%}, inconclusive in "
+                             f"{(c['inconclusive_share'] or 0):.0%} of {c['repeats']} tests (sign alone right in "
+                             f"{(c['right_winner_share'] or 0):.0%})\n")
     return 0

@@ -37,6 +37,19 @@ __all__ = [
 SRM_THRESHOLD = 0.001
 #: Largest holdout share the planner proposes: beyond 50% the holdout costs more sends than it saves power.
 MAX_HOLDOUT_SHARE = 0.5
+#: Planner answers longer than this are said as "not detectable within a year" (365.25 / 7 weeks).
+WEEKS_IN_A_YEAR = 365.25 / 7
+#: A quarter (13 weeks): the horizon of the smallest detectable lift offered instead.
+WEEKS_IN_A_QUARTER = 13.0
+
+
+def quarter_mde(baseline_rate: float, holdout_share: float, arrivals_per_week: float | None,
+                alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """The smallest absolute lift a quarter's arrivals could detect with ``power`` (None if none can)."""
+    if not arrivals_per_week:
+        return None
+    n = WEEKS_IN_A_QUARTER * float(arrivals_per_week)
+    return mde_two_proportions(baseline_rate, (1 - holdout_share) * n, holdout_share * n, alpha, power)
 
 
 def _z(q: float) -> float:
@@ -247,6 +260,7 @@ class EffectPlan:
     weeks_needed: float | None       # that size at the arrival rate, when one is known
     holdout_share_needed: float | None  # smallest holdout share reaching the target with the current audience
     sentence: str
+    quarter_mde: float | None = None  # smallest lift a quarter (13 weeks) of arrivals could detect
 
 
 @dataclass(frozen=True)
@@ -268,7 +282,8 @@ class DesignPlan:
 
 
 def _sentence(label: str, e: float, h: float, power_now: float | None, weeks_now: float | None,
-              n_needed: int | None, weeks_needed: float | None, share_needed: float | None, target: float) -> str:
+              n_needed: int | None, weeks_needed: float | None, share_needed: float | None, target: float,
+              quarter_mde: float | None = None) -> str:
     """One plain sentence a facilitator can read out."""
     eff = f"{e * 100:+.2f} pp"
     parts = []
@@ -280,9 +295,14 @@ def _sentence(label: str, e: float, h: float, power_now: float | None, weeks_now
         parts.append(f"no audience size reaches {target:.0%} power for {eff}")
     else:
         need = f"{n_needed:,} units"
-        if weeks_needed is not None:
-            need += f" (about {weeks_needed:,.1f} weeks)"
-        parts.append(f"{target:.0%} power needs {need} at a {h:.0%} holdout")
+        if weeks_needed is not None and weeks_needed > WEEKS_IN_A_YEAR:
+            parts.append(f"not detectable within a year at this size ({target:.0%} power needs {need} at a {h:.0%} "
+                         "holdout)" + (f"; the smallest lift a quarter could detect is {quarter_mde * 100:+.2f} pp"
+                                       if quarter_mde is not None else "; no lift a quarter could detect"))
+        else:
+            if weeks_needed is not None:
+                need += f" (about {weeks_needed:,.1f} weeks)"
+            parts.append(f"{target:.0%} power needs {need} at a {h:.0%} holdout")
     if share_needed is not None:
         parts.append(f"or a {share_needed:.0%} holdout with the current audience")
     elif power_now is not None and power_now < target:
@@ -328,8 +348,9 @@ def plan_experiment(
         weeks = n_needed / arrivals_per_week if (n_needed is not None and arrivals_per_week) else None
         weeks_now = audience_size / arrivals_per_week if (audience_size and arrivals_per_week) else None
         share = required_holdout_share(baseline_rate, e, audience_size, alpha, power) if audience_size else None
+        q = quarter_mde(baseline_rate, h, arrivals_per_week, alpha, power)
         plans.append(EffectPlan(label, e, power_now, n_needed, weeks, share,
-                                _sentence(label, e, h, power_now, weeks_now, n_needed, weeks, share, power)))
+                                _sentence(label, e, h, power_now, weeks_now, n_needed, weeks, share, power, q), q))
     return DesignPlan(float(baseline_rate), h, None if audience_size is None else int(audience_size),
                       None if arrivals_per_week is None else float(arrivals_per_week), alpha, power, tuple(plans))
 
@@ -355,7 +376,9 @@ def srm_check(n_treated: int, n_holdout: int, planned_holdout_share: float,
     """Sample ratio mismatch: are the arm sizes plausible under the planned holdout share?
 
     Pearson chi-square with 1 degree of freedom on (treated, holdout) against
-    (n·(1 - share), n·share); flagged when p < ``threshold`` (0.001).
+    (n·(1 - share), n·share); flagged when p < ``threshold`` (0.001). When fewer than 5 holdout units
+    are expected (Cochran's rule, as for the lift), the chi-square approximation fails and the exact
+    two-sided binomial test is used instead (scipy.stats.binomtest; ``chi2`` is then NaN).
     """
     h = _check_share("planned holdout share", planned_holdout_share)
     n1, n0 = int(n_treated), int(n_holdout)
@@ -363,12 +386,17 @@ def srm_check(n_treated: int, n_holdout: int, planned_holdout_share: float,
         raise DataError(f"arm sizes must be >= 0 and not both 0 (got {n1} treated, {n0} holdout)")
     n = n1 + n0
     e0, e1 = n * h, n * (1 - h)
-    chi2 = (n0 - e0) ** 2 / e0 + (n1 - e1) ** 2 / e1
-    p = float(special.chdtrc(1, chi2))
+    if e0 < 5 or e1 < 5:
+        from scipy.stats import binomtest
+
+        chi2, p, test = math.nan, float(binomtest(n0, n, h).pvalue), "exact binomial"
+    else:
+        chi2 = (n0 - e0) ** 2 / e0 + (n1 - e1) ** 2 / e1
+        p, test = float(special.chdtrc(1, chi2)), "chi-square"
     mismatch = bool(p < threshold)
     msg = None
     if mismatch:
         msg = (f"sample ratio mismatch: {n0:,} of {n:,} units are in the holdout ({n0 / n:.1%}) where the plan "
-               f"was {h:.1%} (chi-square p = {p:.1e}); the assignment or the logging is broken, so this lift "
+               f"was {h:.1%} ({test} p = {p:.1e}); the assignment or the logging is broken, so this lift "
                "cannot be trusted until the cause is found")
     return SrmResult(h, e0, n0, float(chi2), p, mismatch, msg)

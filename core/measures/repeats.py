@@ -49,6 +49,7 @@ from scipy import sparse, special
 
 from core.errors import DataError
 from core.measures.proportions import newcombe_interval, newcombe_p_value
+from core.measures.sequential import msprt_halfwidth, tuned_rho2
 from core.measures.stats import MIN_EXPECTED_HOLDOUT_CONVERSIONS, MIN_HOLDOUT_UNITS
 
 __all__ = ["RepeatSummary", "repeat_experiment", "CompareSummary", "compare_models", "MAX_REPEATS"]
@@ -134,6 +135,11 @@ class RepeatSummary:
     holdout_too_small_share: float | None
     cuped_summary: dict[str, Any] | None  # CUPED over the same draws, when a covariate was named
     draws: pd.DataFrame              # one row per repeat
+    significant_right_share: float | None = None  # significant with the true sign (or, tau = 0: never)
+    significant_wrong_share: float | None = None  # significant with the wrong sign (tau = 0: any significant)
+    inconclusive_share: float | None = None       # interval includes 0
+    sign_right_share: float | None = None         # the estimate's sign alone is right (secondary)
+    peeking: dict[str, Any] | None = None         # weekly looks: fixed-horizon vs always-valid (mSPRT)
 
     def to_dict(self, *, include_draws: bool = True) -> dict[str, Any]:
         """JSON-ready: ``draws`` as a list of records (None where a draw was not measurable)."""
@@ -155,13 +161,15 @@ class _Units:
     group: np.ndarray         # index of each unit's group in the shared group space
     starts: np.ndarray | None  # first unit of each local group (None: one unit per group)
     local: np.ndarray | None  # each unit's local group index
+    week: np.ndarray | None = None  # each unit's week of arrival (0 = first), for weekly looks
 
 
 def _group_ids(t: pd.DataFrame) -> np.ndarray:
     return t["key"].to_numpy() if "key" in t.columns else t["person_id"].to_numpy()
 
 
-def _units(t: pd.DataFrame, groups: np.ndarray, metric: str = "conversions", covariate: str | None = None) -> _Units:
+def _units(t: pd.DataFrame, groups: np.ndarray, metric: str = "conversions", covariate: str | None = None,
+           peek: str | None = None) -> _Units:
     gid = _group_ids(t)
     order = np.argsort(gid, kind="stable")
     gid = gid[order]
@@ -175,7 +183,13 @@ def _units(t: pd.DataFrame, groups: np.ndarray, metric: str = "conversions", cov
     if not new.all():
         starts = np.flatnonzero(new)
         local = np.cumsum(new) - 1
-    return _Units(p0, p1 - p0, value, x, group, starts, local)
+    week = None
+    if peek is not None:
+        at = pd.to_datetime(t[peek], utc=True)
+        if at.isna().any():
+            raise DataError(f"campaign: column {peek!r} needs a time for every unit to look weekly")
+        week = ((at - at.min()) // pd.Timedelta(days=7)).to_numpy(dtype=np.int64)[order]
+    return _Units(p0, p1 - p0, value, x, group, starts, local, week)
 
 
 def _outcomes(c: _Units, u: np.ndarray, hold: np.ndarray) -> np.ndarray:
@@ -197,6 +211,11 @@ def _draw_counts(c: _Units, n_groups: int, share: float, k: int, hold_rng: np.ra
     u = out_rng.random((k, n_groups), dtype=np.float32)
     y = _outcomes(c, u, hold)
     out = {"n0": hold.sum(axis=1), "x_all": y.sum(axis=1), "x0": (y & hold).sum(axis=1)}
+    if c.week is not None:  # cumulative counts at each weekly look (k x weeks)
+        onehot = sparse.csr_matrix((np.ones(c.week.size), (np.arange(c.week.size), c.week)),
+                                   shape=(c.week.size, int(c.week.max()) + 1))
+        for name, m in (("w_n0", hold), ("w_x_all", y), ("w_x0", y & hold)):
+            out[name] = np.cumsum(np.asarray((onehot.T @ m.T.astype(np.float64)).T), axis=1)
     if c.x is not None:
         x = c.x
         h = hold.astype(np.float64)
@@ -228,6 +247,14 @@ def _cuped_draws(c: dict[str, np.ndarray], n: int, tau: float, est: np.ndarray, 
     with np.errstate(divide="ignore", invalid="ignore"):
         theta = np.where(den > 0, num / den, 0.0)
         v_adj = np.maximum(np.where(den > 0, vy - num * num / den, vy), 0.0)
+        # theta's own noise, as core.measures.cuped.theta_noise: dx^2 var(theta)
+        vy1, vy0 = (y1 - y1 * y1 / n1) / (n1 - 1), (y0 - y0 * y0 / n0) / (n0 - 1)
+        ve1 = np.maximum(vy1 - 2 * theta * cxy1 + theta * theta * vx1, 0.0)
+        ve0 = np.maximum(vy0 - 2 * theta * cxy0 + theta * theta * vx0, 0.0)
+        dx = sx1 / n1 - sx0 / n0
+        v_adj = v_adj + np.where(den > 0, dx * dx * (vx1 * ve1 / n1**3 + vx0 * ve0 / n0**3) / (den * den), 0.0)
+        worse = v_adj > vy  # the noise outweighs the gain: no adjustment, as cuped() does
+        theta, v_adj = np.where(worse, 0.0, theta), np.where(worse, vy, v_adj)
         r = np.where(vy > 0, np.sqrt(v_adj / vy), 1.0)
     d = (y1 / n1 - theta * sx1 / n1) - (y0 / n0 - theta * sx0 / n0)
     lo_a, hi_a = d - (est - lo) * r, d + (hi - est) * r
@@ -243,18 +270,23 @@ def repeat_experiment(
     *,
     alpha: float = 0.05,
     covariate: str | None = None,
+    peek: str | None = None,
 ) -> RepeatSummary:
     """Draw ``n_repeats`` independent holdouts and outcomes of one campaign and score each test.
 
     ``targets`` is a campaign's target frame (``CampaignResult.targets``): one row per targeted
     unit with ``person_id``, ``p0``, ``p1`` and optionally ``key`` (the response group; see the
     module docstring). ``holdout`` and ``y`` are ignored: the draws make their own. ``covariate`` names a pre-period column (e.g. ``pre_visits``) to also
-    report CUPED's coverage and interval-width change over the same draws.
+    report CUPED's coverage and interval-width change over the same draws. ``peek`` names a time
+    column (each unit's first send): the test is then also read every week, fixed-horizon and
+    always-valid side by side (``peeking``; see :func:`_peeking`).
     """
     _check_args(holdout_share, n_repeats, seed, alpha)
     t = _frame(targets, "campaign", covariate=covariate)
+    if peek is not None and peek not in t.columns:
+        raise DataError(f"campaign: targets lack the time column {peek!r} needed to look weekly")
     groups = np.unique(_group_ids(t))
-    cu = _units(t, groups, covariate=covariate)
+    cu = _units(t, groups, covariate=covariate, peek=peek)
     n = cu.p0.size
     tau = float(cu.effect.mean())
     z = _z(alpha)
@@ -300,7 +332,15 @@ def repeat_experiment(
                    "mean_width_change": float(cd["change"][good].mean()),
                    "power": float(cd["sig"][good].mean()) if tau != 0 else None,
                    "mean_theta": float(cd["theta"][good].mean())}
+    right = np.sign(e) == np.sign(tau)
+    if tau != 0:
+        sig_right, sig_wrong = float((s_ & right).mean()), float((s_ & ~right).mean())
+    else:
+        sig_right, sig_wrong = 0.0, float(s_.mean())
     return RepeatSummary(
+        significant_right_share=sig_right, significant_wrong_share=sig_wrong,
+        inconclusive_share=float((~s_).mean()), sign_right_share=float(right.mean()) if tau != 0 else None,
+        peeking=_peeking(cu, c, alpha) if cu.week is not None else None,
         repeats=int(n_repeats), measurable=m, holdout_share=float(holdout_share), alpha=float(alpha),
         true_abs_lift=tau, coverage=cov, coverage_mcse=math.sqrt(cov * (1 - cov) / m),
         bias=float(np.mean(e - tau)), rmse=float(np.sqrt(np.mean((e - tau) ** 2))),
@@ -309,6 +349,49 @@ def repeat_experiment(
         type_s=type_s, type_m=type_m, mean_ci_width=float(np.mean(h_ - l_)),
         holdout_too_small_share=float(small[ok].mean()), cuped_summary=cup, draws=draws,
     )
+
+
+def _peeking(cu: _Units, c: dict[str, np.ndarray], alpha: float) -> dict[str, Any] | None:
+    """The same draws read at every weekly look: fixed-horizon Newcombe vs the always-valid mSPRT.
+
+    At look w the estimand is tau_w, the mean effect over the units that have arrived by then. A
+    draw's intervals "cover under peeking" when every look's interval contains its tau_w — the
+    promise a team reading weekly needs, since it acts on whichever look first excludes 0. The
+    sequential interval is the normal-mixture boundary (core/measures/sequential.py) around the
+    difference, with Agresti-Caffo rates in the variance so a look with no conversions keeps a width,
+    tuned to the final number of units.
+    """
+    n_w = np.bincount(cu.week).cumsum().astype(float)
+    tau_w = np.bincount(cu.week, weights=cu.effect).cumsum() / np.maximum(n_w, 1)
+    n0 = c["w_n0"]
+    n1 = n_w[None, :] - n0
+    x0 = c["w_x0"]
+    x1 = c["w_x_all"] - x0
+    ok = (n0 > 0) & (n1 > 0)
+    s0, s1 = np.where(ok, n0, 1), np.where(ok, n1, 1)
+    lo, hi = newcombe_interval(x1, s1, x0, s0, _z(alpha))
+    est = x1 / s1 - x0 / s0
+    q1, q0 = (x1 + 1) / (s1 + 2), (x0 + 1) / (s0 + 2)
+    var = q1 * (1 - q1) / s1 + q0 * (1 - q0) / s0
+    half = msprt_halfwidth(var, n_w[None, :], alpha, tuned_rho2(n_w[-1], alpha))
+    slo, shi = est - half, est + half
+    draws_ok = ok[:, -1]
+    if not draws_ok.any():
+        return None
+    looks = ok & draws_ok[:, None]
+
+    def summary(l_: np.ndarray, h_: np.ndarray) -> dict[str, float]:
+        covers = np.where(looks, (l_ <= tau_w) & (tau_w <= h_), True)
+        sig = looks & ((l_ > 0) | (h_ < 0))
+        wrong_side = sig & ((l_ > 0) != (tau_w > 0)) if tau_w[-1] != 0 else sig
+        return {"coverage_every_look": float(covers.all(axis=1)[draws_ok].mean()),
+                "coverage_final_look": float(covers[:, -1][draws_ok].mean()),
+                "ever_significant": float(sig.any(axis=1)[draws_ok].mean()),
+                "ever_significant_wrong": float(wrong_side.any(axis=1)[draws_ok].mean()),
+                "final_width": float(np.mean((h_ - l_)[draws_ok, -1]))}
+
+    return {"looks": int(n_w.size), "fixed_horizon": summary(lo, hi), "sequential": summary(slo, shi),
+            "method": "mixture SPRT (normal mixture, tuned to the final size; Johari et al. 2017, Howard et al. 2021)"}
 
 
 # --------------------------------------------------------------------------- two campaigns
@@ -330,6 +413,7 @@ class CompareSummary:
     right_winner_share: float | None  # measured difference has the true sign
     significant_right_share: float | None
     significant_wrong_share: float | None
+    inconclusive_share: float | None  # the paired interval includes 0
     coverage_paired: float | None
     coverage_independent: float | None
     mean_width_paired: float | None
@@ -434,7 +518,7 @@ def compare_models(
     winner = None if true_diff == 0 else (labels[0] if true_diff > 0 else labels[1])
     if m == 0:
         return CompareSummary(tuple(labels), metric, int(n_repeats), 0, share, float(alpha), (truth_a, truth_b),
-                              true_diff, winner, *([None] * 7), draws)
+                              true_diff, winner, *([None] * 8), draws)
     d, wp, wi = diff[ok], hp[ok], hi_[ok]
     sig_p = (d - wp > 0) | (d + wp < 0)
     right = np.sign(d) == np.sign(true_diff)
@@ -444,6 +528,7 @@ def compare_models(
         right_winner_share=float(right.mean()) if winner else None,
         significant_right_share=float((sig_p & right).mean()) if winner else None,
         significant_wrong_share=float((sig_p & ~right).mean()) if winner else float(sig_p.mean()),
+        inconclusive_share=float((~sig_p).mean()),
         coverage_paired=float(np.mean((d - wp <= true_diff) & (true_diff <= d + wp))),
         coverage_independent=float(np.mean((d - wi <= true_diff) & (true_diff <= d + wi))),
         mean_width_paired=float(np.mean(2 * wp)), mean_width_independent=float(np.mean(2 * wi)),

@@ -14,19 +14,24 @@ Choices (the reasons and references are in docs/statistics.md):
   the MOVER-R Wilson interval for the ratio (relative lift), which never goes below -100% and
   excludes 0 exactly when the absolute interval does (core/measures/proportions.py);
 * continuous outcomes (revenue): Welch's t, with Fieller's interval for the ratio of means solved
-  with the same t, so the relative interval agrees in sign with the absolute one;
+  with the same t, so the relative interval agrees in sign with the absolute one — where Kohavi's
+  skew rule holds for the difference of means and enough non-zero outcomes are expected in the
+  holdout; otherwise a seeded permutation test (core/measures/permutation.py), named in ``test``;
+* revenue in a conversion report: the conversion effect x the value per conversion (MOVER), so its
+  interval excludes 0 exactly when the conversions' interval does (``revenue_method`` says so);
 * power and the "underpowered" warning at the *true* effect (simulator) or a *planned minimum*
   effect (real data), never at the observed effect (Hoenig & Heisey 2001);
-* a holdout below 100 units or below 5 expected conversions is flagged (``holdout_too_small``);
-* ROI only when the incremental-revenue interval excludes 0, the platform/fixed cost is included
-  and the holdout is big enough; otherwise ``roi`` is None and ``roi_reason`` says why.
+* a holdout below 100 units or below 5 expected conversions (non-zero outcomes, for money) is
+  flagged (``holdout_too_small``);
+* net ROI, (revenue - cost) / cost with its interval, whenever revenue and the platform/fixed cost
+  are given — never gated on significance (that would show only inflated survivors).
 
 Nothing here prints or plots; every failure a person can cause raises :class:`DataError`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,11 +42,12 @@ from core.measures.cuped import CupedResult, cuped
 from core.measures.design import (
     mde_two_proportions, mde_welch, power_two_proportions, power_welch, required_sample_size, srm_check,
 )
+from core.measures.permutation import PERMUTATION_DRAWS, permutation_diff
 from core.measures.proportions import mover_ratio_interval, newcombe_interval, newcombe_p_value
 
 __all__ = [
     "LiftReport", "lift_report", "holdout_split", "power_two_proportions", "power_welch",
-    "MIN_HOLDOUT_UNITS", "MIN_EXPECTED_HOLDOUT_CONVERSIONS",
+    "MIN_HOLDOUT_UNITS", "MIN_EXPECTED_HOLDOUT_CONVERSIONS", "FEW_NONZERO_FOR_WELCH",
 ]
 
 #: Fewer holdout units than this and one conversion moves the holdout rate by 1 pp or more — more
@@ -49,6 +55,14 @@ __all__ = [
 MIN_HOLDOUT_UNITS = 100
 #: Cochran's (1954) rule for normal approximations to 2x2 counts: at least 5 expected per cell.
 MIN_EXPECTED_HOLDOUT_CONVERSIONS = 5.0
+#: Fewer non-zero outcomes than this expected in the holdout and a mean of money is left to a handful of
+#: buyers: Welch's t is then anti-conservative (coverage 67-89% at 5-10 expected buyers in issue 20's null
+#: simulations), so the permutation test is used instead. Assumed round number, checked by
+#: bench/bench_revenue_null.py (docs/statistics.md, "Revenue with few buyers").
+FEW_NONZERO_FOR_WELCH = 50.0
+#: Beyond this many (draws x non-zero outcomes) the permutation test would take tens of seconds here; Welch
+#: is then kept with a warning. Assumed: about 5 s on this machine's 2 cores (bench/bench_revenue_null.py).
+MAX_PERMUTATION_CELLS = 500_000_000
 #: Kohavi et al. (2014), rule of thumb 7: the normal approximation needs n > 355·skewness^2 per arm.
 SKEW_RULE = 355.0
 
@@ -74,6 +88,7 @@ class LiftReport:
     incremental_revenue: float | None
     incremental_revenue_ci_low: float | None
     incremental_revenue_ci_high: float | None
+    revenue_method: str | None
     incremental_conversions: float
     incremental_conversions_ci_low: float
     incremental_conversions_ci_high: float
@@ -241,6 +256,62 @@ def _diff_means(y1: np.ndarray, y0: np.ndarray, alpha: float) -> _Diff:
     return _Diff(m1, m0, v1, v0, se, d - t * se, d + t * se, p, float(df), t)
 
 
+WELCH = "Welch t-test"
+PERMUTATION = f"permutation test ({PERMUTATION_DRAWS:,} seeded draws, or exact when small)"
+
+
+def _expected_nonzero_holdout(y1: np.ndarray, y0: np.ndarray) -> float:
+    """Non-zero outcomes (buyers, for revenue) expected in the holdout under no effect."""
+    return y0.size * float(np.count_nonzero(y1) + np.count_nonzero(y0)) / (y1.size + y0.size)
+
+
+def difference_skewness(y1: np.ndarray, y0: np.ndarray) -> float:
+    """Skewness of the difference of means under no effect, from the pooled moments.
+
+    skew(mean1 - mean0) = m3 (1/n1^2 - 1/n0^2) / (m2 (1/n1 + 1/n0))^1.5 (the third cumulant of a mean
+    is m3/n^2, and cumulants of independent terms add): the arms' skews cancel when they are equal
+    in size and grow as the holdout shrinks. Pooled moments, because a holdout with a few buyers
+    under-states its own third moment — the very case in which Welch fails.
+    """
+    n1, n0 = y1.size, y0.size
+    pooled = np.concatenate([y1, y0])
+    scale = float(np.abs(pooled).max())
+    if not np.isfinite(scale) or scale == 0:
+        return 0.0
+    c = pooled / scale
+    c = c - c.mean()
+    m2, m3 = float((c * c).mean()), float((c**3).mean())
+    if m2 <= 0:
+        return 0.0
+    return m3 * (1 / n1**2 - 1 / n0**2) / (m2 * (1 / n1 + 1 / n0)) ** 1.5
+
+
+def _welch_trusted(y1: np.ndarray, y0: np.ndarray) -> bool:
+    """Kohavi et al.'s rule applied to the estimator: a mean needs n > 355 skew^2, i.e. the skewness of
+    the mean below 1/sqrt(355); here the skewness of the difference of means, plus enough buyers."""
+    return (_expected_nonzero_holdout(y1, y0) >= FEW_NONZERO_FOR_WELCH
+            and SKEW_RULE * difference_skewness(y1, y0) ** 2 <= 1.0)
+
+
+def _diff_continuous(y1: np.ndarray, y0: np.ndarray, alpha: float) -> tuple[_Diff, str]:
+    """Welch's t where its normal approximation holds; otherwise the permutation test.
+
+    The permutation test is used when few non-zero outcomes are expected in the holdout or the
+    difference of means is too skewed for Kohavi's rule (:func:`_welch_trusted`) — unless the data
+    are too large to permute :data:`PERMUTATION_DRAWS` times here (``MAX_PERMUTATION_CELLS``), when
+    Welch is kept and the report warns. The permutation result keeps Welch's SE and df (power and MDE
+    are planning figures) and takes its interval and p-value from the permutation distribution.
+    """
+    diff = _diff_means(y1, y0, alpha)
+    if diff.se == 0.0 or _welch_trusted(y1, y0):
+        return diff, WELCH
+    nonzero = int(np.count_nonzero(y1) + np.count_nonzero(y0))
+    if nonzero * PERMUTATION_DRAWS > MAX_PERMUTATION_CELLS and _expected_nonzero_holdout(y1, y0) > 128:
+        return diff, WELCH + " (too large to permute here; see the skew warning)"
+    pr = permutation_diff(y1, y0, alpha)
+    return replace(diff, lo=pr.lo, hi=pr.hi, p=pr.p), PERMUTATION + (" — exact" if pr.exact else "")
+
+
 _REL_NONE = (None, None, None)
 
 
@@ -284,10 +355,62 @@ def _relative_means(diff: _Diff, nonnegative: bool) -> tuple[tuple, str | None]:
 # --------------------------------------------------------------------------- money
 
 
-def _revenue(rev_t: Any, rev_c: Any, n1: int, n0: int, alpha: float) -> tuple[float | None, float | None, float | None]:
-    """Incremental revenue over the treated arm, with a Welch CI (revenue is never binary)."""
+def _value_interval(values: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """Mean value per conversion with its t interval (lower bound kept >= 0 for non-negative values)."""
+    v = float(values.mean())
+    if values.size < 2:
+        return v, float(values.min()) if v > 0 else -math.inf, math.inf
+    half = _t(alpha, values.size - 1) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    lo = v - half
+    if (values > 0).all() and lo <= 0:
+        # a handful of buyers: the t bound reaches 0; the smallest order seen is taken as the floor
+        # (assumed: orders below the smallest seen are rare), so money keeps the conversions' sign
+        lo = float(values.min())
+    elif (values >= 0).all():
+        lo = max(lo, 0.0)
+    return v, lo, v + half
+
+
+def _product_interval(d: tuple[float, float, float], v: tuple[float, float, float]) -> tuple[float, float]:
+    """Interval of (effect x value) that excludes 0 exactly when the effect's interval does.
+
+    MOVER (Zou & Donner 2008) on the sum log|effect| + log value when the effect's interval is on one
+    side of 0, and on the linearised product effect*v + d_effect*v + effect*d_v when it spans 0 — the
+    latter stays on both sides of 0, so money and conversions cannot disagree.
+    """
+    (e, el, eh), (m, ml, mh) = d, v
+    if el > 0 or eh < 0:
+        sign = 1.0 if el > 0 else -1.0
+        a, al, ah = abs(e), min(abs(el), abs(eh)), max(abs(el), abs(eh))  # |e| lies between the bounds
+        la, ll, lh = math.log(a), math.log(al), math.log(ah)
+        lm = math.log(m)
+        lml = math.log(ml) if ml > 0 else -math.inf
+        lmh = math.log(mh) if math.isfinite(mh) else math.inf
+        low = la + lm - math.sqrt((la - ll) ** 2 + (lm - lml) ** 2)
+        high = la + lm + math.sqrt((lh - la) ** 2 + (lmh - lm) ** 2)
+        lo_abs, hi_abs = math.exp(low), math.exp(high) if math.isfinite(high) else math.inf
+        return (lo_abs, hi_abs) if sign > 0 else (-hi_abs, -lo_abs)
+    p = e * m
+    if e >= 0:
+        dv_lo, dv_hi = e * (m - ml), e * (mh - m)
+    else:
+        dv_lo, dv_hi = -e * (mh - m), -e * (m - ml)
+    lo = p - math.sqrt((m * (e - el)) ** 2 + dv_lo ** 2)
+    hi = p + math.sqrt((m * (eh - e)) ** 2 + dv_hi ** 2)
+    return lo, hi
+
+
+def _revenue(rev_t: Any, rev_c: Any, n1: int, n0: int, alpha: float, conv: tuple[np.ndarray, np.ndarray, _Diff] | None
+             ) -> tuple[float | None, float | None, float | None, str | None]:
+    """Incremental revenue over the treated arm, its interval and how it was measured.
+
+    In a conversion report whose revenue comes only from converters, revenue = the conversion
+    effect x the mean value per conversion (rate x value), so its interval excludes 0 exactly when
+    the conversions' interval does. Otherwise the revenue arrays are tested as a continuous outcome
+    (Welch, or the permutation test when few buyers are expected in the holdout).
+    """
     if rev_t is None and rev_c is None:
-        return None, None, None
+        return None, None, None, None
     if rev_t is None or rev_c is None:
         raise DataError("revenue needs both arms: pass revenue_treated and revenue_control")
     r1, r0 = _as_outcomes(rev_t, "treated revenue"), _as_outcomes(rev_c, "holdout revenue")
@@ -296,34 +419,39 @@ def _revenue(rev_t: Any, rev_c: Any, n1: int, n0: int, alpha: float) -> tuple[fl
             f"revenue arrays must have one value per person: got {r1.size} treated / {r0.size} "
             f"holdout values for {n1} / {n0} people"
         )
+    if conv is not None:
+        y1, y0, diff = conv
+        buyers = np.concatenate([r1[y1 == 1], r0[y0 == 1]])
+        only_buyers = not (r1[y1 == 0] != 0).any() and not (r0[y0 == 0] != 0).any()
+        if only_buyers and buyers.size and float(buyers.mean()) > 0:
+            value = _value_interval(buyers, alpha)
+            lo, hi = _product_interval((diff.m1 - diff.m0, diff.lo, diff.hi), value)
+            return ((diff.m1 - diff.m0) * value[0] * n1, lo * n1, hi * n1,
+                    "conversion effect x value per conversion (rate x value; MOVER interval)")
     if n1 < 2 or n0 < 2:
-        return float(r1.mean() - r0.mean()) * n1, None, None
-    diff = _diff_means(r1, r0, alpha)
-    return (diff.m1 - diff.m0) * n1, diff.lo * n1, diff.hi * n1
+        return float(r1.mean() - r0.mean()) * n1, None, None, None
+    diff, method = _diff_continuous(r1, r0, alpha)
+    return (diff.m1 - diff.m0) * n1, diff.lo * n1, diff.hi * n1, method
 
 
 def _roi(inc: float | None, lo: float | None, hi: float | None, cost: float, fixed_cost: float,
-         too_small: bool, alpha: float) -> tuple[float | None, float | None, float | None, str | None]:
-    """ROI with its interval, or None and the reason a marketer should not read one."""
-    level = f"{1 - alpha:.0%}"
+         ) -> tuple[float | None, float | None, float | None, str | None]:
+    """Net ROI, (incremental revenue - cost) / cost, with its interval — whatever the p-value.
+
+    Never gated on significance: showing ROI only when revenue is significant shows an inflated
+    figure (the winner's curse, 1.3-2.6x in issue 20). The interval says how sure it is.
+    """
     if inc is None:
         return None, None, None, "no revenue was given, so there is no return to compare with the cost"
     if cost <= 0:
         return None, None, None, "no cost was given, so a return on it is undefined"
     if fixed_cost <= 0:
         return None, None, None, (
-            "ROI needs the platform/fixed cost of running the campaign (fixed_cost): on send cost alone any "
+            "net ROI needs the platform/fixed cost of running the campaign (fixed_cost): on send cost alone any "
             "measurable revenue looks like a thousandfold return"
         )
-    if too_small:
-        return None, None, None, "the holdout is too small to measure revenue, so no ROI is shown"
     if lo is None or hi is None:
         return None, None, None, "incremental revenue has no interval (fewer than 2 people in an arm)"
-    if lo <= 0 <= hi:
-        return None, None, None, (
-            f"the {level} interval of incremental revenue ({lo:,.0f} to {hi:,.0f}) includes 0, so the test cannot "
-            "say whether the campaign earned anything; an ROI from it would be a noise estimate"
-        )
     return (inc - cost) / cost, (lo - cost) / cost, (hi - cost) / cost, None
 
 
@@ -334,15 +462,18 @@ def _fmt_effect(x: float, binary: bool) -> str:
     return f"{x * 100:+.2f} pp" if binary else f"{x:+.4g}"
 
 
-def _holdout_check(n0: int, n1: int, x_all: float | None) -> str | None:
-    """Why the holdout is too small to measure anything, or None when it is fine."""
+def _holdout_check(n0: int, n1: int, x_all: float | None, what: str = "conversions") -> str | None:
+    """Why the holdout is too small to measure anything, or None when it is fine.
+
+    ``x_all`` counts conversions (0/1 outcomes) or non-zero outcomes (buyers, for revenue) in both arms.
+    """
     reasons = []
     if n0 < MIN_HOLDOUT_UNITS:
         reasons.append(f"only {n0:,} units are held out (at least {MIN_HOLDOUT_UNITS} are needed)")
     if x_all is not None:
         expected = n0 * x_all / (n0 + n1)
         if expected < MIN_EXPECTED_HOLDOUT_CONVERSIONS:
-            reasons.append(f"about {expected:.1f} conversions are expected in the holdout "
+            reasons.append(f"about {expected:.1f} {what} are expected in the holdout "
                            f"(at least {MIN_EXPECTED_HOLDOUT_CONVERSIONS:.0f} are needed)")
     if not reasons:
         return None
@@ -403,6 +534,26 @@ def _skew_note(values: np.ndarray, name: str) -> str | None:
             f"{values.size:,}; treat the interval as approximate")
 
 
+def _skew_flags(y1: np.ndarray, y0: np.ndarray, test: str, what: str, notes: list[str], warnings: list[str]) -> None:
+    """The skew rule where it matters: a warning when Welch's interval is shown although the difference
+    of means is too skewed for it; a note when an arm is skewed but the difference is not (or the
+    permutation test took over)."""
+    if test.startswith(WELCH) and SKEW_RULE * difference_skewness(y1, y0) ** 2 > 1.0:
+        warnings.append(
+            f"the difference of mean {what} is highly skewed (skewness {difference_skewness(y1, y0):+.2f}; Kohavi et "
+            f"al.'s rule wants it within ±{1 / math.sqrt(SKEW_RULE):.3f}), so Welch's interval and p-value are "
+            "approximate and lean towards calling the treated arm better; read them with care")
+        return
+    for arm, values in (("treated", y1), ("holdout", y0)):
+        note = _skew_note(values, f"the {arm} {what}")
+        if note:
+            notes.append(note.replace(
+                "treat the interval as approximate",
+                "the interval and p-value come from a permutation test instead" if not test.startswith(WELCH)
+                else "the difference of means is far less skewed (the arms' skews cancel), so Welch's interval holds"))
+            return
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -451,13 +602,19 @@ def lift_report(
     n1, n0 = int(y1.size), int(y0.size)
     notes: list[str] = []
 
-    diff = _diff_proportions(y1, y0, alpha) if binary else _diff_means(y1, y0, alpha)
+    if binary:
+        diff, test = _diff_proportions(y1, y0, alpha), "Newcombe hybrid score interval (p-value by inverting it)"
+    else:
+        diff, test = _diff_continuous(y1, y0, alpha)
     delta = diff.m1 - diff.m0
     significant = bool(diff.lo > 0 or diff.hi < 0)
     if diff.se == 0.0 and not binary:
         notes.append("both arms have no spread in the outcome; the CI collapses to a point")
     if binary:
         rel, rel_reason = _relative_binary(y1, y0, alpha)
+    elif not test.startswith(WELCH):
+        rel, rel_reason = _REL_NONE, ("the permutation test bounds the difference, not the ratio; read the "
+                                      "absolute lift (a relative interval from Welch's t would not hold its level here)")
     else:
         rel, rel_reason = _relative_means(diff, bool((y1 >= 0).all() and (y0 >= 0).all()))
     if rel[0] is not None and not all(math.isfinite(v) for v in rel):
@@ -470,6 +627,9 @@ def lift_report(
         mde = mde_welch(diff.se, diff.df, alpha, power)
     if mde is None:
         notes.append(f"no effect in the possible range reaches {power:.0%} power at these sizes")
+    if binary and baseline is None and diff.m0 == 0:
+        notes.append(f"the MDE assumes the holdout's observed rate of 0 (0 of {n0:,} converted) as the baseline; "
+                     "a real baseline above 0 needs a larger effect to detect — give the expected rate when you know it")
     base_for_rel = diff.m0 if baseline is None else baseline
     with np.errstate(all="ignore"):
         mde_rel = float(np.float64(mde) / base_for_rel) if mde is not None and base_for_rel != 0 else None
@@ -486,7 +646,11 @@ def lift_report(
                      "power at the observed effect would only restate the p-value")
 
     warnings: list[str] = []
-    holdout_reason = _holdout_check(n0, n1, float(y1.sum() + y0.sum()) if binary else None)
+    if binary:
+        holdout_reason = _holdout_check(n0, n1, float(y1.sum() + y0.sum()))
+    else:
+        holdout_reason = _holdout_check(n0, n1, float(np.count_nonzero(y1) + np.count_nonzero(y0)),
+                                        "non-zero outcomes (e.g. buyers)")
     if holdout_reason:
         warnings.append(holdout_reason)
     srm = None
@@ -498,16 +662,15 @@ def lift_report(
         warnings.append(_underpowered_warning(pw, effect, basis, binary, significant, diff, baseline,
                                               n1, n0, alpha, power))
     if not binary:
-        for arm, values in (("treated", y1), ("holdout", y0)):
-            note = _skew_note(values, f"the {arm} outcome")
-            if note:
-                notes.append(note)
-                break
+        _skew_flags(y1, y0, test, "outcome", notes, warnings)
 
-    inc_rev, inc_lo, inc_hi = _revenue(revenue_treated, revenue_control, n1, n0, alpha)
+    inc_rev, inc_lo, inc_hi, revenue_method = _revenue(
+        revenue_treated, revenue_control, n1, n0, alpha, (y1, y0, diff) if binary else None)
+    if revenue_method is not None and revenue_method.startswith(WELCH):
+        _skew_flags(np.asarray(revenue_treated, dtype=float), np.asarray(revenue_control, dtype=float),
+                    revenue_method, "revenue", [], warnings)
     cost = cost_per_send * n1 + fixed_cost
-    roi, roi_lo, roi_hi, roi_reason = _roi(inc_rev, inc_lo, inc_hi, cost, fixed_cost,
-                                           holdout_reason is not None, alpha)
+    roi, roi_lo, roi_hi, roi_reason = _roi(inc_rev, inc_lo, inc_hi, cost, fixed_cost)
 
     covers = err = None
     if true_abs_lift is not None:
@@ -523,7 +686,7 @@ def lift_report(
 
     return LiftReport(
         binary=bool(binary),
-        test="Newcombe hybrid score interval (p-value by inverting it)" if binary else "Welch t-test",
+        test=test,
         alpha=alpha,
         power_target=power,
         n_treated=n1,
@@ -531,6 +694,7 @@ def lift_report(
         incremental_revenue=inc_rev,
         incremental_revenue_ci_low=inc_lo,
         incremental_revenue_ci_high=inc_hi,
+        revenue_method=revenue_method,
         incremental_conversions=delta * n1,
         incremental_conversions_ci_low=diff.lo * n1,
         incremental_conversions_ci_high=diff.hi * n1,
@@ -548,7 +712,7 @@ def lift_report(
         rel_lift=None if rel[0] is None else float(rel[0]),
         rel_lift_ci_low=None if rel[1] is None else float(rel[1]),
         rel_lift_ci_high=None if rel[2] is None else float(rel[2]),
-        rel_lift_method="MOVER-R Wilson" if binary else "Fieller (Welch t)",
+        rel_lift_method="MOVER-R Wilson" if binary else "Fieller (Welch t)" if test.startswith(WELCH) else "none (permutation test)",
         rel_lift_reason=rel_reason,
         p_value=diff.p,
         significant=significant,

@@ -10,8 +10,9 @@ would do better, and real experiments (the bundled Hillstrom test or an uploaded
 
 Every figure here comes from ``core.measures`` (campaign, repeats, design, cuped, liftcsv); this
 module only chooses, words and formats them. Figures from a test whose holdout is too small are
-marked (``greyed``) so the page greys them out and warns; ROI is shown only when the lift report
-allows it (``LiftReport.roi``), otherwise its reason is given instead of a number.
+marked (``greyed``) so the page greys them out and warns; net ROI is shown with its interval whenever
+a fixed cost is given, significant or not (showing it only when significant inflates it).
+
 
 Uploads: :func:`staged_upload` refuses a file by its declared size before reading a byte, then
 copies it (with the same byte limit, in case the size lied) into a private temporary directory
@@ -36,7 +37,8 @@ from core.engine.playrun import PlayRun
 from core.measures import liftcsv
 from core.measures.campaign import CampaignConfig, CampaignResult, by_unit, simulate
 from core.measures.cuped import CupedResult, cuped, pre_period_covariates
-from core.measures.design import DesignPlan, plan_experiment, power_curve
+from core.measures.design import WEEKS_IN_A_YEAR, DesignPlan, plan_experiment, power_curve
+from core.measures.multiplicity import Multiplicity, multiplicity
 from core.measures.repeats import CompareSummary, RepeatSummary, compare_models, repeat_experiment
 from core.measures.stats import LiftReport
 from core.present.charts import label
@@ -203,8 +205,9 @@ class LiftView:
         return tuple(self.runs)
 
 
-def _units_with_send(targets: pd.DataFrame) -> pd.DataFrame:
-    """by_unit plus each unit's first send time (for the pre-period of CUPED)."""
+def campaign_units(targets: pd.DataFrame) -> pd.DataFrame:
+    """by_unit plus each unit's first send time (for CUPED's pre-period and the weekly looks): the
+    randomised units the single report, the repeats, the planner and the comparison all measure."""
     units = by_unit(targets)
     if len(units):
         first = targets.groupby("unit_id", sort=True)["send_at"].min()
@@ -230,10 +233,10 @@ def build_view(run: PlayRun, cfg: CampaignConfig, n_repeats: int = DEFAULT_REPEA
     runs: dict[str, ModelRun] = {}
     for m in models:
         result = simulate(run, m, cfg)
-        units = _units_with_send(result.targets)
+        units = campaign_units(result.targets)
         rep = None
         if len(units) >= 2:
-            rep = repeat_experiment(units, cfg.holdout_share, n_repeats, cfg.seed)
+            rep = repeat_experiment(units, cfg.holdout_share, n_repeats, cfg.seed, peek="send_at")
         runs[m] = ModelRun(m, result, units, _span_weeks(units, run.end), rep)
     return LiftView(run.play.title, cfg.holdout_share, cfg.fixed_cost, int(n_repeats), cfg.seed, runs)
 
@@ -270,9 +273,10 @@ class ComparisonView:
         win, lose = (self.a, self.b) if s.true_winner == self.a else (self.b, self.a)
         return (f"{_cap(the(win))} truly adds {money(abs(s.true_diff))} more incremental revenue than {the(lose)}. "
                 f"Over {s.measurable:,} repeated tests with a {s.holdout_share:.0%} holdout, the measured comparison "
-                f"named {the(win)} {times_in_ten(s.right_winner_share)} ({_share(s.right_winner_share)}); it was "
-                f"significant and right in {_share(s.significant_right_share)}, significant and wrong in "
-                f"{_share(s.significant_wrong_share)}.")
+                f"was significant and right {times_in_ten(s.significant_right_share)} "
+                f"({_share(s.significant_right_share)}), significant and wrong in {_share(s.significant_wrong_share)} "
+                f"and inconclusive in {_share(s.inconclusive_share)}; its sign alone pointed to {the(win)} in "
+                f"{_share(s.right_winner_share)}.")
 
 
 def comparison(view: LiftView, a: str = "crm", b: str = "cdp") -> ComparisonView:
@@ -317,8 +321,8 @@ def story(view: LiftView, cmp: ComparisonView | None) -> Story:
     lines = [_net_ranking(view)]
     headline = "How often would a holdout test tell the truth?"
     if cmp is not None and cmp.summary is not None and cmp.summary.true_winner is not None:
-        headline = (f"A {view.holdout_share:.0%} holdout test picks the right model "
-                    f"({label(cmp.a)} vs {label(cmp.b)}) {times_in_ten(cmp.right_share)}")
+        headline = (f"A {view.holdout_share:.0%} holdout test names the right model, significantly "
+                    f"({label(cmp.a)} vs {label(cmp.b)}), {times_in_ten(cmp.summary.significant_right_share)}")
     if cmp is not None:
         small = [view.runs[m].title for m in (cmp.a, cmp.b) if m in view.runs and view.runs[m].greyed]
         lines.append(cmp.sentence() + (f" Careful: the holdout of {' and of '.join(small)} is below the minimum "
@@ -349,13 +353,21 @@ class TableView:
         return self.frame.style.apply(paint, axis=None)
 
 
+ROI_ROW = "Net ROI, (revenue − cost) / cost (95% CI)"
+BH_ROW = "p-value adjusted for the models read together (Benjamini–Hochberg)"
 MEASURED_ROWS = ("Measured incremental revenue (95% CI)", "Measured lift per contact/profile (95% CI)", "p-value",
-                 "ROI (95% CI)")
+                 BH_ROW, ROI_ROW)
+
+
+def net_roi(x: float) -> str:
+    """Net ROI as a signed percentage (+250% = the campaign returned its cost and 2.5 times more)."""
+    return f"{x:+,.0%}"
 
 
 def _roi_cell(rep: LiftReport, notes: dict[str, int]) -> str:
+    """Net ROI with its interval whenever it can be computed — never only when significant."""
     if rep.roi is not None:
-        return f"{rep.roi:,.1f}x ({rep.roi_ci_low:,.1f}x to {rep.roi_ci_high:,.1f}x)"
+        return f"{net_roi(rep.roi)} ({net_roi(rep.roi_ci_low)} to {net_roi(rep.roi_ci_high)})"
     reason = (rep.roi_reason or "not supported by this test").replace(" (fixed_cost)", "")
     mark = notes.setdefault(reason, len(notes) + 1)
     return f"not shown ({mark})"
@@ -372,9 +384,10 @@ def _value_column(r: ModelRun, notes: dict[str, int], fixed_cost: float) -> dict
         "True lift per contact/profile": pp(r.true_effect) if len(r.units) else "–",
         "Measured lift per contact/profile (95% CI)": "–",
         "p-value": "–",
+        BH_ROW: "–",
         "Power at the true effect": "–",
         "Cost (sends + fixed)": money(res.send_cost + fixed_cost),
-        "ROI (95% CI)": "–",
+        ROI_ROW: "–",
         "Held out (contacts/profiles)": "–",
         "Sample ratio check": "–",
     }
@@ -386,16 +399,25 @@ def _value_column(r: ModelRun, notes: dict[str, int], fixed_cost: float) -> dict
         else money(rep.incremental_revenue))
     col["Measured lift per contact/profile (95% CI)"] = (
         f"{pp(rep.abs_lift)} ({pp(rep.abs_lift_ci_low).removesuffix(' pp')} to {pp(rep.abs_lift_ci_high).removesuffix(' pp')})")
-    col["p-value"] = "<0.001" if rep.p_value < 0.001 else f"{rep.p_value:.3f}"
+    col["p-value"] = _p(rep.p_value)
     if rep.power_at_effect is not None:
         col["Power at the true effect"] = f"{rep.power_at_effect:.0%}" + (" (underpowered)" if rep.underpowered else "")
     col["Cost (sends + fixed)"] = money(rep.cost)
-    col["ROI (95% CI)"] = _roi_cell(rep, notes)
+    col[ROI_ROW] = _roi_cell(rep, notes)
     col["Held out (contacts/profiles)"] = f"{rep.n_holdout:,}" + (" — too small" if rep.holdout_too_small else "")
     if rep.srm_p_value is not None:
         col["Sample ratio check"] = (f"mismatch (p = {rep.srm_p_value:.1e})" if rep.srm_mismatch
                                      else f"ok (p = {rep.srm_p_value:.2f})")
     return col
+
+
+def _p(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def multiplicity_note(view: LiftView) -> Multiplicity:
+    """The page reads every model's test at once: BH-adjusted p beside each, and how many are chance."""
+    return multiplicity([r.report.p_value if r.report is not None else None for r in view.runs.values()])
 
 
 def _reach_column(r: ModelRun) -> dict[str, str]:
@@ -416,13 +438,19 @@ def model_tables(view: LiftView) -> tuple[TableView, TableView]:
     """(value: true and measured, reach and cost), one column per model incl. "Blast (everyone)"."""
     notes: dict[str, int] = {}
     value = {r.title: _value_column(r, notes, view.fixed_cost) for r in view.runs.values()}
+    mult = multiplicity_note(view)
+    for r, adj in zip(view.runs.values(), mult.p_adjusted):
+        if adj is not None:
+            value[r.title][BH_ROW] = _p(adj)
     reach = {r.title: _reach_column(r) for r in view.runs.values()}
     greyed = {r.title: MEASURED_ROWS for r in view.runs.values() if r.greyed}
     value_frame = pd.DataFrame(value)
     value_frame.index.name = "measure"
     reach_frame = pd.DataFrame(reach)
     reach_frame.index.name = "measure"
-    text = tuple(f"({n}) ROI not shown: {reason}." for reason, n in sorted(notes.items(), key=lambda kv: kv[1]))
+    text = tuple(f"({n}) Net ROI not shown: {reason}." for reason, n in sorted(notes.items(), key=lambda kv: kv[1]))
+    if mult.tests > 1:
+        text += (mult.sentence[:1].upper() + mult.sentence[1:] + ".",)
     return TableView(value_frame, greyed, text), TableView(reach_frame)
 
 
@@ -439,6 +467,61 @@ def column_warnings(view: LiftView) -> list[tuple[str, str]]:
         if rep.srm_mismatch:
             out.append((r.title, next(w for w in rep.warnings if w.startswith("sample ratio"))))
     return out
+
+
+# --------------------------------------------------------------------------- the decision and weekly looks
+def decision_table(view: LiftView) -> pd.DataFrame:
+    """Per model, what the repeated tests would have told a team: significant and right, significant
+    and wrong, inconclusive — and, secondary, how often the estimate's sign alone was right."""
+    rows = {}
+    for r in view.runs.values():
+        rep = r.repeat
+        if rep is None or rep.inconclusive_share is None:
+            continue
+        rows[r.title] = {
+            "Significant and right": _share(rep.significant_right_share) if rep.true_abs_lift != 0 else "–",
+            "Significant and wrong": _share(rep.significant_wrong_share),
+            "Inconclusive (interval includes 0)": _share(rep.inconclusive_share),
+            "Sign alone right (secondary)": _share(rep.sign_right_share) if rep.sign_right_share is not None else "–",
+        }
+    frame = pd.DataFrame(rows)
+    frame.index.name = "repeated tests"
+    return frame
+
+
+def peeking_table(view: LiftView) -> pd.DataFrame:
+    """Per model, the repeated tests read every week: fixed-horizon vs always-valid (mSPRT) intervals."""
+    rows = {}
+    for r in view.runs.values():
+        pk = None if r.repeat is None else r.repeat.peeking
+        if not pk:
+            continue
+        f, q = pk["fixed_horizon"], pk["sequential"]
+        rows[r.title] = {
+            "Weekly looks": f"{pk['looks']}",
+            "Fixed-horizon: covers the truth at every look": _share(f["coverage_every_look"]),
+            "Always-valid (mSPRT): covers the truth at every look": _share(q["coverage_every_look"]),
+            "Fixed-horizon: ever significant": _share(f["ever_significant"]),
+            "Always-valid: ever significant": _share(q["ever_significant"]),
+            "Always-valid interval at the last look vs fixed": (
+                f"{q['final_width'] / f['final_width']:.1f}× as wide" if f["final_width"] > 0 else "–"),
+        }
+    frame = pd.DataFrame(rows)
+    frame.index.name = "read every week"
+    return frame
+
+
+def peeking_sentence(view: LiftView) -> str:
+    """One line for the room: what weekly looks do to a fixed-horizon interval, and what the fix costs."""
+    pks = [(r, r.repeat.peeking) for r in view.runs.values() if r.repeat is not None and r.repeat.peeking]
+    if not pks:
+        return "No campaign ran long enough to be read week by week."
+    fixed = [pk["fixed_horizon"]["coverage_every_look"] for _, pk in pks]
+    seq = [pk["sequential"]["coverage_every_look"] for _, pk in pks]
+    return (f"Read every week and stopped at the first significant look, the usual 95% interval covered the truth at "
+            f"every look in only {_share(min(fixed))} to {_share(max(fixed))} of repeated tests; the always-valid "
+            f"interval (a mixture sequential test, as GrowthBook and Statsig offer) in {_share(min(seq))} to "
+            f"{_share(max(seq))}, at the price of a wider interval.")
 
 
 # --------------------------------------------------------------------------- the strip chart's data
@@ -498,6 +581,12 @@ def _effect_sentence(model: str, e: Any, h: float, weeks: float | None, target: 
     if power_now is not None and power_now >= target:
         return head + f": at least the {goal} a test should manage."
     need = []
+    if e.weeks_needed is not None and e.weeks_needed > WEEKS_IN_A_YEAR:
+        smallest = (f"the smallest lift a quarter could detect is {pp(e.quarter_mde)}" if e.quarter_mde is not None
+                    else "no lift is detectable within a quarter")
+        share = (f" (a {e.holdout_share_needed:.0%} holdout would get there over the same {_weeks(weeks)})"
+                 if e.holdout_share_needed is not None and weeks else "")
+        return head + f". Not detectable within a year at this size{share}; {smallest}."
     if e.weeks_needed is not None:
         need.append(f"about {_weeks(e.weeks_needed)} at a {h:.0%} holdout")
     elif e.n_total_needed is not None:
@@ -710,6 +799,8 @@ def csv_rows(rep: LiftReport) -> list[tuple[str, str]]:
                      _with_ci(fmt(c.abs_lift), fmt(c.abs_lift_ci_low), fmt(c.abs_lift_ci_high))
                      + f"; interval {width_change(c.width_change)}"))
     rows.append(("Method", rep.test))
+    if rep.revenue_method:
+        rows.append(("Revenue measured by", rep.revenue_method))
     return rows
 
 

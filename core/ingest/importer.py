@@ -183,6 +183,11 @@ class ImportReport:
         return out
 
 
+    def _order_value_words(self) -> str:
+        if self.mapping.column("unit_price"):
+            return "sum of quantity x unit price" if self.mapping.column("quantity") else "sum of unit prices"
+        return "sum of the lines' values" if self.mapping.column("value") else "none in the file"
+
     def detail_lines(self) -> list[str]:
         """How times, orders, emptied values and stray times were handled (CLI words)."""
         out = []
@@ -196,7 +201,7 @@ class ImportReport:
                     if self.cancellations == "event" else
                     "cancellations rejected as 'cancelled order' (--cancellations event keeps them as order_cancelled events)")
             out.append(f"  orders: {self.kept:,} lines became {self.orders['orders']:,} purchases "
-                       f"(value = sum of quantity x unit price); {what}")
+                       f"(value = {self._order_value_words()}); {what}")
         for name, n in self.coerced.items():
             out.append(f"  {name}: {n:,} unreadable values emptied (the rows are kept; listed in rejected.csv)")
         if self.stray:

@@ -56,7 +56,9 @@ def _local(expr: str, ref: str, tz: str | None, always: bool = False) -> str:
     shifted = f"timezone('{tz.replace(chr(39), '')}', CAST({expr} AS TIMESTAMP))"
     if always:
         return shifted
-    return f"CASE WHEN regexp_matches({ref}, '{_HAS_OFFSET}') THEN {expr} ELSE {shifted} END"
+    # an offset, a zone name, or an epoch number (digits, not an 8-digit basic ISO date) is absolute
+    epoch = f"(regexp_matches({ref}, '^\\s*[+-]?[0-9]+(\\.[0-9]*)?([eE][+-]?[0-9]+)?\\s*$') AND length(trim({ref})) <> 8)"
+    return f"CASE WHEN regexp_matches({ref}, '{_HAS_OFFSET}') OR {epoch} THEN {expr} ELSE {shifted} END"
 
 
 def timestamp(ref: str, duck_type: str = "VARCHAR", fmt: str = "auto", tz: str | None = None) -> str:

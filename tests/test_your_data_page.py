@@ -19,6 +19,7 @@ from core.present.urlstate import decode_link  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/8_Your_data.py"
 TIMEOUT = 120
+NO_TIME_BY_VALUES = b"moment,event,user_id\n2026-03-01T10:00:00Z,view,u1\nsoon,purchase,u1\nlater,view,u2\n"
 NO_TIME = b"moment,event,user_id\n2026-03-01T10:00:00Z,view,u1\n2026-03-01T10:05:00Z,purchase,u1\n2026-03-02 09:00:00,view,u2\n"
 
 
@@ -85,16 +86,26 @@ def test_a_binary_blob_shows_one_error_line_and_no_traceback():
     assert "blob.csv is not text" in line and "\n" not in line and "audience-lab-data-" not in line
 
 
-def test_a_file_without_a_time_column_is_named_and_fixed_with_the_select_box():
+def test_a_time_column_is_found_by_its_values():
     at = upload(open_page(), "clicks.csv", NO_TIME)
     no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "chosen by" in d.value.columns).set_index("field")
+    assert table.loc["timestamp", "column"] == "moment" and table.loc["timestamp", "chosen by"] == "its values"
+
+
+def test_a_file_without_a_time_column_is_named_and_fixed_with_the_select_box():
+    at = upload(open_page(), "clicks.csv", NO_TIME_BY_VALUES)
+    no_exception(at)
     assert any("cannot find a time column" in e.value and "moment" in e.value for e in at.error)
+    assert not any("--map" in e.value for e in at.error)          # the page's words, not the CLI's
+    assert any("under Fix the mapping" in e.value for e in at.error)
     assert at.button(key="yd_import").disabled
     at.selectbox(key="yd_map_timestamp").set_value("moment").run()
     assert not at.error, [e.value for e in at.error]
     at.button(key="yd_import").click().run()
     no_exception(at)
-    assert (metrics(at)["Rows read"], metrics(at)["Rows kept"]) == ("3", "3")
+    assert (metrics(at)["Rows read"], metrics(at)["Rows kept"], metrics(at)["Rejected"]) == ("3", "1", "2")
 
 
 def test_building_the_twin_gives_a_link_the_other_pages_open(example_page):
@@ -185,7 +196,7 @@ def test_identity_picture_counts_profiles_consistently(imported):
 
 def test_overrides_are_only_the_fields_the_person_changed(workspace):
     path = workspace.folder("nots", fresh=True) / "nots.csv"
-    path.write_bytes(NO_TIME)
+    path.write_bytes(NO_TIME_BY_VALUES)
     ins = dp.inspect_events(path, workspace=workspace)
     assert ins.error.startswith("cannot find a time column in events file nots.csv")
     assert ins.current("user_id") == "user_id" and ins.current("timestamp") == dp.NONE
@@ -231,3 +242,46 @@ def test_twin_link_opens_the_twin_and_names_what_the_dashboard_rounds():
 def test_a_twin_the_dashboard_cannot_carry_says_so_instead_of_linking():
     link, notes, _ = dp.twin_link(_fit(500, {"p_cart": 0.12}))
     assert link is None and "cannot open this twin" in notes[0] and "audience-lab twin" in notes[0]
+
+
+def _view_cart_purchase() -> bytes:
+    """A hand-made shop log: view / VIEW / cart / purchase over March 2025, and one stray 1999 row."""
+    lines = ["timestamp,event,user_id,page"]
+    for u in range(40):
+        day = 1 + u % 27
+        lines += [f"2025-03-{day:02d}T10:00:00Z,{'VIEW' if u % 3 == 0 else 'view'},u{u},/products/p{u % 5}",
+                  f"2025-03-{day:02d}T10:03:00Z,view,u{u},/pricing",
+                  f"2025-03-{day:02d}T10:05:00Z,cart,u{u},/cart"]
+        if u % 2 == 0:
+            lines.append(f"2025-03-{day:02d}T10:09:00Z,purchase,u{u},/checkout")
+    lines.append("1999-06-01T10:00:00Z,view,u7,/products/p1")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_event_names_are_renamed_on_the_page_and_a_stray_date_is_flagged():
+    """Issue 23 item 3: view/cart/purchase renamed on the page (VIEW and view one event), the 1999 row
+    flagged with an offer to drop it, and the plays are no longer left out for want of events."""
+    at = upload(open_page(), "shop.csv", _view_cart_purchase())
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    labels = {sb.label.split(" (")[0]: sb.value for sb in at.selectbox if str(sb.key).startswith("yd_ev_")}
+    assert labels == {"view": "page_view", "VIEW": "page_view", "cart": "add_to_cart", "purchase": "purchase"}, labels
+    at.button(key="yd_import").click().run()
+    no_exception(at)
+    events = next(d.value for d in at.dataframe if "event type" in d.value.columns).set_index("event type")["events"]
+    assert events.to_dict() == {"page_view": 81, "add_to_cart": 40, "purchase": 20}
+    assert any("1 row has a time far from the rest" in w.value and "1999-06-01" in w.value for w in at.warning)
+    assert metrics(at)["Time span"].startswith("9,")                       # 1999 → 2025 while it is kept
+    at.button(key="yd_drop_stray_btn").click().run()
+    no_exception(at)
+    assert metrics(at)["Rejected"] == "1" and not metrics(at)["Time span"].startswith("9,")
+    assert any("were left out" in i.value for i in at.info)
+    skipped = next((d.value for d in at.dataframe if list(d.value.columns) == ["play", "view", "reason"]), None)
+    cdp_left_out = skipped[skipped["view"] == "cdp"] if skipped is not None else pd.DataFrame()
+    assert not cdp_left_out["reason"].str.contains("add_to_cart|page_view").any(), cdp_left_out
+    # a choice in the table renames differently
+    key = next(sb.key for sb in at.selectbox if str(sb.key).startswith("yd_ev_") and sb.label.startswith("cart"))
+    at.selectbox(key=key).set_value("checkout_started").run()
+    at.button(key="yd_import").click().run()
+    events = next(d.value for d in at.dataframe if "event type" in d.value.columns).set_index("event type")["events"]
+    assert events.get("checkout_started") == 40 and "add_to_cart" not in events

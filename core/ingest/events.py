@@ -88,9 +88,12 @@ def _select(src: Source, mapping: ColumnMapping, keep_pii: bool, opt: EventOptio
         params.append(mapping.constant_event or "purchase")
     else:
         raw_event = X.text(*ref["event"])
-        targets = mapping.targets()
-        event, p1 = X.case_map(raw_event, [(s, e) for s, e, _ in targets], raw_event)
-        page_from_event, p2 = X.case_map(raw_event, [(s, p) for s, _, p in targets if p], "CAST(NULL AS VARCHAR)")
+        # names compared without case (VIEW, View and view are one name); a name the map does not
+        # hold keeps its own spelling
+        low = f"lower({raw_event})"
+        targets = list({s.lower(): (s.lower(), e, p) for s, e, p in mapping.targets()}.values())
+        event, p1 = X.case_map(low, [(s, e) for s, e, _ in targets], raw_event)
+        page_from_event, p2 = X.case_map(low, [(s, p) for s, _, p in targets if p], "CAST(NULL AS VARCHAR)")
         params += p1 + p2
     none_text, none_num = "CAST(NULL AS VARCHAR)", "CAST(NULL AS DOUBLE)"
     page = X.page(*ref["page"]) if ref["page"] else none_text

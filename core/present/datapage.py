@@ -41,6 +41,7 @@ from core.ingest.formats import GENERIC_COLUMNS, IDENTIFIER_FIELDS, detect_forma
 from core.ingest.sniff import inspect_source
 from core.measures.observed import crm_cdp_overlap, identity_picture, play_counts
 from core.measures.profile import DataProfile, profile_folder
+from core.present.dataimport import ImportChoices, page_words
 from core.present.urlstate import decode_link, knob_catalog, make_link
 from synthetic import generate, preset_config
 
@@ -55,6 +56,8 @@ FIELD_WORDS = {
     "user_id": "user id (login / customer id)", "anonymous_id": "anonymous id (device / cookie)",
     "email": "e-mail address", "session_id": "session id", "page": "page (path or URL)",
     "value": "value (order revenue)", "channel": "channel", "received_at": "when the CDP received it",
+    "order_id": "order id (one purchase per order)", "quantity": "quantity (order lines)",
+    "unit_price": "unit price (order lines)", "status": "order status (cancelled orders)",
 }
 FORMAT_WORDS = {"auto": "Detect it", **{name: f"{FORMATS[name].title} ({name})" for name in FORMAT_NAMES if name in FORMATS}}
 #: Twin sizes offered (the dashboard's own world sizes; the CLI goes to 5 million).
@@ -119,8 +122,9 @@ def save_upload(workspace: Workspace, role: str, data: BinaryIO, name: str, size
 
 
 def clean_message(exc: BaseException, workspace: Workspace | None = None) -> str:
-    """The importer's one-line message with the workspace's private folder taken out of file names."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """The importer's one-line message with the workspace's private folder taken out of file names,
+    and CLI flags said as what to do on the page."""
+    text = page_words(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if workspace is not None:
         text = re.sub(re.escape(str(workspace.root)) + r"/[^/\s]+/", "", text)
         text = text.replace(str(workspace.root), "the upload folder")
@@ -257,7 +261,8 @@ def _guess(columns: tuple[str, ...], fmt: str, overrides: Mapping[str, str]) -> 
 
 
 def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str] | None = None,
-                   crm: Path | None = None, workspace: Workspace | None = None) -> Inspection:
+                   crm: Path | None = None, workspace: Workspace | None = None,
+                   choices: ImportChoices = ImportChoices()) -> Inspection:
     """Read the header (never the whole file) and resolve the mapping; an unreadable file raises
     :class:`UserError` with the importer's line, a mapping it cannot use comes back in ``error``."""
     overrides = dict(overrides or {})
@@ -266,7 +271,7 @@ def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str]
     except UserError as exc:
         raise UserError(clean_message(exc, workspace)) from None
     try:
-        pv = preview(str(events), options(fmt, overrides), None if crm is None else str(crm))
+        pv = preview(str(events), options(fmt, overrides, choices), None if crm is None else str(crm))
         return Inspection(src.columns, pv, None, {}, pv.mapping.format)
     except UserError as exc:
         guess = _guess(src.columns, fmt, overrides)
@@ -274,8 +279,9 @@ def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str]
         return Inspection(src.columns, None, clean_message(exc, workspace), guess, name)
 
 
-def options(fmt: str = "auto", overrides: Mapping[str, str] | None = None) -> ImportOptions:
-    return ImportOptions.make(format=fmt, mapping=dict(overrides or {}), limits=PAGE_LIMITS)
+def options(fmt: str = "auto", overrides: Mapping[str, str] | None = None,
+            choices: ImportChoices = ImportChoices()) -> ImportOptions:
+    return choices.options(fmt, overrides, PAGE_LIMITS)
 
 
 def overrides_from(choices: Mapping[str, str], inspection: Inspection) -> dict[str, str]:
@@ -329,11 +335,13 @@ class Imported:
 
 
 def run_import(workspace: Workspace, events: Path, fmt: str = "auto", overrides: Mapping[str, str] | None = None,
-               crm: Path | None = None, progress: Callable[[str, float | None], None] | None = None) -> Imported:
+               crm: Path | None = None, progress: Callable[[str, float | None], None] | None = None,
+               choices: ImportChoices = ImportChoices()) -> Imported:
     """Import into the workspace's world folder (replacing the last import); one-line UserError on bad input."""
     out = workspace.root / "world"
     try:
-        report = import_data(str(events), str(out), options(fmt, overrides), None if crm is None else str(crm), progress)
+        report = import_data(str(events), str(out), options(fmt, overrides, choices), None if crm is None else str(crm),
+                             progress)
     except UserError as exc:
         raise UserError(clean_message(exc, workspace)) from None
     return Imported(out, report, Path(events).name, None if crm is None else Path(crm).name)

@@ -306,7 +306,7 @@ else:
 # ------------------------------------------------------------------ the twin
 st.subheader("A twin to measure what real data cannot")
 st.write("The twin is a synthetic world with ground truth whose data has your profile: the closest preset, with its "
-         "knobs fitted so each headline rate lands within ±15% of yours. Freshness, overlap against truth and true "
+         "knobs fitted so each headline rate aims to land within ±15% of yours (the page says which do). Freshness, overlap against truth and true "
          "lift then run on it.")
 st.download_button("Download the data profile (JSON) for the Fit page", json.dumps(result.profile.to_dict(), indent=2),
                    file_name="profile.json", mime="application/json", key="yd_profile")
@@ -324,7 +324,9 @@ if twin is not None:
     fit = twin.fit
     st.markdown(f"**Twin: preset {fit.preset}**, seed {fit.seed}, {fit.people:,} people, {fit.days} days "
                 f"({fit.rounds} fitting rounds, {fit.seconds:.1f} s). "
-                + ("Every fitted rate is within ±15%." if fit.within else "Some fitted rates are outside ±15%: see the table."))
+                + dp.twin_verdict(fit))
+    for line in fit.out_of_reach:
+        (st.warning if "out of reach" in line else st.caption)("At the edge of the simulator: " + line + ".")
     c1, c2 = st.columns(2)
     c1.dataframe(dp.rates_for_display(twin.rates), hide_index=True, width="stretch",
                  column_config={"your data": st.column_config.NumberColumn(format="%.4g"),

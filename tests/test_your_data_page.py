@@ -285,3 +285,15 @@ def test_event_names_are_renamed_on_the_page_and_a_stray_date_is_flagged():
     at.button(key="yd_import").click().run()
     events = next(d.value for d in at.dataframe if "event type" in d.value.columns).set_index("event type")["events"]
     assert events.get("checkout_started") == 40 and "add_to_cart" not in events
+
+
+def test_the_twin_sentence_claims_15_percent_only_when_true():
+    base = TwinFit(preset="b2c-retail", seed=7, people=1000, days=30, start="2025-03-01", overrides={}, defaults={},
+                   rows=[], preset_scores={}, rounds=1, seconds=1.0)
+    assert "No rate could be fitted" in dp.twin_verdict(base) and "±15%" not in dp.twin_verdict(base)
+    ok = {"rate": "r", "label": "r", "data": 1.0, "twin": 1.1, "error": 0.1, "within": True, "fitted": True, "note": ""}
+    off = dict(ok, twin=1.5, error=0.5, within=False)
+    from dataclasses import replace
+
+    assert dp.twin_verdict(replace(base, rows=[ok])) == "Every fitted rate (1) is within ±15%."
+    assert dp.twin_verdict(replace(base, rows=[ok, off])).startswith("1 of 2 fitted rates are outside ±15%")

@@ -507,6 +507,17 @@ def build_twin(imported: Imported, people: int, seed: int = 7) -> TwinView:
     return TwinView(fit, rates, knobs, link, notes)
 
 
+def twin_verdict(fit: TwinFit) -> str:
+    """The sentence beside the twin: ±15% is claimed only when it is true of at least one fitted rate."""
+    if not fit.fitted:
+        return ("No rate could be fitted (too few observations, or no knob drives them): the twin is the "
+                f"{fit.preset} preset as it is.")
+    if fit.within:
+        return f"Every fitted rate ({fit.fitted}) is within ±15%."
+    off = sum(1 for r in fit.rows if r["fitted"] and not r["within"])
+    return f"{off} of {fit.fitted} fitted rates are outside ±15%: see the table."
+
+
 def twin_link(fit: TwinFit) -> tuple[dict[str, str] | None, tuple[str, ...], dict[str, Any]]:
     """URL parameters that open the twin as a scenario, what differs, and each knob as the link opens it.
 

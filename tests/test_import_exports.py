@@ -192,3 +192,17 @@ def test_cli_flags_and_one_line_errors(tmp_path, capsys):
                  "--event", "purchase", "--time-format", "nonsense"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "accepted: auto, iso, mdy, dmy, epoch" in err
+
+
+def test_every_time_error_quotes_a_value_and_the_formats_tried(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ts,customer,event\nyesterday,a,purchase\nlast week,b,purchase\n")
+    with pytest.raises(DataError) as err:
+        import_data(str(bad), str(tmp_path / "w"), ImportOptions.make(mapping={"user_id": "customer"}))
+    msg = str(err.value)
+    assert "unparsable time: 2" in msg and "e.g. 'yesterday'" in msg     # the first one in the file
+    assert "formats tried: ISO 8601" in msg and "M/D/Y and D/M/Y" in msg and "\n" not in msg
+    some = tmp_path / "some.csv"
+    some.write_text("ts,customer,event\nyesterday,a,purchase\n2017-01-01T00:00:00Z,b,purchase\n")
+    report = import_data(str(some), str(tmp_path / "w2"), ImportOptions.make(mapping={"user_id": "customer"}))
+    assert any("unparsable time: 1; e.g. 'yesterday'; formats tried" in line for line in report.lines())

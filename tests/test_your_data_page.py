@@ -297,3 +297,38 @@ def test_the_twin_sentence_claims_15_percent_only_when_true():
 
     assert dp.twin_verdict(replace(base, rows=[ok])) == "Every fitted rate (1) is within ±15%."
     assert dp.twin_verdict(replace(base, rows=[ok, off])).startswith("1 of 2 fitted rates are outside ±15%")
+
+
+def test_a_purchase_log_without_an_event_column_imports_with_one_event_name_for_every_row():
+    log = b"when,customer,amount\n2025-03-01T10:00:00Z,c1,12.50\n2025-03-02T11:00:00Z,c2,30\n2025-03-03T12:00:00Z,c1,7\n"
+    at = upload(open_page(), "purchases.csv", log)
+    no_exception(at)
+    assert any("give every row one event name there" in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("--event" in e.value for e in at.error)
+    at.text_input(key="yd_constant_event").set_value("purchase").run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="yd_import").click().run()
+    no_exception(at)
+    events = next(d.value for d in at.dataframe if "event type" in d.value.columns).set_index("event type")["events"]
+    assert events.to_dict() == {"purchase": 3}
+
+
+def test_page_choices_reach_the_importer(workspace):
+    from core.present import dataimport as dx
+
+    path = workspace.folder("choices", fresh=True) / "orders.csv"
+    path.write_text("ts,customer,invoice,qty,price,mail\n2/13/2025 10:00,c1,A1,2,5.00,Ann@Example.com\n"
+                    "2/13/2025 10:00,c1,A1,1,3.00,Ann@Example.com\n2/14/2025 09:00,c2,C2,-1,4.00,\n")
+    choices = dx.ImportChoices(timezone="Europe/London", cancellations="reject", keep_pii=True)
+    got = dp.run_import(workspace, path, overrides={"user_id": "customer", "order_id": "invoice", "quantity": "qty",
+                                                    "unit_price": "price", "email": "mail"}, choices=choices)
+    rep = got.report
+    assert rep.time_format == "mdy" and rep.timezone == "Europe/London" and rep.orders == {"orders": 1, "cancellations": 0}
+    assert rep.rejected == {"cancelled order": 1} and rep.keep_pii
+    ev = dp.open_world(got.folder).events
+    assert ev["value"].tolist() == [13.0] and ev["email"].tolist() == ["ann@example.com"]
+    notes = " ".join(dx.report_notes(rep))
+    assert "month/day/year" in notes and "2 order lines became 1 purchases" in notes and "--" not in notes
+    assert dx.page_words("… formats tried: ISO 8601; say it with --time-format") .endswith("under Dates and times")
+    assert [dx.suggest(n) for n in ("VIEW", "Add to Cart", "begin_checkout", "Order Completed", "shipped")] == \
+        ["page_view", "add_to_cart", "checkout_started", "purchase", None]

@@ -137,6 +137,7 @@ class ImportReport:
     orders: dict[str, int] | None = None      # orders / cancellations written (an orders import)
     cancellations: str = "event"
     stray: dict[str, Any] | None = None       # rows with times far from the rest (count, bounds, dropped)
+    time_sample: str | None = None            # an unparsable time as written (the first rejected one)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
@@ -162,7 +163,8 @@ class ImportReport:
                f"  rows read {self.rows_read:,}   kept {self.kept:,}   rejected {rej:,}"
                + (" (see rejected.csv)" if rej else "")]
         for reason, n in sorted(self.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"    {reason}: {n:,}")
+            hint = _time_hint(self.time_sample, self.time_format) if reason == "unparsable time" and self.time_sample else ""
+            out.append(f"    {reason}: {n:,}{hint}")
         days = (self.last - self.first).total_seconds() / 86400
         out.append(f"  users (user ids) {self.users:,}   anonymous ids {self.anonymous_ids:,}   "
                    f"e-mails {self.emails:,}{' (SHA-256 hashed)' if self.emails and not self.keep_pii else ''}   "
@@ -235,9 +237,11 @@ def import_data(events: str, out: str, options: ImportOptions = ImportOptions(),
             with report.watch(con, "reading events"):
                 ev = import_events(con, pv.source, pv.mapping, options.keep_pii, stage, body, options.limits, opt)
             rows_read = ev.kept + sum(ev.rejected.values())
+            sample = _unparsable_sample(con, body, options.limits) if ev.rejected.get("unparsable time") else None
             if ev.kept == 0:
                 reasons = ", ".join(f"{k}: {v:,}" for k, v in sorted(ev.rejected.items(), key=lambda kv: -kv[1]))
-                raise DataError(f"no usable rows in events file {events}: {rows_read:,} rows read, all rejected ({reasons})")
+                raise DataError(f"no usable rows in events file {events}: {rows_read:,} rows read, all rejected ({reasons})"
+                                + (_time_hint(sample, tfmt) if sample else ""))
             report("summarising", None)
             summary = _summarise(con, stage / "events.parquet")
             crm_result: CrmResult | None = None
@@ -256,7 +260,7 @@ def import_data(events: str, out: str, options: ImportOptions = ImportOptions(),
                     "fields": crm_result.fields, "undated": crm_result.undated,
                     "duplicate_emails": crm_result.duplicate_emails, "rejected": crm_result.rejected},
                 time_format=tfmt, time_format_decided=decided, timezone=tz, coerced=dict(ev.coerced),
-                orders=ev.orders, cancellations=options.cancellations, stray=ev.stray,
+                orders=ev.orders, cancellations=options.cancellations, stray=ev.stray, time_sample=sample,
                 **summary)
             meta = {"kind": "observed", "format_version": FORMAT_VERSION, "created_by": "audience-lab import",
                     "start": result.start.isoformat(), "end": result.end.isoformat(),
@@ -270,6 +274,28 @@ def import_data(events: str, out: str, options: ImportOptions = ImportOptions(),
                 (stage / junk).unlink(missing_ok=True)
     report("done", 1.0)
     return result
+
+
+#: What the import tries on a text time, as the error messages say it.
+FORMATS_TRIED = "ISO 8601 (with or without an offset), epoch seconds/ms/µs, YYYYMMDD, M/D/Y and D/M/Y (decided from the values)"
+
+
+def _time_hint(sample: str, fmt: str) -> str:
+    tried = FORMATS_TRIED if fmt == "auto" else f"{TIME_FORMAT_WORDS.get(fmt, repr(fmt))} and ISO 8601"
+    return f"; e.g. {sample[:60]!r}; formats tried: {tried}; say it with --time-format"
+
+
+def _unparsable_sample(con: duckdb.DuckDBPyConnection, body: Path, limits: Limits) -> str | None:
+    """The raw text of the first row rejected as 'unparsable time' (rejected.csv's timestamp column)."""
+    spec = "{" + ", ".join(f"'k{i}': 'VARCHAR'" for i in range(len(REJECT_COLUMNS))) + "}"
+    try:
+        row = con.execute(f"SELECT k3 FROM read_csv(?, columns = {spec}, header = false, auto_detect = false, "
+                          "quote = '\"', escape = '\"', delim = ',', max_line_size = ?) "
+                          "WHERE k1 = 'unparsable time' AND k3 IS NOT NULL LIMIT 1",
+                          [str(body), 4 * limits.max_line_bytes]).fetchone()
+    except duckdb.Error:
+        return None
+    return None if row is None else str(row[0]).lstrip("'")
 
 
 def _time_format(con: duckdb.DuckDBPyConnection, pv: Preview, options: ImportOptions) -> tuple[str, bool]:

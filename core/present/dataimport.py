@@ -159,6 +159,7 @@ _PAGE_WORDS: tuple[tuple[str, str], ...] = (
     (r"name one with --map user_id=COLUMN, --map anonymous_id=COLUMN or --map email=COLUMN",
      "choose a column for user_id, anonymous_id or email under Fix the mapping"),
     (r"say which with --time-format mdy or --time-format dmy", "choose the date format under Dates and times"),
+    (r"say it with --time-format", "choose the date format under Dates and times"),
     (r"--map (\w+)=([^:]*): ", r"the column chosen for \1 (\2): "),
     (r"--crm-map (\w+)=([^:]*): ", r"the CRM column chosen for \1 (\2): "),
     (r"name one with --crm-map contact_id=COLUMN or --crm-map email=COLUMN",

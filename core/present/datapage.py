@@ -38,6 +38,7 @@ from core.errors import DataError, UserError
 from core.ingest import (EVENT_FIELDS, FORMAT_NAMES, FORMATS, ImportOptions, ImportReport, Limits, Preview,
                          import_data, open_world, preview, rejected_rows)
 from core.ingest.formats import GENERIC_COLUMNS, IDENTIFIER_FIELDS, detect_format, norm
+from core.ingest.importer import time_columns
 from core.ingest.sniff import inspect_source
 from core.measures.observed import crm_cdp_overlap, identity_picture, play_counts
 from core.measures.profile import DataProfile, profile_folder
@@ -275,6 +276,10 @@ def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str]
         return Inspection(src.columns, pv, None, {}, pv.mapping.format)
     except UserError as exc:
         guess = _guess(src.columns, fmt, overrides)
+        if "timestamp" not in guess and "timestamp" not in overrides:  # as the importer does: by the values
+            found = [c for c in time_columns(src, PAGE_LIMITS) if c not in guess.values()]
+            if found:
+                guess["timestamp"] = found[0]
         name = detect_format(src.columns) if fmt == "auto" else fmt
         return Inspection(src.columns, None, clean_message(exc, workspace), guess, name)
 

@@ -8,7 +8,9 @@ split (short, long, badly encoded) never reach pass 1; they come from its reject
 10-million-row file is read once, and every row read is either kept or accounted for.
 
 ``events.parquet`` holds ``ts, event_type, page, value, channel, anonymous_id, user_id, email,
-received_at, session_id``; ``received_at`` is NULL where the export did not say when the row was
+received_at, session_id`` (and ``emptied``, a bitmask of the values an import emptied because
+they were unreadable — 1 value, 2 received_at, 4 quantity, 8 unit price — where such a column is
+mapped); ``received_at`` is NULL where the export did not say when the row was
 received (the reader then uses the event time). ``event_id`` is added on load; there is no
 ``person_id`` (no ground truth in real data).
 """
@@ -180,16 +182,21 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     out = stage / "events.parquet"
     profile = stage / ".profile.json"
     orders = mapping.column("order_id") is not None
+    bad_possible = any(mapping.column(f) for f in COERCED_FIELDS)
+    # which values were emptied, as a bitmask column (1 value, 2 received_at, 4 quantity, 8 unit_price):
+    # counted from the written table, so a clean file with a value column is still read only once
+    emptied = (", CAST(" + " + ".join(f"{1 << i} * CAST(_bad_{f} AS INTEGER)" for i, f in enumerate(COERCED_FIELDS))
+               + " AS UTINYINT) AS emptied") if bad_possible else ""
     con.execute("PRAGMA enable_profiling = 'json'")
     con.execute(f"PRAGMA profiling_output = {sql_string(profile)}")
     try:
         if orders:  # order lines first (spilling to disk if need be), then one event per order
-            kept = con.execute(f"CREATE TEMP TABLE _lines AS SELECT {', '.join(EVENT_COLUMNS)}, _order, _cancel "
+            kept = con.execute(f"CREATE TEMP TABLE _lines AS SELECT {', '.join(EVENT_COLUMNS)}, _order, _cancel{emptied} "
                                f"FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL", params).fetchone()[0]
             kept = con.execute("SELECT count(*) FROM _lines").fetchone()[0]
         else:
             kept = con.execute(
-                f"COPY (SELECT {', '.join(EVENT_COLUMNS)} FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL) "
+                f"COPY (SELECT {', '.join(EVENT_COLUMNS)}{emptied} FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL) "
                 f"TO {sql_string(out)} (FORMAT parquet)", params).fetchone()[0]
     except duckdb.Error as exc:
         raise DataError(f"cannot read events file {src.path}: {first_line(exc)}") from None
@@ -198,6 +205,7 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     produced = src.rows if src.kind == "parquet" else _scanned(profile)
     table = "_lines" if orders else f"read_parquet({sql_string(out)})"
     stray = _stray(con, table)
+    bad_found = bad_possible and con.execute(f"SELECT count(*) FROM {table} WHERE emptied > 0").fetchone()[0] > 0
     bounds = None
     if stray and opt.drop_stray:
         bounds = stray["bounds"]
@@ -213,8 +221,7 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     order_counts = _write_orders(con, mapping, out) if orders else None
     rejected: dict[str, int] = {}
     coerced: dict[str, int] = {}
-    bad_possible = any(mapping.column(f) for f in COERCED_FIELDS)
-    if produced is None or produced > kept or bad_possible:
+    if produced is None or produced > kept or bad_found:
         rejected, coerced = _write_rejects(con, src, mapping, keep_pii, rejected_body, limits, opt, bounds)
     parser = parser_rejects(con, "rej_events", "events", len(REJECT_COLUMNS), keep_pii, rejected_body) \
         if src.kind == "csv" else {}

@@ -91,12 +91,16 @@ def _select(src: Source, mapping: ColumnMapping, keep_pii: bool, opt: EventOptio
     else:
         raw_event = X.text(*ref["event"])
         # names compared without case (VIEW, View and view are one name); a name the map does not
-        # hold keeps its own spelling
+        # hold keeps its own spelling. The exact spelling is tried first: most rows match it, and
+        # lower() then runs only on the rest
         low = f"lower({raw_event})"
-        targets = list({s.lower(): (s.lower(), e, p) for s, e, p in mapping.targets()}.values())
-        event, p1 = X.case_map(low, [(s, e) for s, e, _ in targets], raw_event)
-        page_from_event, p2 = X.case_map(low, [(s, p) for s, _, p in targets if p], "CAST(NULL AS VARCHAR)")
-        params += p1 + p2
+        targets = mapping.targets()
+        lowered = list({s.lower(): (s.lower(), e, p) for s, e, p in targets}.values())
+        inner, p_in = X.case_map(low, [(s, e) for s, e, _ in lowered], raw_event)
+        event, p1 = X.case_map(raw_event, [(s, e) for s, e, _ in targets], inner)
+        inner_page, p_in2 = X.case_map(low, [(s, p) for s, _, p in lowered if p], "CAST(NULL AS VARCHAR)")
+        page_from_event, p2 = X.case_map(raw_event, [(s, p) for s, _, p in targets if p], inner_page)
+        params += p1 + p_in + p2 + p_in2
     none_text, none_num = "CAST(NULL AS VARCHAR)", "CAST(NULL AS DOUBLE)"
     page = X.page(*ref["page"]) if ref["page"] else none_text
     user = X.identifier(*ref["user_id"]) if ref["user_id"] else none_text
@@ -105,17 +109,11 @@ def _select(src: Source, mapping: ColumnMapping, keep_pii: bool, opt: EventOptio
     session = X.identifier(*ref["session_id"]) if ref["session_id"] else none_text
     num = {f: X.number(*ref[f], decimal_comma=opt.decimal_comma) if ref[f] else none_num
            for f in ("value", "quantity", "unit_price")}
-    if ref["unit_price"]:  # a line's value: quantity × unit price (the unit price alone without a quantity)
-        value = f"({num['quantity']} * {num['unit_price']})" if ref["quantity"] else num["unit_price"]
-    else:
-        value = num["value"]
     channel = X.identifier(*ref["channel"]) if ref["channel"] else none_text
     received = X.timestamp(*ref["received_at"], opt.time_format, opt.timezone) if ref["received_at"] \
         else "CAST(NULL AS TIMESTAMPTZ)"
     order = X.identifier(*ref["order_id"]) if orders else none_text
     cancel = ["false"]
-    if ref["quantity"]:
-        cancel.append(f"COALESCE({num['quantity']} < 0, false)")
     if orders:
         cancel.append(f"COALESCE(regexp_matches(trim({X.text(*ref['order_id'])}), '{CANCEL_PREFIX}'), false)")
     if ref["status"]:
@@ -127,19 +125,18 @@ def _select(src: Source, mapping: ColumnMapping, keep_pii: bool, opt: EventOptio
                if ref[f]]
     has_id = " OR ".join(present) if present else "false"
     has_event = ("true" if mapping.constant_event or orders else f"NULLIF({X.text(*ref['event'])}, '') IS NOT NULL")
-    coerced = []
-    for f in COERCED_FIELDS:
-        if ref[f] is None:
-            coerced.append(f"false AS _bad_{f}")
-            continue
-        parsed = received if f == "received_at" else num[f]
-        coerced.append(f"(NULLIF(trim({X.text(*ref[f])}), '') IS NOT NULL AND {parsed} IS NULL) AS _bad_{f}")
+    # present raw values; whether they were readable is decided on the parsed columns (_finish), so
+    # no value or time is parsed twice
+    raw = ", ".join((f"COALESCE({X.text(*ref[f])} <> '', false)" if ref[f] else "false") + f" AS _raw_{f}"
+                    for f in COERCED_FIELDS)
     ts_raw = X.text(*ref["timestamp"])
     sql = (f"SELECT {ts} AS ts, NULLIF({event}, '') AS event_type, {page} AS _page, {page_from_event} AS _event_page, "
-           f"{value} AS value, {channel} AS _channel, {anon} AS anonymous_id, {user} AS _user, {email} AS email, "
-           f"{received} AS received_at, {session} AS _session, {order} AS _order, ({' OR '.join(cancel)}) AS _cancel, "
-           f"_shape, ({has_id}) AS _has_id, ({has_event}) AS _has_event, {', '.join(coerced)}, "
-           f"COALESCE(lower(trim({ts_raw})) = lower(?), false) AS _is_header")
+           f"{num['value']} AS _v_value, {num['quantity']} AS _v_quantity, {num['unit_price']} AS _v_unit_price, "
+           f"{channel} AS _channel, {anon} AS anonymous_id, {user} AS _user, {email} AS email, "
+           f"{received} AS received_at, {session} AS _session, {order} AS _order, ({' OR '.join(cancel)}) AS _cancel0, "
+           f"_shape, ({has_id}) AS _has_id, ({has_event}) AS _has_event, {raw}, "
+           # a repeated header is an exact copy of the header line (two exports concatenated)
+           f"COALESCE({ts_raw} = ?, false) AS _is_header")
     params.append(mapping.column("timestamp").strip())
     return sql, params
 
@@ -151,10 +148,16 @@ def _finish(mapping: ColumnMapping) -> str:
                if mapping.session_scope == "anonymous_id" else "_session")
     channel = ("COALESCE(_channel, CASE WHEN starts_with(event_type, 'email') THEN 'email' "
                "WHEN event_type = 'ad_click' THEN 'ads' ELSE 'web' END)")
-    bad = ", ".join(f"_bad_{f}" for f in COERCED_FIELDS)
-    return (f"SELECT ts, event_type, COALESCE(_event_page, _page) AS page, value, {channel} AS channel, anonymous_id, "
-            f"{user} AS user_id, email, received_at, {session} AS session_id, _order, _cancel, _shape, _has_id, "
-            f"_has_event, _is_header, {bad}")
+    if mapping.column("unit_price"):  # a line's value: quantity × unit price (the unit price alone without a quantity)
+        value = "(_v_quantity * _v_unit_price)" if mapping.column("quantity") else "_v_unit_price"
+    else:
+        value = "_v_value"
+    cancel = "(_cancel0 OR COALESCE(_v_quantity < 0, false))" if mapping.column("quantity") else "_cancel0"
+    bad = ", ".join(f"(_raw_{f} AND {'received_at' if f == 'received_at' else '_v_' + f} IS NULL) AS _bad_{f}"
+                    for f in COERCED_FIELDS)
+    return (f"SELECT ts, event_type, COALESCE(_event_page, _page) AS page, {value} AS value, {channel} AS channel, "
+            f"anonymous_id, {user} AS user_id, email, received_at, {session} AS session_id, _order, {cancel} AS _cancel, "
+            f"_shape, _has_id, _has_event, _is_header, {bad}")
 
 
 def _reason(mapping: ColumnMapping, opt: EventOptions, bounds: tuple | None = None) -> str:

@@ -3,6 +3,7 @@ and the functions of core/present/datapage.py that compute it (no Streamlit)."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -242,6 +243,8 @@ def test_twin_link_opens_the_twin_and_names_what_the_dashboard_rounds():
 def test_a_twin_the_dashboard_cannot_carry_says_so_instead_of_linking():
     link, notes, _ = dp.twin_link(_fit(500, {"p_cart": 0.12}))
     assert link is None and "cannot open this twin" in notes[0] and "audience-lab twin" in notes[0]
+    long = dp.twin_link(replace(_fit(1000, {}), days=730))
+    assert long[0] is None and "it covers 730 days" in long[1][0] and "stray" in long[1][0]
 
 
 def _view_cart_purchase() -> bytes:
@@ -319,9 +322,13 @@ def test_page_choices_reach_the_importer(workspace):
     path = workspace.folder("choices", fresh=True) / "orders.csv"
     path.write_text("ts,customer,invoice,qty,price,mail\n2/13/2025 10:00,c1,A1,2,5.00,Ann@Example.com\n"
                     "2/13/2025 10:00,c1,A1,1,3.00,Ann@Example.com\n2/14/2025 09:00,c2,C2,-1,4.00,\n")
-    choices = dx.ImportChoices(timezone="Europe/London", cancellations="reject", keep_pii=True)
+    crm = path.parent / "crm.csv"
+    crm.write_text("ref,mail,stage\nK1,ann@example.com,customer\nK2,bob@example.com,lead\n")
+    choices = dx.ImportChoices(timezone="Europe/London", cancellations="reject", keep_pii=True,
+                               crm_mapping=(("contact_id", "ref"), ("email", "mail")))
     got = dp.run_import(workspace, path, overrides={"user_id": "customer", "order_id": "invoice", "quantity": "qty",
-                                                    "unit_price": "price", "email": "mail"}, choices=choices)
+                                                    "unit_price": "price", "email": "mail"}, crm=crm, choices=choices)
+    assert got.report.crm_mapping.column("contact_id") == "ref" and got.report.crm["contacts"] == 2
     rep = got.report
     assert rep.time_format == "mdy" and rep.timezone == "Europe/London" and rep.orders == {"orders": 1, "cancellations": 0}
     assert rep.rejected == {"cancelled order": 1} and rep.keep_pii

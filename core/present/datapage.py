@@ -448,7 +448,8 @@ def plays_over_time(imported: Imported, plays: Iterable[Play] | None = None) -> 
             missing = sorted(events_needed(play, view) - have)
             if missing:
                 skipped.append({"play": play.title, "view": view,
-                                "reason": f"needs {', '.join(missing)} events, which the data does not have"})
+                                "reason": f"needs {', '.join(missing)} events, which the data does not have "
+                                          "(if yours go by other names, map them under Event names)"})
                 continue
             views.append(view)
         if views:
@@ -539,7 +540,13 @@ def twin_link(fit: TwinFit) -> tuple[dict[str, str] | None, tuple[str, ...], dic
     enc = make_link(scenario, default_play(fit.preset).name)
     link = decode_link(enc.params)
     carried = dict(link.scenario.settings)
-    if link.warnings or (link.scenario.days, link.scenario.people) != (fit.days, fit.people):
+    if link.scenario.days != fit.days:
+        return None, (f"The dashboard cannot open this twin: it covers {fit.days} days, longer than a scenario on "
+                      f"these pages can run ({'; '.join(link.warnings) or 'the period does not fit'}). If a few stray "
+                      "dates stretch your data, leave them out under What was imported and build the twin again; "
+                      "otherwise compare it on the command line ('audience-lab twin --out DIR', then "
+                      "'audience-lab compare --world DIR').",), carried
+    if link.warnings or link.scenario.people != fit.people:
         why = "; ".join(link.warnings) or "the link cannot carry its size or period"
         return None, (f"The dashboard cannot open this twin as a scenario ({why}); use the CLI "
                       "('audience-lab twin --out DIR', then 'audience-lab compare --world DIR').",), carried

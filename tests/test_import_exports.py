@@ -206,3 +206,16 @@ def test_every_time_error_quotes_a_value_and_the_formats_tried(tmp_path):
     some.write_text("ts,customer,event\nyesterday,a,purchase\n2017-01-01T00:00:00Z,b,purchase\n")
     report = import_data(str(some), str(tmp_path / "w2"), ImportOptions.make(mapping={"user_id": "customer"}))
     assert any("unparsable time: 1; e.g. 'yesterday'; formats tried" in line for line in report.lines())
+
+
+def test_crm_times_are_read_like_the_events(tmp_path):
+    events = tmp_path / "e.csv"
+    events.write_text("ts,email,event\n2025-03-01T10:00:00Z,ann@example.com,page_view\n")
+    crm = tmp_path / "c.csv"
+    crm.write_text("id,email,created,updated,stage\n1,ann@example.com,2/25/2025 9:00,2/28/2025 17:30,lead\n"
+                   "2,bob@example.com,1/13/2025 8:00,2/1/2025 8:00,customer\n")
+    report = import_data(str(events), str(tmp_path / "w"), ImportOptions.make(timezone="America/New_York"),
+                         crm=str(crm))
+    assert report.crm["undated"] == 0
+    contacts = open_world(tmp_path / "w").contacts.set_index("contact_id")
+    assert contacts.loc[1, "updated_at"] == pd.Timestamp("2025-02-28 22:30", tz="UTC")   # EST, UTC-5

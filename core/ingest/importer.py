@@ -248,7 +248,7 @@ def import_data(events: str, out: str, options: ImportOptions = ImportOptions(),
             if pv.crm_source is not None:
                 report("reading CRM contacts", None)
                 crm_result = import_crm(con, pv.crm_source, pv.crm_mapping, options.keep_pii, stage, body,
-                                        summary["end"], options.limits)
+                                        summary["end"], options.limits, options.time_format, tz)
             else:
                 _empty_crm(con, stage)
             _write_rejected(stage / "rejected.csv", body)

@@ -126,6 +126,12 @@ def test_any_event_name_the_import_kept_is_usable_in_rules(tmp_path):
 
     with pytest.raises(RuleError, match="unknown event type 'refunded'"):
         _members(tmp_path / "w", {"name": "r", "event": "refunded", "within": "7d"}, t)
+    # the Segments editor offers them, and the CRM view keeps the behaviour its lists can filter on
+    from core.present.ruleform import event_choices
+
+    engine = Engine(open_world(tmp_path / "w"))
+    assert {"canceled", "shipped", "Order Shipped"} <= set(event_choices(engine, "cdp"))
+    assert "canceled" not in engine.schema("crm").event_types
     # a synthetic world keeps its fixed vocabulary
     from core.engine.schema import EVENT_TYPES
     from synthetic import generate, preset_config

@@ -136,6 +136,8 @@ event_col = pv.mapping.column("event") if pv is not None and not pv.mapping.colu
 if event_col:
     st.subheader("Event names")
     if SS.get("yd_names", (None,))[0] != (token, fmt, event_col):
+        for k in [k for k in SS if str(k).startswith("yd_ev_")]:  # other names: start from the suggestions
+            SS.pop(k, None)
         try:
             SS.yd_names = ((token, fmt, event_col), dx.event_names(pv.source, event_col, dp.PAGE_LIMITS))
         except UserError as exc:
@@ -149,6 +151,7 @@ if event_col:
                "without case, so VIEW and view become one event. A name kept as it is can still be used in your own "
                "rules on this data, but no library play reads it.")
     options_ = dx.target_options()
+    options_ += sorted(set(base["the lab's event"]) - set(options_))  # a layout's own targets stay choosable
     picked = {}
     cols = st.columns(3)
     for i, (name, n, target) in enumerate(zip(base["your name"], base["rows"], base["the lab's event"])):

@@ -339,3 +339,24 @@ def test_page_choices_reach_the_importer(workspace):
     assert dx.page_words("… formats tried: ISO 8601; say it with --time-format") .endswith("under Dates and times")
     assert [dx.suggest(n) for n in ("VIEW", "Add to Cart", "begin_checkout", "Order Completed", "shipped")] == \
         ["page_view", "add_to_cart", "checkout_started", "purchase", None]
+
+
+def test_a_line_item_log_imports_as_orders_on_the_page(tmp_path):
+    from tests.export_fixtures import line_items_csv
+
+    data = line_items_csv(tmp_path / "retail.csv", invoices=60).read_bytes()
+    at = upload(open_page(), "retail.csv", data)
+    no_exception(at)
+    assert any("cannot find an event-name column" in e.value for e in at.error)     # InvoiceDate found, no events
+    for field_name, column in (("user_id", "CustomerID"), ("order_id", "InvoiceNo"), ("quantity", "Quantity"),
+                               ("unit_price", "UnitPrice")):
+        at.selectbox(key=f"yd_map_{field_name}").set_value(column).run()
+    assert not at.error, [e.value for e in at.error]
+    at.radio(key="yd_cancel").set_value("reject").run()
+    at.button(key="yd_import").click().run()
+    no_exception(at)
+    events = next(d.value for d in at.dataframe if "event type" in d.value.columns).set_index("event type")["events"]
+    assert set(events.index) == {"purchase"}
+    summary = next(d.value for d in at.dataframe if list(d.value.columns) == ["rows", "count"]).set_index("rows")["count"]
+    assert summary["rejected: cancelled order"] > 0
+    assert any("became" in c.value and "purchases" in c.value and "left out" in c.value for c in at.caption)

@@ -16,6 +16,7 @@ with an offset, ``Z``, a zone name, or epoch numbers are absolute and unaffected
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import duckdb
@@ -59,15 +60,16 @@ def check_timezone(con: duckdb.DuckDBPyConnection, name: str | None) -> str | No
     return str(found[0])
 
 
-def timezone_names() -> list[str]:
-    """The IANA names the import accepts (for the page's select box)."""
+@functools.lru_cache(maxsize=1)
+def timezone_names() -> tuple[str, ...]:
+    """The IANA names the import accepts (for the page's select box; read once)."""
     con = duckdb.connect()
     try:
         names = [r[0] for r in con.execute("SELECT name FROM pg_timezone_names() WHERE name LIKE '%/%' "
                                            "AND name NOT LIKE 'Etc/%' AND name NOT LIKE 'SystemV/%' ORDER BY 1").fetchall()]
     finally:
         con.close()
-    return ["UTC"] + names
+    return ("UTC", *names)
 
 
 def decide_format(con: duckdb.DuckDBPyConnection, rel: str, params: list, ref: str, parses: str,

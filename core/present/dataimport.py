@@ -210,7 +210,7 @@ def report_notes(report) -> list[str]:
 def timezone_choices() -> list[str]:
     from core.ingest.timeparse import timezone_names
 
-    return timezone_names()
+    return list(timezone_names())
 
 
 def file_source(path: Path, limits: Limits) -> Source:

@@ -225,3 +225,30 @@ def test_crm_times_are_read_like_the_events(tmp_path):
     assert report.crm["undated"] == 0
     contacts = open_world(tmp_path / "w").contacts.set_index("contact_id")
     assert contacts.loc[1, "updated_at"] == pd.Timestamp("2025-02-28 22:30", tz="UTC")   # EST, UTC-5
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_INSTANTS = st.lists(st.datetimes(min_value=pd.Timestamp("1995-01-01").to_pydatetime(),
+                                  max_value=pd.Timestamp("2090-12-31").to_pydatetime()).map(
+                                      lambda d: pd.Timestamp(d).floor("min")), min_size=1, max_size=12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(instants=_INSTANTS, order=st.sampled_from(["mdy", "dmy"]), year=st.sampled_from(["%Y", "%y"]))
+def test_written_dates_read_back_as_the_same_instants(tmp_path_factory, instants, order, year):
+    """Whatever the instants, written month- or day-first (two- or four-digit years) in a file where one
+    day above 12 decides, the import reads back exactly the instants written."""
+    if year == "%y":  # two-digit years pivot at 1969/2068, as strptime's %y does
+        instants = [t for t in instants if 1969 <= t.year <= 2068]
+    decider = pd.Timestamp("2020-05-25 08:30")
+    rows = instants + [decider]
+    fmt = ("%m/%d/" if order == "mdy" else "%d/%m/") + year + " %H:%M"
+    folder = tmp_path_factory.mktemp("dates")
+    src = folder / "d.csv"
+    src.write_text("ts,customer,event\n" + "".join(f"{t.strftime(fmt)},c{i},purchase\n" for i, t in enumerate(rows)))
+    report = import_data(str(src), str(folder / "w"), ImportOptions.make(mapping={"user_id": "customer"}))
+    assert report.time_format == order and report.kept == len(rows)
+    ev = open_world(folder / "w").events.sort_values("event_id")
+    assert ev["ts"].tolist() == [t.tz_localize("UTC") for t in rows]

@@ -82,6 +82,7 @@ class Preview:
 def preview(events: str, options: ImportOptions = ImportOptions(), crm: str | None = None) -> Preview:
     """Inspect the files and resolve the mappings; raises the same one-line errors as the import."""
     src = inspect_source(events, options.limits, options.encoding, "events")
+    check_time_format(options.time_format)  # also when ImportOptions was built without make()
     if options.cancellations not in CANCELLATIONS:
         raise UserError(f"--cancellations {options.cancellations!r}; accepted: {', '.join(CANCELLATIONS)}")
     args = (src.columns, options.format, dict(options.mapping), dict(options.event_map), options.constant_event,

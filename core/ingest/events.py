@@ -194,9 +194,9 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     con.execute(f"PRAGMA profiling_output = {sql_string(profile)}")
     try:
         if orders:  # order lines first (spilling to disk if need be), then one event per order
-            kept = con.execute(f"CREATE TEMP TABLE _lines AS SELECT {', '.join(EVENT_COLUMNS)}, _order, _cancel{emptied} "
-                               f"FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL", params).fetchone()[0]
-            kept = con.execute("SELECT count(*) FROM _lines").fetchone()[0]
+            con.execute(f"CREATE TEMP TABLE _lines AS SELECT {', '.join(EVENT_COLUMNS)}, _order, _cancel{emptied} "
+                        f"FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL", params)
+            kept = -1  # counted once the profile of the read is written
         else:
             kept = con.execute(
                 f"COPY (SELECT {', '.join(EVENT_COLUMNS)}{emptied} FROM ({rows}) WHERE {_reason(mapping, opt)} IS NULL) "
@@ -206,6 +206,8 @@ def import_events(con: duckdb.DuckDBPyConnection, src: Source, mapping: ColumnMa
     finally:
         con.execute("PRAGMA disable_profiling")
     produced = src.rows if src.kind == "parquet" else _scanned(profile)
+    if orders:
+        kept = con.execute("SELECT count(*) FROM _lines").fetchone()[0]
     table = "_lines" if orders else f"read_parquet({sql_string(out)})"
     stray = _stray(con, table)
     bad_found = bad_possible and con.execute(f"SELECT count(*) FROM {table} WHERE emptied > 0").fetchone()[0] > 0

@@ -116,12 +116,14 @@ def test_line_items_become_orders_and_profile_reports_the_invoice_value(tmp_path
 
 def test_any_event_name_the_import_kept_is_usable_in_rules(tmp_path):
     src = tmp_path / "e.csv"
-    src.write_text("timestamp,event,user_id\n2026-09-01T10:00:00Z,canceled,u1\n2026-09-01T10:00:00Z,shipped,u2\n"
-                   "2026-09-02T10:00:00Z,Order Shipped,u3\n")
+    src.write_text("timestamp,event,user_id,page\n2026-09-01T10:00:00Z,canceled,u1,\n2026-09-01T10:00:00Z,shipped,u2,\n"
+                   "2026-09-02T10:00:00Z,Order Shipped,u3,\n2026-09-02T11:00:00Z,page_view,u4,/products/blue-shoe\n")
     import_data(str(src), str(tmp_path / "w"))
     t = pd.Timestamp("2026-09-03", tz="UTC")
     assert _members(tmp_path / "w", {"name": "c", "event": "canceled", "within": "7d"}, t) == {"u1"}
     assert _members(tmp_path / "w", {"name": "s", "event": "Order Shipped", "within": "7d"}, t) == {"u3"}
+    shoe = {"name": "shoe", "event": "page_view", "where": {"page": "products/blue-shoe"}, "within": "7d"}
+    assert _members(tmp_path / "w", shoe, t) == {"u4"}                   # its pages too
     from core.errors import RuleError
 
     with pytest.raises(RuleError, match="unknown event type 'refunded'"):

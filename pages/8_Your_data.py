@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.ingest import EVENT_FIELDS, FORMAT_NAMES
+from core.present import dataimport as dx
 from core.present import datapage as dp
 from pages import SS, ensure_routed
 
@@ -67,15 +68,31 @@ fmt = st.selectbox("Layout of the events file", list(FORMAT_NAMES), format_func=
                    key="yd_format", help="'Detect it' recognises Segment, PostHog, GA4 and REES46 exports from their header.")
 
 # ------------------------------------------------------------------ the mapping
+CHOICE_KEYS = ("yd_constant_event", "yd_cancel", "yd_time_format", "yd_timezone", "yd_keep_pii")
 if SS.get("yd_token") != (token, fmt):  # a new file or layout: start again from detection
     SS.yd_token = (token, fmt)
     SS.yd_overrides = {}
+    SS.yd_drop_stray = False
     SS.pop("yd_result", None)
     SS.pop("yd_twin", None)
-    for f in EVENT_FIELDS:
-        SS.pop(f"yd_map_{f}", None)
+    SS.pop("yd_names", None)
+    for k in [k for k in SS if str(k).startswith(("yd_map_", "yd_ev_", "yd_crm_"))] + list(CHOICE_KEYS):
+        SS.pop(k, None)
+
+
+def forget_result() -> None:
+    SS.pop("yd_result", None)
+    SS.pop("yd_twin", None)
+
+
+choices = dx.ImportChoices(
+    event_map=SS.get("yd_event_map", ()), constant_event=SS.get("yd_constant_event") or None,
+    time_format=SS.get("yd_time_format", "auto"),
+    timezone=None if SS.get("yd_timezone", "UTC") == "UTC" else SS.get("yd_timezone"),
+    cancellations=SS.get("yd_cancel", "event"), drop_stray_times=bool(SS.get("yd_drop_stray")),
+    keep_pii=bool(SS.get("yd_keep_pii")), crm_mapping=SS.get("yd_crm_overrides", ()))
 try:
-    inspection = dp.inspect_events(events_path, fmt, SS.yd_overrides, crm_path, ws)
+    inspection = dp.inspect_events(events_path, fmt, SS.yd_overrides, crm_path, ws, choices)
 except UserError as exc:
     st.error(str(exc))
     st.stop()
@@ -90,29 +107,115 @@ if inspection.error:
 
 with st.expander("Fix the mapping", expanded=bool(inspection.error)):
     st.caption("Pick the column that feeds each field; '(not in the file)' leaves a field out. A time, an event name "
-               "and at least one identifier (user id, anonymous id or e-mail) are required.")
+               "and at least one identifier (user id, anonymous id or e-mail) are required. An order id turns order "
+               "lines into one purchase per order, worth the sum of quantity × unit price.")
     cols = st.columns(2)
-    choices = {}
+    picks = {}
     for i, f in enumerate(EVENT_FIELDS):
         opts = [dp.NONE] + list(inspection.columns)
         key = f"yd_map_{f}"
         if SS.get(key) not in opts:
             SS[key] = inspection.current(f)
-        choices[f] = cols[i % 2].selectbox(f"{f} — {dp.FIELD_WORDS[f]}", opts, key=key)
-    wanted = {**SS.yd_overrides, **dp.overrides_from(choices, inspection)}
+        picks[f] = cols[i % 2].selectbox(f"{f} — {dp.FIELD_WORDS[f]}", opts, key=key)
+    if picks.get("event", dp.NONE) == dp.NONE and picks.get("order_id", dp.NONE) == dp.NONE:
+        st.text_input("Every row is one event (a log without an event column, e.g. purchases)", key="yd_constant_event",
+                      placeholder="purchase", on_change=forget_result)
+    if picks.get("order_id", dp.NONE) != dp.NONE:
+        st.radio("Cancelled orders (a negative quantity, an invoice number starting with C, a cancelled status)",
+                 list(dx.CANCEL_WORDS), format_func=dx.CANCEL_WORDS.get, key="yd_cancel", horizontal=True,
+                 on_change=forget_result)
+    wanted = {**SS.yd_overrides, **dp.overrides_from(picks, inspection)}
     if wanted != SS.yd_overrides:
         SS.yd_overrides = wanted
-        SS.pop("yd_result", None)
-        SS.pop("yd_twin", None)
+        forget_result()
         st.rerun()
 
+# ------------------------------------------------------------------ event names
+pv = inspection.preview
+event_col = pv.mapping.column("event") if pv is not None and not pv.mapping.column("order_id") else None
+if event_col:
+    st.subheader("Event names")
+    if SS.get("yd_names", (None,))[0] != (token, fmt, event_col):
+        for k in [k for k in SS if str(k).startswith("yd_ev_")]:  # other names: start from the suggestions
+            SS.pop(k, None)
+        try:
+            SS.yd_names = ((token, fmt, event_col), dx.event_names(pv.source, event_col, dp.PAGE_LIMITS))
+        except UserError as exc:
+            st.error(dp.clean_message(exc, ws))
+            st.stop()
+    names = SS.yd_names[1]
+    shown = names.head(dx.MAX_NAMES)
+    layout_map = dict(dp.FORMATS[pv.mapping.format].event_map)
+    base = dx.name_table(shown, layout_map, {})
+    st.caption("Your event names and the lab's event each becomes. Obvious names are suggested; names are compared "
+               "without case, so VIEW and view become one event. A name kept as it is can still be used in your own "
+               "rules on this data, but no library play reads it.")
+    options_ = dx.target_options()
+    options_ += sorted(set(base["the lab's event"]) - set(options_))  # a layout's own targets stay choosable
+    picked = {}
+    cols = st.columns(3)
+    for i, (name, n, target) in enumerate(zip(base["your name"], base["rows"], base["the lab's event"])):
+        key = f"yd_ev_{i}"
+        if SS.get(key) not in options_:
+            SS[key] = target if target in options_ else dx.KEEP
+        value = cols[i % 3].selectbox(f"{name} ({n:,} rows)", options_, key=key, on_change=forget_result)
+        if value != target:
+            picked[name] = value
+    table = dx.name_table(shown, layout_map, picked)
+    new_map = dx.event_map_of(table)
+    unknown = dx.unknown_names(table)
+    if unknown:
+        st.caption("Kept under their own names (unknown to the lab): " + ", ".join(unknown[:30])
+                   + (f" and {len(unknown) - 30} more" if len(unknown) > 30 else "") + ".")
+    if len(names) > dx.MAX_NAMES:
+        st.caption(f"{len(names) - dx.MAX_NAMES:,} rarer names are not listed here and keep their own names "
+                   "(or a suggestion's, where one is obvious).")
+        rest = dx.name_table(names.iloc[dx.MAX_NAMES:], layout_map, {})
+        new_map = new_map + dx.event_map_of(rest)
+    if new_map != SS.get("yd_event_map", ()):
+        SS.yd_event_map = new_map
+        forget_result()
+        st.rerun()
+
+# ------------------------------------------------------------------ dates, CRM, privacy
+with st.expander("Dates and times"):
+    c1, c2 = st.columns(2)
+    c1.selectbox("Date format", list(dx.TIME_FORMAT_WORDS), format_func=dx.TIME_FORMAT_WORDS.get, key="yd_time_format",
+                 on_change=forget_result, help="'decide from the values' tells month/day from day/month by values above 12.")
+    c2.selectbox("Time zone of times without an offset", dx.timezone_choices(), key="yd_timezone", on_change=forget_result,
+                 help="Where your shop or site records times; summer time is handled. Times with an offset are left alone.")
+if crm_path is not None and pv is not None and pv.crm_source is not None:
+    with st.expander("CRM contacts: how the file is read"):
+        crm_cols = [dp.NONE] + list(pv.crm_source.columns)
+        cols = st.columns(2)
+        crm_picks = {}
+        for i, f in enumerate(dx.CRM_FIELDS):
+            key = f"yd_crm_{f}"
+            now = pv.crm_mapping.column(f) or dp.NONE
+            if SS.get(key) not in crm_cols:
+                SS[key] = now
+            crm_picks[f] = cols[i % 2].selectbox(f"{f} — {dx.CRM_WORDS[f]}", crm_cols, key=key)
+        changed = dict(SS.get("yd_crm_overrides", ()))
+        for f, v in crm_picks.items():
+            if v != (pv.crm_mapping.column(f) or dp.NONE):
+                changed[f] = "" if v == dp.NONE else v
+        if tuple(sorted(changed.items())) != tuple(sorted(dict(SS.get("yd_crm_overrides", ())).items())):
+            SS.yd_crm_overrides = tuple(sorted(changed.items()))
+            forget_result()
+            st.rerun()
+        st.caption("Fields: " + ", ".join(f for f, _ in pv.crm_mapping.fields[:20]))
+st.checkbox("Keep e-mail addresses as they are (by default they are stored as SHA-256 hashes)", key="yd_keep_pii",
+            on_change=forget_result)
+
 auto = source == "example" and "yd_result" not in SS and not SS.get("yd_example_done")
-if st.button("Import", type="primary", key="yd_import", disabled=bool(inspection.error)) or auto:
+again = bool(SS.pop("yd_reimport", False))
+if st.button("Import", type="primary", key="yd_import", disabled=bool(inspection.error)) or auto or again:
     SS.yd_example_done = source == "example"
     bar = st.progress(0.0, text="Reading…")
     try:
         SS.yd_result = dp.run_import(ws, events_path, fmt, SS.yd_overrides, crm_path,
-                                     dp.main_thread_progress(lambda stage, x: bar.progress(x or 0.0, text=stage)))
+                                     dp.main_thread_progress(lambda stage, x: bar.progress(x or 0.0, text=stage)),
+                                     choices)
         SS.pop("yd_twin", None)
     except UserError as exc:
         bar.empty()
@@ -139,6 +242,19 @@ if rep.crm:
     st.caption(f"CRM {result.crm_name}: {c['contacts']:,} contacts, {c['fields']} fields, "
                f"{c['duplicate_emails']:,} contacts share an e-mail"
                + (f", {c['undated']:,} without a readable date" if c["undated"] else "") + ".")
+if rep.stray:
+    if rep.stray["dropped"]:
+        st.info(dx.stray_sentence(rep.stray, True))
+        if st.button("Keep them after all", key="yd_keep_stray"):
+            SS.yd_drop_stray, SS.yd_reimport = False, True
+            st.rerun()
+    else:
+        st.warning(dx.stray_sentence(rep.stray, False))
+        if st.button("Leave them out and import again", key="yd_drop_stray_btn"):
+            SS.yd_drop_stray, SS.yd_reimport = True, True
+            st.rerun()
+for line in dx.report_notes(rep):
+    st.caption(line)
 if sum(rep.rejected.values()):
     with st.expander(f"The first rejected rows ({sum(rep.rejected.values()):,} in all)"):
         st.dataframe(dp.first_rejected(result), hide_index=True, width="stretch")
@@ -193,7 +309,7 @@ else:
 # ------------------------------------------------------------------ the twin
 st.subheader("A twin to measure what real data cannot")
 st.write("The twin is a synthetic world with ground truth whose data has your profile: the closest preset, with its "
-         "knobs fitted so each headline rate lands within ±15% of yours. Freshness, overlap against truth and true "
+         "knobs fitted so each headline rate aims to land within ±15% of yours (the page says which do). Freshness, overlap against truth and true "
          "lift then run on it.")
 st.download_button("Download the data profile (JSON) for the Fit page", json.dumps(result.profile.to_dict(), indent=2),
                    file_name="profile.json", mime="application/json", key="yd_profile")
@@ -211,7 +327,9 @@ if twin is not None:
     fit = twin.fit
     st.markdown(f"**Twin: preset {fit.preset}**, seed {fit.seed}, {fit.people:,} people, {fit.days} days "
                 f"({fit.rounds} fitting rounds, {fit.seconds:.1f} s). "
-                + ("Every fitted rate is within ±15%." if fit.within else "Some fitted rates are outside ±15%: see the table."))
+                + dp.twin_verdict(fit))
+    for line in fit.out_of_reach:
+        (st.warning if "out of reach" in line else st.caption)("At the edge of the simulator: " + line + ".")
     c1, c2 = st.columns(2)
     c1.dataframe(dp.rates_for_display(twin.rates), hide_index=True, width="stretch",
                  column_config={"your data": st.column_config.NumberColumn(format="%.4g"),

@@ -8,6 +8,9 @@ e-mails hashed.
 """
 from __future__ import annotations
 
+import csv
+import io
+
 import gzip
 import hashlib
 import json
@@ -239,8 +242,15 @@ def test_summary_counts_every_row_and_rejected_csv_says_why(tmp_path):
                                "no event name": 1}
     assert report.users == 2 and report.events_by_type == {"checkout_started": 1, "page_view": 1, "purchase": 1}
     rej = rejected_rows(tmp_path / "w")
-    assert len(rej) == 5 and set(rej["reason"]) == set(report.rejected)
+    # the kept purchase whose revenue is unreadable is listed too (its value emptied, counted per column)
+    assert len(rej) == 6 and set(rej["reason"]) == set(report.rejected) | {"kept, unreadable value emptied"}
+    assert report.coerced == {"value": 1} and "value: 1 unreadable values emptied" in "\n".join(report.lines())
+    assert rej.loc[rej["reason"] == "kept, unreadable value emptied", "value"].tolist() == ["'=HYPERLINK(\"http://x\")"]
     assert rej.loc[rej["reason"] == "short line", "line"].tolist() == ["6"]  # the file's own line number
+    # every reject carries its source line and raw text, logical rejects included
+    assert rej["line"].notna().all() and rej["raw_line"].notna().all()
+    assert rej.loc[rej["reason"] == "unparsable time", "line"].tolist() == ["4"]
+    assert rej.loc[rej["reason"] == "no event name", "raw_line"].tolist() == ["2026-09-02T09:00:00Z,,u2,,"]
     assert rej.loc[rej["reason"] == "unparsable time", "timestamp"].tolist() == ["yesterday"]
     text = "\n".join(report.lines())
     for phrase in ("rows read 8", "kept 3", "rejected 5", "short line: 1", "2026-09-01 10:00 → 2026-09-02 09:00"):
@@ -250,7 +260,8 @@ def test_summary_counts_every_row_and_rejected_csv_says_why(tmp_path):
     bad.write_text("timestamp,event,user_id\nnot-a-time,=cmd|' /C calc'!A0,u1\n2026-09-01T10:00:00Z,x,u1\n")
     import_data(str(bad), str(tmp_path / "w2"))
     raw = (tmp_path / "w2" / "rejected.csv").read_text()
-    assert "'=cmd" in raw and ",=cmd" not in raw
+    cells = [c for row in csv.reader(io.StringIO(raw)) for c in row]
+    assert "'=cmd|' /C calc'!A0" in cells and not any(c.startswith(("=", "+", "@")) for c in cells)
 
 
 def test_emails_are_hashed_everywhere_unless_keep_pii(tmp_path):

@@ -103,3 +103,26 @@ def test_every_target_names_a_knob_the_generator_offers():
     specs = knob_specs()
     for t in TARGETS:
         assert all(k in specs for k in t.knobs), t
+
+
+def test_a_rate_beyond_a_knobs_range_is_named_never_silent(fitted):
+    """A wholesale buyer orders several times a week; ``episodes_per_year`` stops at its bound. The
+    fit says which rate is out of reach and why, and claims ±15% only when it holds."""
+    from dataclasses import replace
+
+    from core.advice.twin import _bounds, at_bounds
+
+    fit, _ = fitted
+    weekly = next(t for t in TARGETS if t.key == "rate:purchases_per_buyer_week")
+    lo, hi = _bounds("episodes_per_year")
+    rows = [{"rate": weekly.key, "label": weekly.label, "data": 2.5, "twin": 0.9, "error": 0.9 / 2.5 - 1,
+             "within": False, "fitted": True}]
+    said = at_bounds([weekly], {"episodes_per_year": hi}, rows)
+    assert len(said) == 1 and "out of reach" in said[0] and "episodes_per_year at its upper bound" in said[0]
+    assert at_bounds([weekly], {"episodes_per_year": (lo + hi) / 2}, rows) == []   # inside its range: nothing to say
+    stuck = replace(fit, rows=rows, out_of_reach=said)
+    assert not stuck.within and any("at a bound" in line for line in stuck.lines())
+    nothing = replace(fit, rows=[dict(r, fitted=False) for r in fit.rows])
+    assert nothing.fitted == 0 and not nothing.within                  # no fitted rate: no ±15% claim
+    assert "no rate was fitted" in "\n".join(nothing.lines())
+    assert fit.within == all(r["within"] for r in fit.rows if r["fitted"]) and fit.fitted > 0

@@ -132,21 +132,32 @@ class TwinFit:
     rounds: int
     seconds: float
     skipped: list[str] = field(default_factory=list)
+    out_of_reach: list[str] = field(default_factory=list)
+    """Knobs the fit left at a bound of their range, each with the rate it drives and whether the twin
+    still reaches it: never left silent (a wholesale buyer's weekly orders are beyond a knob's range)."""
 
     def config(self):
         config = preset_config(self.preset, self.seed, self.people, self.days, self.overrides)
         return validate(replace(config, start=self.start))
 
     @property
+    def fitted(self) -> int:
+        """How many rates the fit drove (rates without enough data or without a knob are only shown)."""
+        return sum(1 for r in self.rows if r["fitted"])
+
+    @property
     def within(self) -> bool:
-        return all(r["within"] for r in self.rows if r["fitted"] and r["twin"] is not None)
+        """True only when at least one rate was fitted and every fitted rate is within ±15% (a rate
+        the twin does not produce at all is not within)."""
+        fitted = [r for r in self.rows if r["fitted"]]
+        return bool(fitted) and all(r["within"] for r in fitted)
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({"preset": self.preset, "seed": self.seed, "people": self.people, "days": self.days,
                           "start": self.start, "knobs": self.overrides, "preset_defaults": self.defaults,
                           "rates": self.rows, "preset_scores": self.preset_scores, "rounds": self.rounds,
                           "seconds": round(self.seconds, 1), "skipped": self.skipped,
-                          "all_within_15pct": self.within})
+                          "out_of_reach": self.out_of_reach, "all_within_15pct": self.within})
 
     def lines(self) -> list[str]:
         out = [f"Twin: preset {self.preset}, seed {self.seed}, {self.people:,} people, {self.days} days from "
@@ -164,6 +175,10 @@ class TwinFit:
             out.append(f"    {k:<28} {_num(self.defaults.get(k))} → {_num(v)}")
         if self.skipped:
             out.append("  not fitted: " + "; ".join(self.skipped))
+        for line in self.out_of_reach:
+            out.append("  at a bound: " + line)
+        if not self.fitted:
+            out.append("  no rate was fitted: the twin is the preset as it is")
         return out
 
 
@@ -303,11 +318,43 @@ def fit_twin(data: DataProfile, people: int | None = None, seed: int = 7, small_
         if value(twin_profile, t.key) in (None, 0):
             skipped.append(f"{t.label} (preset {preset} does not produce it)")
     rows = _rows(active, data, twin_profile)
+    reach = at_bounds(active, x, rows)
+    for r in rows:
+        if r["fitted"] and not r["within"] and any(line.startswith(r["label"] + ":") for line in reach):
+            r["note"] = "out of reach: its knob is at a bound"
     fit = TwinFit(preset=preset, seed=seed, people=people, days=days, start=start,
                   overrides={k: round(v, 6) for k, v in sorted(x.items())},
                   defaults={k: float(defaults[k]) for k in sorted(x)}, rows=rows, preset_scores=scores,
-                  rounds=rounds, seconds=time.perf_counter() - t0, skipped=skipped)
+                  rounds=rounds, seconds=time.perf_counter() - t0, skipped=skipped, out_of_reach=reach)
     return fit, twin
+
+
+def at_bounds(active: list[Target], knobs: dict[str, float], rows: list[dict[str, Any]]) -> list[str]:
+    """One sentence per fitted rate whose knobs all sit at a bound of their documented range."""
+    by_key = {r["rate"]: r for r in rows}
+    out = []
+    for t in active:
+        edge = []
+        for k in t.knobs:
+            lo, hi = _bounds(k)
+            v = knobs.get(k)
+            if v is None:
+                continue
+            if abs(v - hi) <= 1e-9 * max(1.0, abs(hi)):
+                edge.append((k, "upper", hi))
+            elif abs(v - lo) <= 1e-9 * max(1.0, abs(lo)) :
+                edge.append((k, "lower", lo))
+        if not edge or len(edge) < len(t.knobs):
+            continue
+        r = by_key.get(t.key, {})
+        knob_words = ", ".join(f"{k} at its {side} bound {_num(b)}" for k, side, b in edge)
+        if r.get("within"):
+            out.append(f"{t.label}: reached, with {knob_words}")
+        else:
+            data, twin = r.get("data"), r.get("twin")
+            out.append(f"{t.label}: the data's {_num(data)} is out of reach ({knob_words}; the twin gets "
+                       f"{_num(twin)}): the simulator's range stops short of this business")
+    return out
 
 
 def _as_dict(part) -> dict[str, float]:

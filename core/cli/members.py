@@ -12,7 +12,8 @@ from core.errors import UserError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("members", help="evaluate a rule file on a world's truth/crm/cdp/hybrid view")
     p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate' or 'import'")
-    p.add_argument("--rule", required=True, help="rule JSON file")
+    p.add_argument("--rule", required=True, help="rule JSON file; event names: the simulator's (page_view, add_to_cart, "
+                   "purchase, …) and, on an imported world, every event name the import kept (its summary lists them)")
     p.add_argument("--view", required=True, choices=("truth", "crm", "cdp", "hybrid"))
     p.add_argument("--as-of", help="ISO time (default: the end of the world's period)")
     p.add_argument("--out", help="CSV file to write (default: stdout)")

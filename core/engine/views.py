@@ -178,6 +178,7 @@ class Engine:
         names = [r[0] for r in con.execute("SELECT DISTINCT field FROM v_fields WHERE field IS NOT NULL ORDER BY 1").fetchall()]
         b2b = len(self.world.accounts) > 0
         kw = {"event_types": self.config.crm_event_types} if view == "crm" else {}
+        kw.update(held_vocabulary(self.world, view))
         return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
                           has_accounts=b2b, **kw)
 
@@ -255,6 +256,23 @@ class Engine:
         g = grid.to_numpy(dtype="datetime64[ns]")
         count = np.searchsorted(enter, g, side="right") - np.searchsorted(exits, g, side="right")
         return pd.DataFrame({"t": grid, "members": count})
+
+
+def held_vocabulary(world, view: str) -> dict[str, frozenset[str]]:
+    """An observed (imported) world's vocabulary is what it holds: every event name and page its
+    events carry is usable in rules on the CDP and hybrid views, beside the simulator's names.
+
+    Synthetic worlds keep their fixed vocabulary (empty result), and the CRM view keeps the
+    behaviour its lists can filter on. Names reach SQL only as bound parameters, so a name such as
+    ``canceled`` or ``Order Shipped`` is data, never code."""
+    if getattr(world, "kind", "synthetic") != "observed" or view == "crm":
+        return {}
+    from core.engine.schema import EVENT_TYPES, PAGES
+
+    ev = world.events
+    held = set(ev["event_type"].dropna().astype(str).unique())
+    pages = set(ev["page"].dropna().astype(str).unique())
+    return {"event_types": EVENT_TYPES | frozenset(held), "pages": PAGES | frozenset(pages)}
 
 
 def intervals_sql(member_sql: str) -> str:

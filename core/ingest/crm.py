@@ -27,6 +27,7 @@ from core.ingest.mapping import CrmMapping
 from core.ingest.reader import EMAIL_IN_TEXT, append_file, first_line, parser_rejects, relation, sql_string
 from core.ingest.safecsv import neutralise_sql
 from core.ingest.sniff import Source
+from core.ingest.timeparse import decide_format
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,12 @@ def _shape_rejects(con: duckdb.DuckDBPyConnection, keep_pii: bool, body: Path) -
 
 
 def import_crm(con: duckdb.DuckDBPyConnection, src: Source, mapping: CrmMapping, keep_pii: bool,
-               stage: Path, rejected_body: Path, period_end: pd.Timestamp, limits: Limits) -> CrmResult:
-    """Write ``stage/crm_changes.parquet`` and ``stage/contacts.parquet``; append refused lines to ``rejected_body``."""
+               stage: Path, rejected_body: Path, period_end: pd.Timestamp, limits: Limits,
+               time_format: str = "auto", tz: str | None = None) -> CrmResult:
+    """Write ``stage/crm_changes.parquet`` and ``stage/contacts.parquet``; append refused lines to ``rejected_body``.
+
+    Created / updated times are read like the events' (``time_format`` told, or decided from each
+    column's values; ``tz`` for times without an offset)."""
     rel, params = relation(src, "rej_crm", limits)
 
     def ref(name: str) -> tuple[str, str] | None:
@@ -70,8 +75,17 @@ def import_crm(con: duckdb.DuckDBPyConnection, src: Source, mapping: CrmMapping,
     rid, rem, rcr, rup = ref("contact_id"), ref("email"), ref("created_at"), ref("updated_at")
     source_id = X.identifier(*rid) if rid else "CAST(NULL AS VARCHAR)"
     email = X.email(rem[0], keep_pii, rem[1]) if rem else "CAST(NULL AS VARCHAR)"
-    created = X.timestamp(*rcr) if rcr else "CAST(NULL AS TIMESTAMPTZ)"
-    updated = X.timestamp(*rup) if rup else "CAST(NULL AS TIMESTAMPTZ)"
+    def when(r: tuple[str, str] | None, name: str) -> str:
+        if r is None:
+            return "CAST(NULL AS TIMESTAMPTZ)"
+        fmt = time_format
+        if fmt == "auto" and r[1].upper() == "VARCHAR":
+            sniff, sp = relation(src, f"rej_crm_sniff_{name}", limits)
+            fmt, _ = decide_format(con, sniff, sp, r[0], X.auto_timestamp(r[0]), mapping.column(name),
+                                   f"CRM file {src.path}")
+        return X.timestamp(r[0], r[1], fmt, tz)
+
+    created, updated = when(rcr, "created_at"), when(rup, "updated_at")
     field_cols = []
     for name, column in mapping.fields:
         i = src.columns.index(column)

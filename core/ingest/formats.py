@@ -41,7 +41,11 @@ ENCODINGS: tuple[str, ...] = ("auto", "utf-8", "utf-16", "latin-1")
 
 #: Fields an events file can map, in the order the summary prints them.
 EVENT_FIELDS: tuple[str, ...] = ("timestamp", "event", "user_id", "anonymous_id", "email", "session_id",
-                                 "page", "value", "channel", "received_at")
+                                 "page", "value", "channel", "received_at", "order_id", "quantity", "unit_price",
+                                 "status")
+#: Fields of a line-item or orders export, only ever taken from ``--map`` (never guessed from names:
+#: an ``order_id`` column turns rows into orders, which must be the user's decision).
+ORDER_FIELDS: tuple[str, ...] = ("order_id", "quantity", "unit_price", "status")
 IDENTIFIER_FIELDS: tuple[str, ...] = ("user_id", "anonymous_id", "email")
 #: Fields a CRM contacts export can map; every other column becomes a CRM field.
 CRM_FIELDS: tuple[str, ...] = ("contact_id", "email", "created_at", "updated_at")
@@ -88,6 +92,7 @@ GENERIC_COLUMNS: dict[str, tuple[str, ...]] = {
               "eventvalueinusd"),
     "channel": ("channel", "contextchannel"),
     "received_at": ("receivedat", "insertedat", "loadedat"),
+    "order_id": (), "quantity": (), "unit_price": (), "status": (),
 }
 
 GENERIC_CRM_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -113,11 +113,13 @@ def _listing(columns: tuple[str, ...]) -> str:
 
 def resolve_mapping(columns: tuple[str, ...], fmt: str = "auto", overrides: Mapping[str, str] | None = None,
                     event_overrides: Mapping[str, str] | None = None, constant_event: str | None = None,
-                    label: str = "the events file") -> ColumnMapping:
+                    label: str = "the events file", time_columns: tuple[str, ...] = ()) -> ColumnMapping:
     """Detect (or take) the layout, pick a column per field, apply ``--map`` and ``--event-map``.
 
     Raises a one-line error when a required field cannot be found: a timestamp, an event name (or
-    ``constant_event``), and at least one identifier.
+    ``constant_event``, or an order id: every order is a purchase), and at least one identifier.
+    ``time_columns`` are columns whose values read as times (:func:`core.ingest.importer.preview`
+    finds them), used for the timestamp when no column name says it.
     """
     if fmt not in FORMAT_NAMES:
         raise UserError(f"unknown format {fmt!r}; accepted: {', '.join(FORMAT_NAMES)}")
@@ -160,10 +162,18 @@ def resolve_mapping(columns: tuple[str, ...], fmt: str = "auto", overrides: Mapp
                 chosen[field_name], origin[field_name] = col, how
                 used.add(col)
                 break
+    if "timestamp" not in chosen and "timestamp" not in overrides:
+        free = [c for c in time_columns if c not in used]
+        if free:
+            chosen["timestamp"], origin["timestamp"] = free[0], "its values"
+            used.add(free[0])
     if "timestamp" not in chosen:
         raise DataError(f"cannot find a time column in {label} (columns found: {_listing(columns)}); "
                         "name it with --map timestamp=COLUMN")
-    if "event" not in chosen and not constant_event:
+    if "order_id" in chosen and "event" in chosen and "event" not in overrides:
+        used.discard(chosen.pop("event"))  # rows are order lines: every order is one purchase
+        origin.pop("event", None)
+    if "event" not in chosen and not constant_event and "order_id" not in chosen:
         raise DataError(f"cannot find an event-name column in {label} (columns found: {_listing(columns)}); "
                         "name it with --map event=COLUMN, or give every row one name with --event NAME (e.g. a purchase log)")
     if not any(f in chosen for f in IDENTIFIER_FIELDS):

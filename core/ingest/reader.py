@@ -60,6 +60,20 @@ def relation(src: Source, rejects: str, limits: Limits) -> tuple[str, list]:
     return f"(SELECT *, 0 AS _shape FROM read_csv(?, columns = {spec}, {options}))", params
 
 
+def lines_relation(src: Source, limits: Limits) -> tuple[str, list]:
+    """``(sql, params)`` of ``n, l``: every physical line of a CSV file with its number (1 = header).
+
+    Read as one column (no quoting, an unused delimiter), so blank lines stay as rows and the
+    numbers are the file's own line numbers, the ones DuckDB's rejects table reports. Numbered by
+    ``row_number() OVER ()``; call it with ``threads = 1`` so the order is the file's.
+    """
+    spec = "{'l': 'VARCHAR'}"
+    sql = ("(SELECT row_number() OVER () AS n, l FROM read_csv(?, columns = " + spec + ", header = false, "
+           "auto_detect = false, quote = '', escape = '', delim = ?, compression = ?, encoding = ?, "
+           "max_line_size = ?, ignore_errors = true))")
+    return sql, [src.path, "\x1e", src.compression, src.encoding, limits.max_line_bytes]
+
+
 EMAIL_IN_TEXT = r"""[^\s,;|"']+@[^\s,;|"']+"""
 
 

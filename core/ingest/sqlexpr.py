@@ -41,15 +41,56 @@ def _epoch(v: str) -> str:
     return f"CASE WHEN isfinite({v}) THEN CAST(make_timestamp(TRY_CAST(round({us}) AS BIGINT)) AS TIMESTAMPTZ) END"
 
 
-def timestamp(ref: str, duck_type: str = "VARCHAR") -> str:
-    """A TIMESTAMPTZ expression (NULL when unreadable) for a source column of ``duck_type``."""
+def _patterns_sql(patterns: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in patterns) + "]"
+
+
+#: A text time that carries its own offset or zone (``Z``, ``+02:00``, ``-0500``, `` UTC``) after a clock time.
+_HAS_OFFSET = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?|\s[A-Za-z][A-Za-z_/+-]*)$"
+
+
+def _local(expr: str, ref: str, tz: str | None, always: bool = False) -> str:
+    """``expr`` (read as UTC) re-read as wall-clock time in ``tz`` where the text has no offset of its own."""
+    if tz is None:
+        return expr
+    shifted = f"timezone('{tz.replace(chr(39), '')}', CAST({expr} AS TIMESTAMP))"
+    if always:
+        return shifted
+    # an offset, a zone name, or an epoch number (digits, not an 8-digit basic ISO date) is absolute
+    epoch = f"(regexp_matches({ref}, '^\\s*[+-]?[0-9]+(\\.[0-9]*)?([eE][+-]?[0-9]+)?\\s*$') AND length(trim({ref})) <> 8)"
+    return f"CASE WHEN regexp_matches({ref}, '{_HAS_OFFSET}') OR {epoch} THEN {expr} ELSE {shifted} END"
+
+
+def timestamp(ref: str, duck_type: str = "VARCHAR", fmt: str = "auto", tz: str | None = None) -> str:
+    """A TIMESTAMPTZ expression (NULL when unreadable) for a source column of ``duck_type``.
+
+    ``fmt`` is a :data:`core.ingest.timeparse.TIME_FORMATS` name or a checked strptime pattern;
+    ``tz`` a checked IANA name for times without an offset (None: UTC).
+    """
     t = duck_type.upper()
-    if t.startswith("TIMESTAMP") or t == "DATE":
+    if t.startswith("TIMESTAMP WITH") or t == "TIMESTAMPTZ":
         return f"CAST({ref} AS TIMESTAMPTZ)"
+    if t.startswith("TIMESTAMP") or t == "DATE":
+        return _local(f"CAST({ref} AS TIMESTAMPTZ)", ref, tz, always=True)
     if t in _INT_TYPES or t in _FLOAT_TYPES or t.startswith("DECIMAL"):
         return _epoch(f"CAST({ref} AS DOUBLE)")
     if t != "VARCHAR":
         return "CAST(NULL AS TIMESTAMPTZ)"
+    if fmt == "epoch":
+        return _epoch(f"TRY_CAST({ref} AS DOUBLE)")
+    auto = _local(auto_timestamp(ref), ref, tz)
+    if fmt in ("auto", "iso"):
+        return auto
+    from core.ingest.timeparse import date_patterns
+
+    patterns = date_patterns(fmt) if fmt in ("mdy", "dmy") else [fmt]
+    written = _local(f"CAST(TRY_STRPTIME(trim({ref}), {_patterns_sql(patterns)}) AS TIMESTAMPTZ)", ref, tz,
+                     always="%z" not in fmt and "%Z" not in fmt)
+    return f"CASE WHEN regexp_matches({ref}, '^\\s*[0-9]{{4}}-') THEN {auto} ELSE {written} END"
+
+
+def auto_timestamp(ref: str) -> str:
+    """ISO 8601, zone names, basic ISO and epoch numbers (see the module docstring), read as UTC."""
     # ISO first, and the other styles only for the rows it could not read: a CASE evaluates its ELSE
     # branch on those rows alone (a COALESCE of CASEs was measured 3x slower on 10M rows)
     iso = f"TRY_CAST({ref} AS TIMESTAMPTZ)"
@@ -125,11 +166,17 @@ def page(ref: str, duck_type: str = "VARCHAR") -> str:
             f"WHEN starts_with({v}, '/') THEN substr({v}, 2) ELSE {v} END")
 
 
-def number(ref: str, duck_type: str = "VARCHAR") -> str:
+def number(ref: str, duck_type: str = "VARCHAR", decimal_comma: bool = False) -> str:
+    """A DOUBLE (NULL when unreadable). With ``decimal_comma`` (a semicolon-separated European export)
+    ``1.234,50`` and ``12,5`` read as 1234.5 and 12.5: dots are thousands, the comma is the decimal point."""
     t = duck_type.upper()
     if t in _INT_TYPES or t in _FLOAT_TYPES or t.startswith("DECIMAL"):
         return f"CAST({ref} AS DOUBLE)"
-    return f"TRY_CAST({text(ref, duck_type)} AS DOUBLE)"
+    v = text(ref, duck_type)
+    if decimal_comma:
+        v = (f"CASE WHEN regexp_matches({v}, '^\\s*[+-]?[0-9.]*,[0-9]+\\s*$') "
+             f"THEN replace(replace({v}, '.', ''), ',', '.') ELSE {v} END")
+    return f"TRY_CAST({v} AS DOUBLE)"
 
 
 def case_map(ref: str, pairs: list[tuple[str, str]], default: str) -> tuple[str, list[str]]:

@@ -38,9 +38,11 @@ from core.errors import DataError, UserError
 from core.ingest import (EVENT_FIELDS, FORMAT_NAMES, FORMATS, ImportOptions, ImportReport, Limits, Preview,
                          import_data, open_world, preview, rejected_rows)
 from core.ingest.formats import GENERIC_COLUMNS, IDENTIFIER_FIELDS, detect_format, norm
+from core.ingest.importer import time_columns
 from core.ingest.sniff import inspect_source
 from core.measures.observed import crm_cdp_overlap, identity_picture, play_counts
 from core.measures.profile import DataProfile, profile_folder
+from core.present.dataimport import ImportChoices, page_words
 from core.present.urlstate import decode_link, knob_catalog, make_link
 from synthetic import generate, preset_config
 
@@ -55,6 +57,8 @@ FIELD_WORDS = {
     "user_id": "user id (login / customer id)", "anonymous_id": "anonymous id (device / cookie)",
     "email": "e-mail address", "session_id": "session id", "page": "page (path or URL)",
     "value": "value (order revenue)", "channel": "channel", "received_at": "when the CDP received it",
+    "order_id": "order id (one purchase per order)", "quantity": "quantity (order lines)",
+    "unit_price": "unit price (order lines)", "status": "order status (cancelled orders)",
 }
 FORMAT_WORDS = {"auto": "Detect it", **{name: f"{FORMATS[name].title} ({name})" for name in FORMAT_NAMES if name in FORMATS}}
 #: Twin sizes offered (the dashboard's own world sizes; the CLI goes to 5 million).
@@ -119,8 +123,9 @@ def save_upload(workspace: Workspace, role: str, data: BinaryIO, name: str, size
 
 
 def clean_message(exc: BaseException, workspace: Workspace | None = None) -> str:
-    """The importer's one-line message with the workspace's private folder taken out of file names."""
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """The importer's one-line message with the workspace's private folder taken out of file names,
+    and CLI flags said as what to do on the page."""
+    text = page_words(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     if workspace is not None:
         text = re.sub(re.escape(str(workspace.root)) + r"/[^/\s]+/", "", text)
         text = text.replace(str(workspace.root), "the upload folder")
@@ -257,7 +262,8 @@ def _guess(columns: tuple[str, ...], fmt: str, overrides: Mapping[str, str]) -> 
 
 
 def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str] | None = None,
-                   crm: Path | None = None, workspace: Workspace | None = None) -> Inspection:
+                   crm: Path | None = None, workspace: Workspace | None = None,
+                   choices: ImportChoices = ImportChoices()) -> Inspection:
     """Read the header (never the whole file) and resolve the mapping; an unreadable file raises
     :class:`UserError` with the importer's line, a mapping it cannot use comes back in ``error``."""
     overrides = dict(overrides or {})
@@ -266,16 +272,21 @@ def inspect_events(events: Path, fmt: str = "auto", overrides: Mapping[str, str]
     except UserError as exc:
         raise UserError(clean_message(exc, workspace)) from None
     try:
-        pv = preview(str(events), options(fmt, overrides), None if crm is None else str(crm))
+        pv = preview(str(events), options(fmt, overrides, choices), None if crm is None else str(crm))
         return Inspection(src.columns, pv, None, {}, pv.mapping.format)
     except UserError as exc:
         guess = _guess(src.columns, fmt, overrides)
+        if "timestamp" not in guess and "timestamp" not in overrides:  # as the importer does: by the values
+            found = [c for c in time_columns(src, PAGE_LIMITS) if c not in guess.values()]
+            if found:
+                guess["timestamp"] = found[0]
         name = detect_format(src.columns) if fmt == "auto" else fmt
         return Inspection(src.columns, None, clean_message(exc, workspace), guess, name)
 
 
-def options(fmt: str = "auto", overrides: Mapping[str, str] | None = None) -> ImportOptions:
-    return ImportOptions.make(format=fmt, mapping=dict(overrides or {}), limits=PAGE_LIMITS)
+def options(fmt: str = "auto", overrides: Mapping[str, str] | None = None,
+            choices: ImportChoices = ImportChoices()) -> ImportOptions:
+    return choices.options(fmt, overrides, PAGE_LIMITS)
 
 
 def overrides_from(choices: Mapping[str, str], inspection: Inspection) -> dict[str, str]:
@@ -329,11 +340,13 @@ class Imported:
 
 
 def run_import(workspace: Workspace, events: Path, fmt: str = "auto", overrides: Mapping[str, str] | None = None,
-               crm: Path | None = None, progress: Callable[[str, float | None], None] | None = None) -> Imported:
+               crm: Path | None = None, progress: Callable[[str, float | None], None] | None = None,
+               choices: ImportChoices = ImportChoices()) -> Imported:
     """Import into the workspace's world folder (replacing the last import); one-line UserError on bad input."""
     out = workspace.root / "world"
     try:
-        report = import_data(str(events), str(out), options(fmt, overrides), None if crm is None else str(crm), progress)
+        report = import_data(str(events), str(out), options(fmt, overrides, choices), None if crm is None else str(crm),
+                             progress)
     except UserError as exc:
         raise UserError(clean_message(exc, workspace)) from None
     return Imported(out, report, Path(events).name, None if crm is None else Path(crm).name)
@@ -435,7 +448,8 @@ def plays_over_time(imported: Imported, plays: Iterable[Play] | None = None) -> 
             missing = sorted(events_needed(play, view) - have)
             if missing:
                 skipped.append({"play": play.title, "view": view,
-                                "reason": f"needs {', '.join(missing)} events, which the data does not have"})
+                                "reason": f"needs {', '.join(missing)} events, which the data does not have "
+                                          "(if yours go by other names, map them under Event names)"})
                 continue
             views.append(view)
         if views:
@@ -499,6 +513,17 @@ def build_twin(imported: Imported, people: int, seed: int = 7) -> TwinView:
     return TwinView(fit, rates, knobs, link, notes)
 
 
+def twin_verdict(fit: TwinFit) -> str:
+    """The sentence beside the twin: ±15% is claimed only when it is true of at least one fitted rate."""
+    if not fit.fitted:
+        return ("No rate could be fitted (too few observations, or no knob drives them): the twin is the "
+                f"{fit.preset} preset as it is.")
+    if fit.within:
+        return f"Every fitted rate ({fit.fitted}) is within ±15%."
+    off = sum(1 for r in fit.rows if r["fitted"] and not r["within"])
+    return f"{off} of {fit.fitted} fitted rates are outside ±15%: see the table."
+
+
 def twin_link(fit: TwinFit) -> tuple[dict[str, str] | None, tuple[str, ...], dict[str, Any]]:
     """URL parameters that open the twin as a scenario, what differs, and each knob as the link opens it.
 
@@ -515,7 +540,13 @@ def twin_link(fit: TwinFit) -> tuple[dict[str, str] | None, tuple[str, ...], dic
     enc = make_link(scenario, default_play(fit.preset).name)
     link = decode_link(enc.params)
     carried = dict(link.scenario.settings)
-    if link.warnings or (link.scenario.days, link.scenario.people) != (fit.days, fit.people):
+    if link.scenario.days != fit.days:
+        return None, (f"The dashboard cannot open this twin: it covers {fit.days} days, longer than a scenario on "
+                      f"these pages can run ({'; '.join(link.warnings) or 'the period does not fit'}). If a few stray "
+                      "dates stretch your data, leave them out under What was imported and build the twin again; "
+                      "otherwise compare it on the command line ('audience-lab twin --out DIR', then "
+                      "'audience-lab compare --world DIR').",), carried
+    if link.warnings or link.scenario.people != fit.people:
         why = "; ".join(link.warnings) or "the link cannot carry its size or period"
         return None, (f"The dashboard cannot open this twin as a scenario ({why}); use the CLI "
                       "('audience-lab twin --out DIR', then 'audience-lab compare --world DIR').",), carried

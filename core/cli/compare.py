@@ -92,6 +92,7 @@ def run_compare(args: argparse.Namespace) -> int:
         "lift": results.lift.to_dict(orient="records"),
         "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
         "crossovers": crossovers,
+        **_login_stitching(scenario, play, args.sweep_people),
     }
     out = json_safe(out)
     if args.json:
@@ -100,6 +101,14 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(out))
     return 0
+
+
+def _login_stitching(scenario, play, people: int) -> dict[str, Any]:
+    """The verdict with and without login stitching on each side (issue 19); at the sweep size,
+    none when the sweep is off."""
+    from core.advice.stitching import login_stitching
+
+    return {"login_stitching": login_stitching(scenario, play, people)} if people > 0 else {}
 
 
 def _fmt(v: Any, pct: bool = False) -> str:
@@ -144,4 +153,9 @@ def _text(out: dict) -> str:
         for c in out["crossovers"]:
             where = f"at {c['value']:.3g}" if c["value"] is not None else "never in the swept range"
             lines.append(f"  {c['knob']}: {c['winner_low']} → {c['winner_high']} {where}")
+    if out.get("login_stitching"):
+        from core.advice.stitching import stitching_lines
+
+        lines += ["", "With and without login stitching (each side's identify-on-login, same world)"]
+        lines += stitching_lines(out["login_stitching"])
     return "\n".join(lines) + "\n"

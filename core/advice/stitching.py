@@ -55,13 +55,27 @@ def login_stitching(scenario, play: Play, people: int | None = None) -> list[dic
     return rows
 
 
+CASE_WORDS = {(True, True): "both sides stitch logins", (False, True): "only the CDP stitches",
+              (True, False): "only the CRM stitches", (False, False): "neither stitches"}
+
+
+def stitching_frame(rows: list[dict[str, Any]]):
+    """The cases as a table for a page: case, identify shares, net values, winner."""
+    import pandas as pd
+
+    return pd.DataFrame([{"case": CASE_WORDS[(r["crm_login_stitching"], r["cdp_login_stitching"])],
+                          "CRM identifies logins": f"{r['crm_identified_share']:.0%}",
+                          "CDP identifies logins": f"{r['identified_share']:.0%}",
+                          "net value CRM": round(r["net_value"].get("crm", float("nan"))),
+                          "net value CDP": round(r["net_value"].get("cdp", float("nan"))),
+                          "winner": r["winner"].upper()} for r in rows])
+
+
 def stitching_lines(rows: list[dict[str, Any]]) -> list[str]:
     """Plain-text lines for the CLI: one per case."""
     out = []
     for r in rows:
-        who = {(True, True): "both sides stitch logins", (False, True): "only the CDP stitches",
-               (True, False): "only the CRM stitches", (False, False): "neither stitches"}[
-            (r["crm_login_stitching"], r["cdp_login_stitching"])]
+        who = CASE_WORDS[(r["crm_login_stitching"], r["cdp_login_stitching"])]
         nv = r["net_value"]
         out.append(f"  {who:26} (CRM {r['crm_identified_share']:.0%}, CDP {r['identified_share']:.0%} of logins)"
                    f"  net value CRM {nv.get('crm', float('nan')):,.0f}, CDP {nv.get('cdp', float('nan')):,.0f}"
@@ -69,4 +83,4 @@ def stitching_lines(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-__all__ = ["CASES", "KNOBS", "case_settings", "login_stitching", "stitching_lines"]
+__all__ = ["CASES", "CASE_WORDS", "KNOBS", "case_settings", "login_stitching", "stitching_frame", "stitching_lines"]

@@ -51,6 +51,9 @@ class Knobs:
     # --- CRM hygiene and sync --------------------------------------------------------------
     crm_form_sync_minutes: float = knob(5.0, 0, 10080, "Mean delay before a form submission or automatic score change is written to the CRM, in minutes.", "crm")
     crm_import_days: float = knob(7.0, 0.5, 90, "Days between list imports (webinar attendees, events, purchased lists).", "crm")
+    # assumed nightly (issue 19 item 7, still open): webhook-based shop integrations can sync within
+    # minutes; no vendor page read this session gives a figure for the native Shopify→HubSpot sync, so
+    # the default stays the conservative batch and the well-run CRM level sets hourly.
     crm_order_sync_hours: float = knob(24.0, 1, 720, "Hours between order syncs from the shop/billing system into the CRM (nightly = 24).", "crm")
     rep_update_lag_days: float = knob(3.0, 0, 60, "Mean days before a sales rep records a stage change they already know about.", "crm")
     crm_error_rate: float = knob(0.05, 0, 0.5, "Share of recorded CRM values that are wrong (typos, stale enrichment, wrong picklist value).", "crm")

@@ -110,8 +110,11 @@ def test_a_sales_only_crm_wins_where_the_need_is_a_recorded_fact(results):
     """Target industry and stage are fields: nightly imports beat a 12-hour publish of behaviour."""
     f = results["sales-crm-vs-data-cloud-nurture"]
     assert f["crm"]["timely"] > f["cdp"]["timely"] and f["crm"]["net"] > f["cdp"]["net"]
-    web = results["sales-crm-vs-data-cloud-webinar"]  # reached sooner, but sent in weekly batches
-    assert web["crm"]["timely"] > web["cdp"]["timely"] and web["cdp"]["net"] > web["crm"]["net"]
+    # webinar follow-up: sent in weekly batches, the CRM nets far less. (Before generator 3.0.0 it also
+    # reached attendees sooner, 90% vs 89%; with prospects no longer carrying a login's user id before
+    # the won deal, the CDP's profiles split less and it reaches 97% vs 88% — seeds 7-9 agree.)
+    web = results["sales-crm-vs-data-cloud-webinar"]
+    assert web["cdp"]["timely"] > web["crm"]["timely"] and web["cdp"]["net"] > web["crm"]["net"]
 
 
 def test_a_sales_only_crm_cannot_act_on_pricing_behaviour(results):
@@ -120,9 +123,17 @@ def test_a_sales_only_crm_cannot_act_on_pricing_behaviour(results):
 
 
 def test_the_hybrid_wins_when_the_need_has_a_crm_half_and_a_behaviour_half(results):
-    for case in ("hubspot-vs-segment-valued-browse", "hubspot-vs-segment-open-deals"):
-        f = results[case]
-        assert f["hybrid"]["net"] > max(f["crm"]["net"], f["cdp"]["net"]), case
+    f = results["hubspot-vs-segment-open-deals"]
+    assert f["hybrid"]["net"] > max(f["crm"]["net"], f["cdp"]["net"])
+
+
+def test_hubspot_identifying_logins_wins_valued_browse_on_its_own(results):
+    """Valued customers browsing without a cart: a CRM field (spend) and behaviour. Since HubSpot's
+    tracking script identifies logged-in shoppers (issue 19), the CRM sees their browsing itself and
+    its own segment nets the most (seed 7; seeds 8 and 9 agree). Before, only the hybrid had both."""
+    f = results["hubspot-vs-segment-valued-browse"]
+    assert f["crm"]["net"] > max(f["hybrid"]["net"], f["cdp"]["net"])
+    assert f["crm"]["timely"] > f["cdp"]["timely"]
 
 
 def test_the_hybrid_loses_to_the_cdp_when_it_must_send_through_a_sales_crm(results):

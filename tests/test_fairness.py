@@ -277,3 +277,22 @@ def test_one_level_down_never_helps_the_side_that_moved(ops_grid):
                    for setup in ("both default", *MOVES)}
             base = med["both default"]
             assert med["crm down"] >= base >= med["cdp down"], (preset, play, med)
+
+
+def test_login_stitching_on_one_side_never_moves_the_other_sides_value():
+    """The four login-stitching cases (compare and the Campaign lift page): switching one side's
+    identify-on-login off changes only that side's net value — the world and the other side's
+    record are the same."""
+    from core.advice.stitching import login_stitching
+    from core.engine.plays import get_play
+
+    s = Scenario.make("b2b-saas", seed=7, people=1500, days=45)
+    rows = {(r["crm_login_stitching"], r["cdp_login_stitching"]): r for r in login_stitching(s, get_play("pricing-intent"))}
+    assert set(rows) == {(True, True), (False, True), (True, False), (False, False)}
+    assert rows[(False, False)]["crm_identified_share"] == rows[(False, False)]["identified_share"] == 0.0
+    assert rows[(True, True)]["crm_identified_share"] == rows[(True, True)]["identified_share"] > 0  # same tool
+    for crm in (True, False):
+        assert rows[(crm, True)]["net_value"]["crm"] == rows[(crm, False)]["net_value"]["crm"]
+    for cdp in (True, False):
+        assert rows[(True, cdp)]["net_value"]["cdp"] == rows[(False, cdp)]["net_value"]["cdp"]
+    assert rows[(True, True)]["net_value"] != rows[(False, False)]["net_value"]  # stitching matters somewhere

@@ -209,6 +209,17 @@ with st.expander("Every figure of the simulated campaigns (for analysts)"):
     table = pd.DataFrame([r.result.to_dict() for r in view.runs.values()])
     st.dataframe(table.drop(columns=["notes", "warnings", "cuped"], errors="ignore"), hide_index=True, width="stretch")
 
+with st.expander("With and without login stitching (each side's identify-on-login)"):
+    from core.advice.stitching import login_stitching, stitching_frame
+
+    st.caption("The same world four times: each side identifies logged-in visitors as configured, or not at all "
+               "(the CDP by user id, the CRM's tracking script by the account's e-mail). Up to 4,000 people.")
+    if st.button("Rerun this play four ways", key="login_stitching"):
+        try:
+            st.dataframe(stitching_frame(login_stitching(scenario, p, min(scenario.people, 4000))), hide_index=True)
+        except UserError as exc:
+            error(exc)
+
 
 # ------------------------------------------------------------------ real experiments
 def experiment(path, name: str, defaults: dict, widget: str) -> None:

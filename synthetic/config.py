@@ -17,7 +17,7 @@ import pandas as pd
 from synthetic.errors import ConfigError
 
 MONTH_DAYS = 365.25 / 12
-GENERATOR_VERSION = "2.0.0"  # 2: steady state, e-mail by intent, CRM decay, worlds in units of people
+GENERATOR_VERSION = "3.0.0"  # 3: one random stream per subsystem, logins apart from identify (issue 19)
 
 
 def knob(default: Any, lo: float | None, hi: float | None, help: str, group: str) -> Any:
@@ -36,7 +36,12 @@ class Knobs:
     coverage_ads: float = knob(0.70, 0, 1, "Share of ad clicks the CDP receives (click ids kept, pixels not blocked).", "tracking")
     coverage_store: float = knob(0.90, 0, 1, "Share of store (POS) transactions sent to the CDP.", "tracking")
     coverage_sales: float = knob(0.60, 0, 1, "Share of sales activities (meetings, deals) the CDP receives from the CRM connector.", "tracking")
-    identified_share: float = knob(0.35, 0, 1, "Share of sessions after registration in which the person is logged in or otherwise identified.", "tracking")
+    # identify-on-login, the same tool on both sides (issue 19): assumed 0.8 by default — identify
+    # wired into the login and page templates, missing some (single-page routes, subdomains); no
+    # published share exists. HubSpot documents the CRM side (_hsq.push(["identify", {email}]),
+    # developers.hubspot.com/docs/api-reference/latest/account/settings/tracking-code/identify).
+    identified_share: float = knob(0.8, 0, 1, "Share of logged-in web sessions in which the CDP's tag identifies the visitor with the user id (identify on login); app sessions always carry it.", "tracking")
+    crm_identified_share: float = knob(0.8, 0, 1, "Share of logged-in web sessions in which the marketing CRM's tracking script identifies the visitor by the account's e-mail (HubSpot's identify call), tying the browser to the contact; same per-session draw as the CDP's identify.", "tracking")
     devices_per_person: float = knob(2.0, 1, 6, "Mean number of browsers/devices a person uses (each has its own anonymous id).", "tracking")
     shared_device_rate: float = knob(0.03, 0, 0.5, "Share of people who browse on a device that another person also uses (household tablet, office PC).", "tracking")
     second_email_rate: float = knob(0.15, 0, 1, "Share of people who sometimes give a second email address (work vs personal).", "tracking")
@@ -46,6 +51,9 @@ class Knobs:
     # --- CRM hygiene and sync --------------------------------------------------------------
     crm_form_sync_minutes: float = knob(5.0, 0, 10080, "Mean delay before a form submission or automatic score change is written to the CRM, in minutes.", "crm")
     crm_import_days: float = knob(7.0, 0.5, 90, "Days between list imports (webinar attendees, events, purchased lists).", "crm")
+    # assumed nightly (issue 19 item 7, still open): webhook-based shop integrations can sync within
+    # minutes; no vendor page read this session gives a figure for the native Shopify→HubSpot sync, so
+    # the default stays the conservative batch and the well-run CRM level sets hourly.
     crm_order_sync_hours: float = knob(24.0, 1, 720, "Hours between order syncs from the shop/billing system into the CRM (nightly = 24).", "crm")
     rep_update_lag_days: float = knob(3.0, 0, 60, "Mean days before a sales rep records a stage change they already know about.", "crm")
     crm_error_rate: float = knob(0.05, 0, 0.5, "Share of recorded CRM values that are wrong (typos, stale enrichment, wrong picklist value).", "crm")
@@ -87,6 +95,8 @@ class Behaviour:
     feature_events_per_day: float = knob(0.0, 0, 100, "Feature-usage events per active trial day (product-led presets).", "behaviour")
     store_visits_per_month: float = knob(0.0, 0, 60, "Store visits per month (omnichannel).", "behaviour")
     loyalty_share: float = knob(0.0, 0, 1, "Share of store customers who scan a loyalty id at the till (omnichannel).", "behaviour")
+    login_share: float = knob(0.30, 0, 1, "Share of web sessions in which a person who has a product login (shop account, trial, paying customer) is logged in.", "behaviour")
+    prospect_login_share: float = knob(0.0, 0, 1, "Share of web sessions in which a known prospect without a product login yet (before the trial or the won deal) is logged in to something the site tracks (a community or resources portal).", "behaviour")
     app_share: float = knob(0.0, 0, 1, "Share of people with the mobile app installed.", "behaviour")
     growth_rate_monthly: float = knob(0.0, -0.5, 1.0, "Monthly growth of the active customer base (0 = steady state: new customers replace those who lapse; negative = decline, at most as fast as customers lapse when nobody new arrives).", "behaviour")
     crm_decay_monthly: float = knob(0.021, 0, 0.3, "Monthly chance that a person's e-mail address changes (old address abandoned, bounces); the CRM keeps the old one.", "crm")

@@ -23,11 +23,12 @@ from synthetic.journeys import (CHANNELS, DAY, IDENTS, Sessions, _frame, cat, dr
 from synthetic.population import Population, build_population
 from synthetic.presets import PRESETS
 from synthetic.tracking import as_categorical, identifier_strings, identifiers_table, observe
-from synthetic.units import Unit, plan_units, unit_rng
+from synthetic.units import STREAMS, Unit, plan_units, stream_rng
 from synthetic.world import TABLES, World
 
 EVENT_COLUMNS = ("event_id", "person_id", "ts", "channel", "event_type", "page", "value",
-                 "anonymous_id", "user_id", "email", "received_at", "crm_received_at", "session_id")
+                 "anonymous_id", "user_id", "email", "received_at", "crm_received_at", "session_id",
+                 "crm_identify_email")
 #: Sales history kept from before the window (meetings and deals of the pipeline in flight).
 HISTORY_DAYS = 365
 
@@ -47,40 +48,49 @@ def generate(config: WorldConfig) -> World:
 
 
 def generate_unit(config: WorldConfig, unit: Unit) -> UnitTables:
-    """Every table of one unit of people; the order of draws is fixed."""
-    rng = unit_rng(config.seed, unit.index)
+    """Every table of one unit of people.
+
+    Each subsystem draws from its own random stream (:func:`synthetic.units.stream_rng`): people,
+    intent, behaviour, identity, pipeline and e-mail make the world; the CRM's record, the logins
+    each system identifies and the tracking make what the systems see. So a CRM or CDP operating
+    level (or a stack profile) changes only what that system records, never the world."""
+    rng = {name: stream_rng(config.seed, unit.index, name) for name in STREAMS}
     model = PRESETS[config.preset].model
     horizon = config.days * DAY
-    pop = build_population(config, unit, rng)
+    pop = build_population(config, unit, rng["people"])
     m = pop.size
-    ep = draw_episodes(config, pop, rng)
-    sessions = draw_sessions(config, pop, ep, rng)
-    ev = expand_sessions(config, sessions, rng)
+    ep = draw_episodes(config, pop, rng["intent"])
+    beh = rng["behaviour"]
+    sessions = draw_sessions(config, pop, ep, beh)
+    ev = expand_sessions(config, sessions, beh)
     from_store = np.asarray(sessions.channel[ev["session"].to_numpy()] == "store") & (ev["channel"] != "ads").to_numpy()
     ev["ident"] = pd.Categorical.from_codes(np.where(from_store, IDENTS.index("store"), IDENTS.index("session")), categories=IDENTS)
-    loyalty_session = rng.random(len(sessions.person)) < config.behaviour.loyalty_share
+    loyalty_session = beh.random(len(sessions.person)) < config.behaviour.loyalty_share
     ev["loyalty"] = (ev["ident"] == "store") & loyalty_session[ev["session"].to_numpy()] & pop.has_account[ev["person"].to_numpy()]
-    webinar = lifecycle.webinars(config, ep, pop.arrivals.leaves, rng).assign(ident="email", loyalty=False)
+    webinar = lifecycle.webinars(config, ep, pop.arrivals.leaves, beh).assign(ident="email", loyalty=False)
     ev = pd.concat([ev, webinar], ignore_index=True) if len(webinar) else ev
     ev = ev[ev["t"].to_numpy() < horizon].reset_index(drop=True)
 
-    # who is known, since when, and with which addresses
+    # who is known, since when, and with which addresses (the world: no CRM knob is read here)
+    idr = rng["identity"]
     first = ident.first_identified(ev, m)
     rates = ident.identification_rates(config, pop, ep, ev, first)
-    reg_before = ident.known_before(config, pop, ep, rates, rng)
+    reg_before = ident.known_before(config, pop, ep, rates, idr)
     reg = ident.registration(reg_before, first)
-    changed_at = decay.email_change_times(config, pop, reg_before, rng)
+    changed_at = decay.email_change_times(config, pop, reg_before, idr)
     job_at = decay.job_changes(config, pop)
-    ev["addr"] = ident.event_addresses(config, pop, ev, changed_at, rng)
-    contacts = crm.contacts_table(config, ident.first_contacts(pop, ev, reg_before, changed_at, rates, rng), reg, rng)
+    ev["addr"] = ident.event_addresses(config, pop, ev, changed_at, idr)
+    first_seen = ident.first_contacts(pop, ev, reg_before, changed_at, rates, idr)
     first_addr = np.full(m, ident.PRIMARY, dtype=np.int64)
-    firsts = contacts[contacts["first"].to_numpy()]
+    firsts = first_seen.drop_duplicates("person")  # sorted by person, time: each person's first address
     first_addr[firsts["person"].to_numpy()] = firsts["addr"].to_numpy()
 
-    history = lifecycle.purchase_history(config, reg_before, rng).assign(loyalty=False, addr=np.int8(ident.PRIMARY))
-    facts, more = _milestones(config, pop, ep, ev, reg, reg_before, rng, model)
-    eng = mail.engagement(config, pop, contacts, decay.address_death(changed_at, job_at), ep, rng)
-    sessions, clicks, landing = _landing_sessions(config, pop, sessions, eng, rng)
+    pipe = rng["pipeline"]
+    history = lifecycle.purchase_history(config, reg_before, pipe).assign(loyalty=False, addr=np.int8(ident.PRIMARY))
+    facts, more, login_from = _milestones(config, pop, ep, ev, reg, reg_before, pipe, model)
+    eng = mail.engagement(config, pop, first_seen.rename(columns={"t": "eff"}), decay.address_death(changed_at, job_at), ep,
+                          rng["email"])
+    sessions, clicks, landing = _landing_sessions(config, pop, sessions, eng, rng["email"])
     extra = [history, *more, eng.events[eng.events["event_type"] == "email_open"].assign(ident="email"), clicks, landing]
     ev = pd.concat([ev] + [e.assign(loyalty=e.get("loyalty", False)) for e in extra if len(e)], ignore_index=True)
     ev["ident"] = cat(ev["ident"], IDENTS, len(ev))
@@ -90,21 +100,25 @@ def generate_unit(config: WorldConfig, unit: Unit) -> UnitTables:
     product = (ev["ident"] == "product").to_numpy()
     ev.loc[product, "device"] = pop.dev_offset[ev.loc[product, "person"].to_numpy()]
 
+    # what the CRM records (its own stream: its knobs change how much it draws)
+    contacts = crm.contacts_table(config, first_seen, reg, rng["crm"])
     facts += _event_facts(config, pop, ev, more, eng, contacts, model)
-    facts += decay.truth_and_crm_facts(config, pop, reg, changed_at, job_at, rng)
+    facts += decay.truth_and_crm_facts(config, pop, reg, changed_at, job_at, rng["decay"])
     facts += _registration_truth(config, pop, reg, changed_at, model)
     facts += crm.creation_facts(config, pop, contacts)
     facts = pd.concat(facts, ignore_index=True)
 
-    logged = (sessions.t >= np.nan_to_num(reg[sessions.person], nan=np.inf)) & pop.has_account[sessions.person] & (
-        np.asarray(sessions.channel == "app") | (rng.random(len(sessions.person)) < config.knobs.identified_share))
-    ev = observe(config, pop, ev, reg, logged, first_addr, rng)
+    if model == "b2c":
+        login_from = np.where(pop.has_account, reg, np.nan)
+    logins = ident.session_logins(config, pop, sessions.person, sessions.t, np.asarray(sessions.channel == "app"), reg,
+                                  login_from, rng["login"])
+    ev = observe(config, pop, ev, logins, login_from, first_addr, rng["tracking"])
     id_strings = identifier_strings(config, pop)
     intent = _finalise_intent(config, ep, ev, pop)
     identifiers = identifiers_table(config, pop, ev, id_strings)
     events = _finalise_events(config, pop, ev, id_strings)
     people = _finalise_people(config, pop, reg, id_strings[0])
-    changes = _finalise_changes(config, pop, crm.record(config, facts, contacts, rng))
+    changes = _finalise_changes(config, pop, crm.record(config, facts, contacts, rng["crm_record"]))
     traits = _finalise_traits(config, pop, facts)
     tables = {"people": people, "accounts": pop.accounts, "events": events, "identifiers": identifiers,
               "crm_changes": changes, "intent": intent, "traits": traits}
@@ -113,12 +127,18 @@ def generate_unit(config: WorldConfig, unit: Unit) -> UnitTables:
 
 # ------------------------------------------------------------------ milestones and facts
 
-def _milestones(config, pop: Population, ep, ev, reg, reg_before, rng, model) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    """Funnel stages (B2B), trials and upgrades (PLG): their facts and the events they cause."""
+def _milestones(config, pop: Population, ep, ev, reg, reg_before, rng, model) -> tuple[list[pd.DataFrame], list[pd.DataFrame], np.ndarray]:
+    """Funnel stages (B2B), trials and upgrades (PLG): their facts, the events they cause, and
+    when each person's product login starts (NaN: none yet).
+
+    A sales-led B2B buyer gets a login with the product, at the won deal; a product-led one at the
+    trial sign-up. Before that a known prospect has no product login (issue 19: logins of
+    prospects are kept apart from customers' logins, see ``prospect_login_share``)."""
     n = pop.size
     start = config.start_ts
     facts: list[pd.DataFrame] = []
     more: list[pd.DataFrame] = []
+    login_from = np.full(n, np.nan)
     if config.preset == "b2b-saas":
         demo_ev = ev[ev["event_type"] == "demo_requested"]
         demo_first = demo_ev.groupby("person")["t"].min()
@@ -128,6 +148,8 @@ def _milestones(config, pop: Population, ep, ev, reg, reg_before, rng, model) ->
         strength, demo = _pipeline_before(reg_before, reg, strength, demo, rng)
         ms, sales = lifecycle.b2b_funnel(config, reg, strength, demo, rng)
         more.append(sales[sales["t"].to_numpy() >= -HISTORY_DAYS * DAY].assign(ident="sales", addr=np.int8(-1)))
+        won = ms[ms["stage"] == "customer"].groupby("person")["t"].min()
+        login_from[won.index.to_numpy()] = won.to_numpy()
         stage = ms[ms["stage"] != "lost"]
         # 'lead' is the stage a CRM gives every new contact (crm.creation_facts); here it is truth only
         is_lead = (stage["stage"] == "lead").to_numpy()
@@ -150,6 +172,8 @@ def _milestones(config, pop: Population, ep, ev, reg, reg_before, rng, model) ->
     if config.preset == "plg-saas":
         signups = _signups_before(ev[ev["event_type"] == "signup"][["person", "t", "addr"]], reg_before, reg, rng)
         usage, upgrades = lifecycle.plg_usage(config, signups, pop.arrivals.leaves, rng)
+        trial = signups.groupby("person")["t"].min()
+        login_from[trial.index.to_numpy()] = trial.to_numpy()
         more.append(usage.assign(addr=np.int8(-1)))
         addr_of = pd.Series(signups["addr"].to_numpy(), index=signups["person"].to_numpy())
         up_addr = addr_of.reindex(upgrades["person"].to_numpy()).to_numpy()
@@ -166,7 +190,7 @@ def _milestones(config, pop: Population, ep, ev, reg, reg_before, rng, model) ->
         if config.behaviour.loyalty_share > 0:
             known = np.flatnonzero(~np.isnan(reg) & pop.has_account)
             facts.append(crm.change_rows(known, "loyalty_member", "true", reg[known], "form"))
-    return facts, more
+    return facts, more, np.where(pop.has_account, login_from, np.nan)
 
 
 def _pipeline_before(reg_before: np.ndarray, reg: np.ndarray, strength: np.ndarray, demo: np.ndarray,
@@ -291,7 +315,7 @@ def _finalise_events(config: WorldConfig, pop: Population, ev: pd.DataFrame, id_
     idx = rows[order]
     cols = {name: ev[name].array.take(idx) if isinstance(ev[name].dtype, pd.CategoricalDtype) else ev[name].to_numpy()[idx]
             for name in ("person", "t", "channel", "event_type", "page", "value", "session", "anon_code", "user_code",
-                         "email_code", "delay", "crm_delay")}
+                         "email_code", "crm_identify_code", "delay", "crm_delay")}
     start = config.start_ts
     user_ids, emails = id_strings
     session = cols["session"]
@@ -311,6 +335,8 @@ def _finalise_events(config: WorldConfig, pop: Population, ev: pd.DataFrame, id_
         "received_at": to_ts(start, t + cols["delay"]),
         "crm_received_at": to_ts(start, t + cols["crm_delay"]),
         "session_id": pd.array(np.where(session >= 0, session.astype(np.int64) + 1, 0), dtype="Int64"),
+        # the e-mail the CRM's tracking script identified a logged-in visitor with (issue 19)
+        "crm_identify_email": as_categorical(cols["crm_identify_code"], emails),
     })
     out.loc[session < 0, "session_id"] = pd.NA
     return out

@@ -207,3 +207,35 @@ def first_contacts(pop: Population, ev: pd.DataFrame, reg_before: np.ndarray, ch
     both = pd.concat(frames + [seen], ignore_index=True)
     both = both.sort_values(["person", "addr", "t"], kind="mergesort").drop_duplicates(["person", "addr"])
     return both.sort_values(["person", "t", "addr"], kind="mergesort", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Logins:
+    """Per session: whether the person is logged in (the world), and whether each system's
+    tracking identified that login — the CDP's tag by sending the user id, the CRM's tracking
+    script by an identify call with the account's e-mail (HubSpot's ``_hsq.push(["identify",
+    {email}])``, developers.hubspot.com/docs/api-reference/latest/account/settings/tracking-code/identify)."""
+
+    logged: np.ndarray
+    cdp: np.ndarray
+    crm: np.ndarray
+
+
+def session_logins(config: WorldConfig, pop: Population, person: np.ndarray, t: np.ndarray, app: np.ndarray,
+                   reg: np.ndarray, login_from: np.ndarray, rng: np.random.Generator) -> Logins:
+    """Which sessions are logged in, and which of those each system's tracking identifies.
+
+    A person with a product login (``login_from``: a shop account from registration, a trial from
+    sign-up, a sales-led customer from the won deal) logs in to ``login_share`` of web sessions and
+    to every app session; a known prospect without one to ``prospect_login_share`` (a community or
+    portal login). Both systems' identify calls use ONE draw per session: at the same share, the
+    CDP and the CRM identify the same sessions, and a higher share for one is a superset."""
+    b, k = config.behaviour, config.knobs
+    n = len(person)
+    u_login = rng.random(n)
+    u_ident = rng.random(n)
+    has_login = t >= np.nan_to_num(login_from[person], nan=np.inf)
+    prospect = ~has_login & (t >= np.nan_to_num(reg[person], nan=np.inf)) & pop.has_account[person]
+    logged = (has_login & (app | (u_login < b.login_share))) | (prospect & ~app & (u_login < b.prospect_login_share))
+    return Logins(logged=logged, cdp=logged & (app | (u_ident < k.identified_share)),
+                  crm=logged & ~app & (u_ident < k.crm_identified_share))

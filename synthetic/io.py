@@ -55,7 +55,7 @@ SCHEMAS: dict[str, pa.Schema] = {
     "events": pa.schema([("event_id", pa.int64()), ("person_id", pa.int64()), ("ts", _TS), ("channel", _CODES),
                          ("event_type", _CODES), ("page", _CODES), ("value", pa.float64()), ("anonymous_id", _IDS),
                          ("user_id", _IDS), ("email", _IDS), ("received_at", _TS), ("crm_received_at", _TS),
-                         ("session_id", pa.int64())]),
+                         ("session_id", pa.int64()), ("crm_identify_email", _IDS)]),
     "identifiers": pa.schema([("identifier_type", pa.string()), ("identifier", pa.string()), ("person_id", pa.int64()),
                               ("shared", pa.bool_())]),
     "crm_changes": pa.schema([("contact_id", pa.int64()), ("person_id", pa.int64()), ("field", pa.string()),

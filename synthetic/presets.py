@@ -31,6 +31,14 @@ Sources (abbreviations used below):
   from tracking page views" (knowledge.hubspot.com, "Analyzing sessions, visitors, and page views").
   The CDP's tag is the same kind of tracker, so both lose the same browsers: crm_coverage_web
   defaults to the preset's coverage_web.
+- [LOG] Logins (issue 19): who *can* log in is the business, not an ops level. A shop account
+  exists from registration (guests never); a product-led trial from the sign-up; a sales-led
+  B2B buyer gets a product login with the won deal — before a demo or trial a prospect has none
+  (assumed: vendors' marketing sites gate nothing but the product; ``prospect_login_share`` 2 %
+  stands for community/resources portals, assumed, no published figure). Customers' logged-in
+  share of web visits: b2b-saas 45 % and plg-saas 80 % assumed (paying users reach the site from
+  the product), B2C from [SEG]. Whether each system *identifies* a login is an ops knob on each
+  side (``identified_share`` for the CDP, ``crm_identified_share`` for the CRM's tracking script).
 - [DEC] Contact data decay 2.1 %/month (22.5 %/year): HubSpot's database-decay figure from
   MarketingSherpa research (vendor-published survey figure, widely repeated; no study design
   published). Job changes: BLS "Employee Tenure in 2024" (median tenure 3.9 years → ~16 %/year)
@@ -68,7 +76,6 @@ PRESETS: dict[str, Preset] = {
         knobs={
             "coverage_web": 0.80,           # B2B audiences block trackers less than consumers; ~15–25% loss
             "crm_coverage_web": 0.80,       # same first-party JS tracking, same blockers as the CDP ([HST])
-            "identified_share": 0.45,       # a form fill cookies the browser; later visits are known
             "devices_per_person": 1.6,      # work laptop + phone
             "shared_device_rate": 0.01,
             "rep_update_lag_days": 4.0,     # reps update stages in weekly pipeline reviews
@@ -95,6 +102,9 @@ PRESETS: dict[str, Preset] = {
             "opp_to_won": 0.37,             # [FPS]; [MAV] shows 63% of *closed* deals won
             "sales_cycle_days": 60.0,       # [EBS] opportunity→close; lead→close ~ 3 months
             "committee_size": 4.0,          # [GAR] buying groups of 6–10 at large firms; smaller at SMB
+            # [LOG] a sales-led prospect has no product login before the deal; customers' visits
+            "login_share": 0.45,
+            "prospect_login_share": 0.02,
         },
     ),
     "plg-saas": Preset(
@@ -106,7 +116,6 @@ PRESETS: dict[str, Preset] = {
             "coverage_web": 0.75,           # developer audiences run ad blockers more often
             "crm_coverage_web": 0.75,       # [HST]
             "coverage_app": 0.97,           # server-side product events
-            "identified_share": 0.80,       # product usage is logged in by definition
             "devices_per_person": 1.8,
             "shared_device_rate": 0.01,
             "rep_update_lag_days": 5.0,
@@ -129,6 +138,8 @@ PRESETS: dict[str, Preset] = {
             "trial_to_paid": 0.18,          # [OV] opt-in trial 15–25%
             "feature_events_per_day": 3.0,
             "committee_size": 2.0,
+            "login_share": 0.80,            # [LOG] trial and paying users: product usage is logged in
+            "prospect_login_share": 0.02,   # [LOG] before the sign-up
         },
     ),
     "b2c-retail": Preset(
@@ -139,7 +150,6 @@ PRESETS: dict[str, Preset] = {
         knobs={
             "coverage_web": 0.85,           # ~15% of browsers block or refuse tracking
             "crm_coverage_web": 0.85,       # [HST]
-            "identified_share": 0.25,       # [SEG] 10–30% of sessions logged in
             "devices_per_person": 2.3,      # [CRT]
             "shared_device_rate": 0.04,     # household tablets and laptops
         },
@@ -158,6 +168,7 @@ PRESETS: dict[str, Preset] = {
             "email_open_rate": 0.298,       # [MC] e-commerce
             "email_click_rate": 0.017,      # [MC] e-commerce
             "ad_click_share": 0.20,
+            "login_share": 0.25,            # [SEG] 10–30% of sessions logged in
         },
     ),
     "omnichannel": Preset(
@@ -170,7 +181,6 @@ PRESETS: dict[str, Preset] = {
             "crm_coverage_web": 0.85,       # [HST]
             "coverage_app": 0.95,
             "coverage_store": 0.90,
-            "identified_share": 0.30,
             "devices_per_person": 2.3,      # [CRT]
             "shared_device_rate": 0.04,
         },
@@ -192,6 +202,7 @@ PRESETS: dict[str, Preset] = {
             "store_visits_per_month": 1.2,  # grocery/fashion: roughly monthly store trips outside market episodes
             "loyalty_share": 0.55,          # loyalty scan rates of ~50–70% are typical for large retailers
             "app_share": 0.35,
+            "login_share": 0.30,            # [SEG] upper half: app and loyalty members log in more
         },
     ),
 }

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthetic.config import WorldConfig
-from synthetic.identification import EMAIL_EVENTS
+from synthetic.identification import EMAIL_EVENTS, Logins
 from synthetic.population import Population
 from synthetic.units import padded_ids
 
@@ -26,9 +26,10 @@ CRM_EMAIL_EVENTS = ("email_open", "email_click")
 CLIENT_DROP = 0.02
 
 
-def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndarray,
-            session_logged: np.ndarray, first_addr: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    """Add anonymous_id, user_id, email (codes into identifier arrays) and the CDP's and the CRM's delays."""
+def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, logins: Logins, login_from: np.ndarray,
+            first_addr: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    """Add anonymous_id, user_id, email (codes into identifier arrays), the e-mail the CRM's
+    identify call passed on logged-in pages, and the CDP's and the CRM's delays."""
     n = len(ev)
     m = pop.size
     person = ev["person"].to_numpy()
@@ -37,13 +38,16 @@ def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndar
     session = ev["session"].to_numpy()
     device = ev["device"].to_numpy()
     in_session = (ident == "session").to_numpy()
-    logged = np.zeros(n, dtype=bool)
-    logged[in_session] = session_logged[session[in_session]]
+    cdp_login = np.zeros(n, dtype=bool)
+    cdp_login[in_session] = logins.cdp[session[in_session]]
+    crm_login = np.zeros(n, dtype=bool)
+    crm_login[in_session] = logins.crm[session[in_session]]
     product = (ident == "product").to_numpy()
     store_loyal = (ident == "store").to_numpy() & ev["loyalty"].to_numpy(dtype=bool)
-    has_login = pop.has_account[person]
+    # a user id exists once the person has a product login (shop account, trial, won deal)
+    has_login = pop.has_account[person] & (ev["t"].to_numpy() >= np.nan_to_num(login_from[person], nan=np.inf))
     email_event = etype.isin(EMAIL_EVENTS).to_numpy()
-    user = has_login & (logged | product | store_loyal | (in_session & email_event))
+    user = pop.has_account[person] & (cdp_login | product | store_loyal | (in_session & email_event & has_login))
     gives_email = (email_event & (ident != "store").to_numpy()) | ident.isin(("email", "sales", "click")).to_numpy()
     addr = ev["addr"].to_numpy().astype(np.int64)
     addr = np.where(addr < 0, first_addr[person], addr)
@@ -51,6 +55,8 @@ def observe(config: WorldConfig, pop: Population, ev: pd.DataFrame, reg: np.ndar
     ev["anon_code"] = np.where(device >= 0, device, -1).astype(np.int32)
     ev["user_code"] = np.where(user, person, -1).astype(np.int32)
     ev["email_code"] = np.where(gives_email & (addr >= 0), person + np.maximum(addr, 0) * m, -1).astype(np.int32)
+    # the login's e-mail (the account's first address) on pages the CRM's identify call ran on
+    ev["crm_identify_code"] = np.where(crm_login & (device >= 0), person + first_addr[person] * m, -1).astype(np.int32)
     cdp, crm = _received_delays(config, pop, ev, rng)
     ev["delay"] = cdp
     ev["crm_delay"] = crm

@@ -24,6 +24,13 @@ from synthetic.presets import PRESETS
 UNIT_PEOPLE = 4096
 _TAG = 20261129
 _MAIN, _ACCOUNTS = 0, 1
+_NAMED = 2
+#: The random streams of a unit, one per subsystem (:func:`stream_rng`). The world itself (people,
+#: intent, behaviour, pipeline and deals) draws only from its own streams, and each system's
+#: record of it (CRM, CDP tracking, logins identified) from its own, so moving one system's
+#: operating knobs changes what that system records and nothing else (issue 19).
+STREAMS: tuple[str, ...] = ("people", "intent", "behaviour", "identity", "pipeline", "email", "decay", "login",
+                            "crm", "crm_record", "tracking")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,16 @@ class Unit:
 def unit_rng(seed: int, unit: int, stream: int = _MAIN) -> np.random.Generator:
     """The random generator of one unit (stream 0: everything; stream 1: its account plan)."""
     return np.random.default_rng(np.random.SeedSequence([seed, _TAG, unit, stream]))
+
+
+def stream_rng(seed: int, unit: int, name: str) -> np.random.Generator:
+    """The random generator of one subsystem of one unit, keyed by the subsystem's name.
+
+    Streams are independent: how many numbers one subsystem draws (e.g. the CRM drawing more
+    duplicates at a higher ``duplicate_rate``) never shifts what another draws."""
+    if name not in STREAMS:
+        raise ValueError(f"unknown random stream {name!r}; accepted: {', '.join(STREAMS)}")
+    return np.random.default_rng(np.random.SeedSequence([seed, _TAG, unit, _NAMED, STREAMS.index(name)]))
 
 
 def _committees(config: WorldConfig, unit: int, people: int) -> np.ndarray:

@@ -144,3 +144,155 @@ def test_generate_records_the_ops_levels_and_compare_applies_them(tmp_path, caps
     assert main([*args, "--ops", "cdp=superb"]) == 2
     err = capsys.readouterr().err
     assert "--ops expects side=level" in err and "well-run" in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- issue 19: one world, the diagonal
+# The ops levels and stack profiles change only what each system records; the world (people,
+# intent, behaviour, pipeline and deals) is drawn from its own random streams and stays the same.
+
+FAIR_SEEDS = (7, 8, 9)
+WORLD_PEOPLE = 1200
+#: Event columns that are the world's behaviour (the rest — user_id, crm_identify_email,
+#: received_at, crm_received_at — is what each system observed, and may differ by design).
+BEHAVIOUR_COLUMNS = ["event_id", "person_id", "ts", "channel", "event_type", "page", "value", "anonymous_id", "email",
+                     "session_id"]
+
+
+def _world_variants(preset: str, seed: int) -> dict[str, object]:
+    from core.advice.stacks import stack_settings, stacks_for
+    from core.cli.stacks import world_part
+    from synthetic.config import apply_overrides
+    from synthetic.generator import generate
+    from synthetic.presets import preset_config
+
+    def make(settings):
+        cfg = preset_config(preset, seed=seed, people=WORLD_PEOPLE, days=30)
+        return generate(apply_overrides(cfg, world_part(settings)))
+
+    out = {"default": make({})}
+    for side in ("crm", "cdp"):
+        for level in ("well-run", "poorly-run"):
+            out[f"{side}={level}"] = make(ops_settings({side: level}))
+    for role in ("crm", "cdp"):
+        for profile in stacks_for(role):
+            settings = world_part(stack_settings([profile.name]))
+            if settings:
+                out[f"stack {profile.name}"] = make(settings)
+    return out
+
+
+@pytest.mark.parametrize("preset", ["b2b-saas", "b2c-retail", "plg-saas"])
+def test_the_world_is_the_same_whatever_the_ops_level_or_stack(preset):
+    """People, intent, true traits, every behavioural event and every deal are equal (as frames)
+    across every ops level and stack profile, on three seeds; what the systems record does move."""
+    for seed in FAIR_SEEDS:
+        worlds = _world_variants(preset, seed)
+        base = worlds["default"]
+        deals = lambda w: w.events[(w.events["event_type"] == "purchase").to_numpy()][BEHAVIOUR_COLUMNS]  # noqa: E731
+        for name, w in worlds.items():
+            for table in ("people", "accounts", "intent", "traits"):
+                assert getattr(w, table).equals(getattr(base, table)), (preset, seed, name, table)
+            assert w.events[BEHAVIOUR_COLUMNS].equals(base.events[BEHAVIOUR_COLUMNS]), (preset, seed, name)
+            assert deals(w).equals(deals(base)), (preset, seed, name)
+        # not vacuous: each side's level changes that side's record, and only that side's
+        assert not worlds["crm=poorly-run"].crm_changes.equals(base.crm_changes)
+        assert worlds["crm=poorly-run"].events["received_at"].equals(base.events["received_at"])
+        assert not worlds["cdp=poorly-run"].events["received_at"].equals(base.events["received_at"])
+        assert worlds["cdp=poorly-run"].crm_changes.equals(base.crm_changes)
+
+
+def test_identify_on_login_is_the_same_tool_on_both_sides():
+    """At equal shares both systems identify the same logged-in sessions; switching one side's
+    identify off removes only that side's login identification; a sales-led prospect has no
+    product login before the won deal, so few of its events carry a user id."""
+    from synthetic.config import apply_overrides
+    from synthetic.generator import generate
+    from synthetic.presets import preset_config
+
+    cfg = preset_config("b2c-retail", seed=7, people=WORLD_PEOPLE, days=30)
+    w = generate(cfg)
+    ev = w.events
+    crm_ids = ev["crm_identify_email"].notna().to_numpy()
+    web_user = (ev["user_id"].notna() & (ev["channel"] == "web") & (ev["event_type"] == "page_view")).to_numpy()
+    assert crm_ids.sum() > 100 and (crm_ids & web_user).sum() / crm_ids.sum() > 0.9
+    off = generate(apply_overrides(cfg, {"crm_identified_share": 0.0}))
+    assert off.events["crm_identify_email"].isna().all()
+    assert off.events["user_id"].equals(ev["user_id"])
+    b2b = generate(preset_config("b2b-saas", seed=7, people=WORLD_PEOPLE, days=30))
+    won = set(b2b.traits.loc[(b2b.traits["field"] == "lifecycle_stage") & (b2b.traits["value"] == "customer"), "person_id"])
+    pv = b2b.events[(b2b.events["event_type"] == "page_view").to_numpy()]
+    with_user = pv["user_id"].notna()
+    prospects = ~pv["person_id"].isin(won)
+    assert with_user[prospects].mean() < 0.05  # prospects: no product login (prospect_login_share 2%)
+
+
+DIAGONAL = {"both well run": {"crm": "well-run", "cdp": "well-run"}, "both default": {},
+            "both poorly run": {"crm": "poorly-run", "cdp": "poorly-run"}}
+MOVES = {"crm up": {"crm": "well-run"}, "crm down": {"crm": "poorly-run"},
+         "cdp up": {"cdp": "well-run"}, "cdp down": {"cdp": "poorly-run"}}
+FAIR_PLAYS = {"b2c-retail": ("cart-abandonment", "win-back"), "b2b-saas": ("pricing-intent", "mql-nurture")}
+
+
+@pytest.fixture(scope="module")
+def ops_grid():
+    """{(preset, play, seed, setup): {"crm": net, "cdp": net}} on small worlds, three seeds."""
+    from core.engine.plays import get_play
+
+    out = {}
+    for preset, plays in FAIR_PLAYS.items():
+        for seed in FAIR_SEEDS:
+            for setup, ops in {**DIAGONAL, **MOVES}.items():
+                s = Scenario.make(preset, seed=seed, people=1500, days=45, settings=ops_settings(ops))
+                engine = build_engine(s)
+                for name in plays:
+                    run = run_play(engine, get_play(name, preset), s.activation(), models=("crm", "cdp"))
+                    out[(preset, name, seed, setup)] = _net(run, s.campaign())
+    return out
+
+
+def _gap(net: dict[str, float]) -> float:
+    return net["cdp"] - net["crm"]
+
+
+def test_on_the_diagonal_neither_side_wins_by_construction(ops_grid):
+    """Both sides run equally well (well, default or poorly): across plays, presets and seeds each
+    side wins somewhere — no modelling choice hands every even match to one side."""
+    winners = {("cdp" if _gap(net) > 0 else "crm") for (preset, play, seed, setup), net in ops_grid.items()
+               if setup in DIAGONAL}
+    assert winners == {"crm", "cdp"}, winners
+
+
+def test_one_level_down_never_helps_the_side_that_moved(ops_grid):
+    """From both default, lowering one side a level never helps that side: the CDP-minus-CRM gap
+    rises when the CRM is run poorly and falls when the CDP is (median over three seeds, every play).
+
+    Raising a side a level is not asserted: on b2b-saas (pricing-intent and mql-nurture, 1,500
+    people, seeds 7-9) a well-run CDP nets slightly less than a default one, summed over both plays
+    — a finding reported for its own issue, not a property to pin."""
+    import numpy as np
+
+    for preset, plays in FAIR_PLAYS.items():
+        for play in plays:
+            med = {setup: float(np.median([_gap(ops_grid[(preset, play, s, setup)]) for s in FAIR_SEEDS]))
+                   for setup in ("both default", *MOVES)}
+            base = med["both default"]
+            assert med["crm down"] >= base >= med["cdp down"], (preset, play, med)
+
+
+def test_login_stitching_on_one_side_never_moves_the_other_sides_value():
+    """The four login-stitching cases (compare and the Campaign lift page): switching one side's
+    identify-on-login off changes only that side's net value — the world and the other side's
+    record are the same."""
+    from core.advice.stitching import login_stitching
+    from core.engine.plays import get_play
+
+    s = Scenario.make("b2b-saas", seed=7, people=1500, days=45)
+    rows = {(r["crm_login_stitching"], r["cdp_login_stitching"]): r for r in login_stitching(s, get_play("pricing-intent"))}
+    assert set(rows) == {(True, True), (False, True), (True, False), (False, False)}
+    assert rows[(False, False)]["crm_identified_share"] == rows[(False, False)]["identified_share"] == 0.0
+    assert rows[(True, True)]["crm_identified_share"] == rows[(True, True)]["identified_share"] > 0  # same tool
+    for crm in (True, False):
+        assert rows[(crm, True)]["net_value"]["crm"] == rows[(crm, False)]["net_value"]["crm"]
+    for cdp in (True, False):
+        assert rows[(True, cdp)]["net_value"]["cdp"] == rows[(False, cdp)]["net_value"]["cdp"]
+    assert rows[(True, True)]["net_value"] != rows[(False, False)]["net_value"]  # stitching matters somewhere

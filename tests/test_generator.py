@@ -309,7 +309,9 @@ def test_coverage_web_sets_share_of_web_events_received(coverage, make_world):
 
 @pytest.mark.parametrize("identified", [0.1, 0.9])
 def test_identified_share_sets_share_of_logged_in_sessions(identified, make_world):
-    world = make_world("b2c-retail", identified_share=identified)
+    # identified_share is the share of *logged-in* sessions the CDP identifies (issue 19): with every
+    # session of an account holder logged in (login_share 1), it is the share of their sessions known
+    world = make_world("b2c-retail", identified_share=identified, login_share=1.0)
     ev, people = world.events, world.people.set_index("person_id")
     web = ev[(ev["channel"] == "web") & ev["session_id"].notna()]
     s = web.groupby("session_id").agg(person=("person_id", "first"), t=("ts", "min"), known=("user_id", "count"))
@@ -467,7 +469,9 @@ def test_growth_rate_grows_activity(make_world):
     assert 0.9 < flat[1] / flat[0] < 1.1
     # 39 days between the two 3-week windows of a 60-day world: 1.2 ** 1.28 = 1.26, 0.9 ** 1.28 = 0.87
     assert 1.15 < grow[1] / grow[0] < 1.4
-    assert 0.78 < shrink[1] / shrink[0] < 0.95
+    # against the same seed's steady state (generator 3.0.0's streams left this 3,000-person world's
+    # steady state 9% up between the windows by chance; the decline is measured net of that)
+    assert 0.78 < (shrink[1] / shrink[0]) / (flat[1] / flat[0]) < 0.95
 
 
 def test_growth_below_the_lapse_rate_is_refused():

@@ -110,8 +110,11 @@ def test_a_sales_only_crm_wins_where_the_need_is_a_recorded_fact(results):
     """Target industry and stage are fields: nightly imports beat a 12-hour publish of behaviour."""
     f = results["sales-crm-vs-data-cloud-nurture"]
     assert f["crm"]["timely"] > f["cdp"]["timely"] and f["crm"]["net"] > f["cdp"]["net"]
-    web = results["sales-crm-vs-data-cloud-webinar"]  # reached sooner, but sent in weekly batches
-    assert web["crm"]["timely"] > web["cdp"]["timely"] and web["cdp"]["net"] > web["crm"]["net"]
+    # webinar follow-up: sent in weekly batches, the CRM nets far less. (Before generator 3.0.0 it also
+    # reached attendees sooner, 90% vs 89%; with prospects no longer carrying a login's user id before
+    # the won deal, the CDP's profiles split less and it reaches 97% vs 88% — seeds 7-9 agree.)
+    web = results["sales-crm-vs-data-cloud-webinar"]
+    assert web["cdp"]["timely"] > web["crm"]["timely"] and web["cdp"]["net"] > web["crm"]["net"]
 
 
 def test_a_sales_only_crm_cannot_act_on_pricing_behaviour(results):
@@ -119,10 +122,17 @@ def test_a_sales_only_crm_cannot_act_on_pricing_behaviour(results):
     assert f["crm"]["timely"] == 0 and f["crm"]["revenue"] == 0 and f["cdp"]["net"] > 0
 
 
-def test_the_hybrid_wins_when_the_need_has_a_crm_half_and_a_behaviour_half(results):
-    for case in ("hubspot-vs-segment-valued-browse", "hubspot-vs-segment-open-deals"):
-        f = results[case]
-        assert f["hybrid"]["net"] > max(f["crm"]["net"], f["cdp"]["net"]), case
+def test_on_hybrid_plays_hubspot_sees_the_behaviour_half_itself(results):
+    """Needs with a CRM half and a behaviour half (valued customers browsing; open deals researching
+    pricing). Before generator 3.0.0 the hybrid netted the most on both at seed 7. Now that HubSpot's
+    tracking script identifies logged-in visitors like the CDP's tag does (issue 19), the CRM's own
+    segment nets the most at seed 7 (valued browse: seeds 8, 9 agree; open deals: seed 9 agrees, on
+    seed 8 the hybrid leads), and the hybrid still beats the CDP alone on open deals."""
+    f = results["hubspot-vs-segment-valued-browse"]
+    assert f["crm"]["net"] > max(f["hybrid"]["net"], f["cdp"]["net"])
+    assert f["crm"]["timely"] > f["cdp"]["timely"]
+    f = results["hubspot-vs-segment-open-deals"]
+    assert f["crm"]["net"] > f["hybrid"]["net"] > f["cdp"]["net"]
 
 
 def test_the_hybrid_loses_to_the_cdp_when_it_must_send_through_a_sales_crm(results):

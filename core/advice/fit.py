@@ -74,7 +74,7 @@ CDP_FTE_NEEDED = CRM_FTE_NEEDED = FTE_NEEDED
 
 #: Knobs that the answers set directly; the operating levels never touch them (precedence:
 #: an answer about the business or the team's practice beats a level's generic value).
-ANSWERED = {"coverage_web", "coverage_app", "identified_share", "cdp_latency_minutes", "crm_coverage_web",
+ANSWERED = {"coverage_web", "coverage_app", "login_share", "cdp_latency_minutes", "crm_coverage_web",
             "crm_send_mode", "crm_workflow_delay_minutes", "crm_send_every_days",
             "cdp_send_mode", "cdp_workflow_delay_minutes", "cdp_send_every_days"}
 #: The hybrid's connector is run by the data team: daily when nobody owns it, hourly by default
@@ -166,7 +166,9 @@ def answers_to_settings(answers: Answers, crm_level: float | None = None, cdp_le
     if coverage_web is not None:
         track["coverage_web"] = float(coverage_web)
     s.update(track)
-    s["identified_share"] = answers.login_share if identified_share is None else float(identified_share)
+    # the answer is the business's logged-in share of visits (the world); whether each side's tracking
+    # identifies those logins is its operating level (identified_share / crm_identified_share, issue 19)
+    s["login_share"] = answers.login_share if identified_share is None else float(identified_share)
     if answers.marketing_automation == "no":
         # a sales CRM without marketing automation sees no visits, forms or e-mail engagement
         s["crm_coverage_web"] = 0.0
@@ -306,7 +308,7 @@ SWEEP_KNOBS: dict[str, dict[str, Any]] = {
                   "kind": "level", "values": (0.0, 0.5, 1.0), "answer": "data_people"},
     "coverage_web": {"label": "Tracking coverage (share of browsers both trackers reach)", "unit": "share",
                      "kind": "world", "values": (0.25, 0.55, 0.9), "answer": "tracking_maturity"},
-    "identified_share": {"label": "Identity match (share of visits identified)", "unit": "share", "kind": "world",
+    "identified_share": {"label": "Logged-in share of visits (either side can identify a login)", "unit": "share", "kind": "world",
                          "values": (0.05, 0.2, 0.5), "answer": "login_share"},
     "cdp_cost_factor": {"label": "CDP cost (licence, implementation, upkeep) vs your answer", "unit": "× your CDP cost",
                         "kind": "money", "values": (0.25, 0.5, 1.0, 2.0, 4.0), "answer": "cdp_licence_year"},

@@ -10,16 +10,26 @@ Values and why (each a plausible "good team" / "struggling team" setting, not a 
 
 - CRM well run: forms and order syncs within minutes / hourly, daily imports, clean data (2%
   missing, 1% wrong, 2% duplicates, enrichment monthly), active lists refreshed in minutes
-  (HubSpot documents active lists as updating automatically as records change), triggered
+  (HubSpot documents active lists as updating automatically as records change), identify on every
+  logged-in page, triggered
   workflows, a campaign shipped in half a day.
 - CRM poorly run: nightly order sync, fortnightly imports, a quarter of updates missing, 15%
   wrong, 25% duplicates (the top of the 10–30% range reported where nobody manages master data,
-  docs/research/crm_data_quality.md), the tracking script on few pages, lists refreshed daily,
+  docs/research/crm_data_quality.md), the tracking script on few pages and 5% of logins
+  identified, lists refreshed daily,
   weekly batch sends, two weeks to build a campaign.
-- CDP well run: 95% of browsers and 98% of app installs tracked, 60% of sessions identified,
-  real-time audiences with a 15-minute sync, three days to ship an audience, triggered journeys.
-- CDP poorly run: 30% / 50% tracked, 5% identified, ten-hour collection latency, daily batch
-  audiences and syncs, no e-mail merging, 45 days to ship, weekly batch sends.
+- CDP well run: 98% of app installs tracked, identify on every logged-in page, real-time
+  audiences with a 15-minute sync, three days to ship an audience, triggered journeys.
+- CDP poorly run: 30% / 50% tracked, 5% of logins identified, ten-hour collection latency, daily
+  batch audiences and syncs, no e-mail merging, 45 days to ship, weekly batch sends.
+
+One toolbox for both sides (issue 19): identify-on-login is a knob on each side at the same
+values (well run 100% of logged-in sessions, default 80%, poorly run 5%), and both web trackers
+share one ceiling — the preset's share of browsers that do not block first-party scripts — so
+neither well-run level raises it (the CDP's well-run level used to track 95% of browsers against
+the CRM's 80–85%; no profile in core/advice/stacks.py documents server-side page collection that
+would lift it). A poorly run side puts its script on few templates: 30% of browsers on both
+sides (assumed, no published figure).
 """
 from __future__ import annotations
 
@@ -35,7 +45,7 @@ OPS: dict[str, dict[str, dict[str, Any]]] = {
         "well-run": {
             "crm_form_sync_minutes": 1.0, "crm_order_sync_hours": 1.0, "crm_import_days": 1.0,
             "crm_missing_rate": 0.02, "crm_error_rate": 0.01, "duplicate_rate": 0.02, "rep_update_lag_days": 0.5,
-            "crm_enrichment_days": 30.0,
+            "crm_enrichment_days": 30.0, "crm_identified_share": 1.0,
             "crm_list_refresh_minutes": 5.0, "crm_build_days": 0.5,
             "crm_send_mode": "triggered", "crm_workflow_delay_minutes": 0.0,
         },
@@ -43,14 +53,14 @@ OPS: dict[str, dict[str, dict[str, Any]]] = {
         "poorly-run": {
             "crm_form_sync_minutes": 240.0, "crm_order_sync_hours": 24.0, "crm_import_days": 14.0,
             "crm_missing_rate": 0.25, "crm_error_rate": 0.15, "duplicate_rate": 0.25, "rep_update_lag_days": 10.0,
-            "crm_enrichment_days": 365.0, "crm_coverage_web": 0.3,
+            "crm_enrichment_days": 365.0, "crm_coverage_web": 0.3, "crm_identified_share": 0.05,
             "crm_list_refresh_minutes": 1440.0, "crm_build_days": 14.0,
             "crm_send_mode": "batch", "crm_send_every_days": 7,
         },
     },
     "cdp": {
         "well-run": {
-            "coverage_web": 0.95, "coverage_app": 0.98, "identified_share": 0.6,
+            "coverage_app": 0.98, "identified_share": 1.0,
             "cdp_mode": "realtime", "cdp_sync_minutes": 15.0, "cdp_build_days": 3.0,
             "cdp_send_mode": "triggered", "cdp_workflow_delay_minutes": 0.0,
         },

@@ -115,6 +115,8 @@ _CATALOGUE: list[dict[str, Any]] = [
             "crm_send_mode": "triggered",
         },
         "sources": [
+            {"url": "https://developers.hubspot.com/docs/api-reference/latest/account/settings/tracking-code/identify",
+             "claim": "The tracking code's identify call ties the visitor's usertoken to an e-mail address, updating the existing contact; for use when the page knows who the visitor is (e.g. logged in). Identify-on-login is therefore available and its share stays the ops level's crm_identified_share - read 2026-12-03"},
             {"url": "https://knowledge.hubspot.com/lists/lists-faq",
              "claim": "Most contacts are added to an active list immediately when a property is updated (upper bound for complex lists truncated in the copy read); 2 min = 'a couple minutes' per a HubSpot partner (apeakmarketing.com) - read 2026-11-29"},
             {"url": "https://knowledge.hubspot.com/workflows/contact-company-deal-ticket-or-quote-unexpectedly-enrolled-in-workflow",
@@ -140,9 +142,12 @@ _CATALOGUE: list[dict[str, Any]] = [
             "crm_form_sync_minutes": 2,
             "crm_event_types": _MARKETING_CRM_EVENTS,
             "crm_identify_on_email_click": True,
+            "crm_identified_share": 0.0,
             "crm_send_mode": "triggered",
         },
         "sources": [
+            {"url": "https://trailhead.salesforce.com/en/content/learn/modules/pardot-lead-generation/learn-how-pardot-handles-prospects-and-visitors",
+             "claim": "A visitor becomes a prospect by giving an e-mail address (forms, form handlers, landing pages) or clicking a tracked e-mail link; no tracking-code call that identifies a logged-in visitor is documented, so crm_identified_share is 0 - read 2026-12-03"},
             {"url": "https://help.salesforce.com/apex/HTViewHelpDoc?id=mktg.pardot_enterprise_dynamic_list.htm",
              "claim": "A changed prospect is added to a dynamic list 'within a few hours'; 180 min is assumed for 'a few' (2-4 h, middle 3 h) - read 2026-11-29"},
             {"url": "https://help.salesforce.com/apex/HTViewHelpDoc?id=mktg.pardot_sf_connector_considerations.htm",
@@ -164,9 +169,12 @@ _CATALOGUE: list[dict[str, Any]] = [
             "crm_list_refresh_by_rule_type": {"field": 30, "behaviour": 60},
             "crm_form_sync_minutes": 3,
             "crm_event_types": _MARKETING_CRM_EVENTS,
+            "crm_identified_share": 0.0,
             "crm_send_mode": "triggered",
         },
         "sources": [
+            {"url": "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/interaction-journey-decision",
+             "claim": "Web tracking applies to known contacts or leads, those who visited through a tracking link in a Customer Insights - Journeys e-mail or submitted its form; no identify-on-login call is documented, so crm_identified_share is 0 - read 2026-12-03"},
             {"url": "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/auto-segment-management",
              "claim": "Segments in active journeys refresh every 30 minutes, or every 60 minutes with at least one interaction filter - read 2026-11-29"},
             {"url": "https://learn.microsoft.com/en-us/dynamics365/customer-insights/journeys/real-time-marketing-redesigned-segment-builder",
@@ -183,6 +191,7 @@ _CATALOGUE: list[dict[str, Any]] = [
         "label": "Sales-only CRM, nightly imports (Salesforce Sales Cloud, no marketing automation)",
         "settings": {
             "crm_coverage_web": 0.0,
+            "crm_identified_share": 0.0,
             "crm_event_types": [],
             "crm_import_days": 1,
             "crm_order_sync_hours": 24,

@@ -92,6 +92,7 @@ def run_compare(args: argparse.Namespace) -> int:
         "lift": results.lift.to_dict(orient="records"),
         "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
         "crossovers": crossovers,
+        **_login_stitching(scenario, play, args.sweep_people),
     }
     _add_multiplicity(out)
     out = json_safe(out)
@@ -111,6 +112,14 @@ def _add_multiplicity(out: dict) -> None:
     for row, adj in zip(out["lift"], m.p_adjusted):
         row["p_value_bh"] = adj
     out["multiplicity"] = m.to_dict()
+
+
+def _login_stitching(scenario, play, people: int) -> dict[str, Any]:
+    """The verdict with and without login stitching on each side (issue 19); at the sweep size,
+    none when the sweep is off."""
+    from core.advice.stitching import login_stitching
+
+    return {"login_stitching": login_stitching(scenario, play, people)} if people > 0 else {}
 
 
 def _fmt(v: Any, pct: bool = False) -> str:
@@ -157,4 +166,9 @@ def _text(out: dict) -> str:
         for c in out["crossovers"]:
             where = f"at {c['value']:.3g}" if c["value"] is not None else "never in the swept range"
             lines.append(f"  {c['knob']}: {c['winner_low']} → {c['winner_high']} {where}")
+    if out.get("login_stitching"):
+        from core.advice.stitching import stitching_lines
+
+        lines += ["", "With and without login stitching (each side's identify-on-login, same world)"]
+        lines += stitching_lines(out["login_stitching"])
     return "\n".join(lines) + "\n"

@@ -34,9 +34,8 @@ from core.engine.schema import ViewSchema
 from core.engine.setcompile import compile_at
 from core.engine.viewsql import CRM_EVENT_TYPES, RELATIONS, VIEWS, Layout, relation_ctes, with_clause
 
-#: sqlglot dialect names, as the CLI accepts them.
-#: The documented world layout (docs/ARCHITECTURE.md): events carry crm_received_at and person_id.
-DOCUMENTED = Layout(crm_received=True, has_person=True)
+#: The documented world layout (docs/ARCHITECTURE.md): events carry crm_received_at, crm_identify_email and person_id.
+DOCUMENTED = Layout(crm_received=True, has_person=True, crm_identify=True)
 _NOW = "1900-01-01T00:00:00.000001+00:00"  # stands in for CURRENT_TIMESTAMP until the tree is built
 
 

@@ -143,7 +143,8 @@ class SparkEngine:
             steps = resolution_ctes(self.identity)
             self._steps(steps, materialised(steps) | {"ids", "identity"})
             self._layout = Layout(crm_received="crm_received_at" in names["events"],
-                                  has_person="person_id" in names["events"])
+                                  has_person="person_id" in names["events"],
+                                  crm_identify="crm_identify_email" in names["events"])
         return self._layout
 
     # ------------------------------------------------------------------ views

@@ -88,7 +88,8 @@ def is_observed(world) -> bool:
 def world_layout(world) -> Layout:
     """Which optional columns the world's events carry (the view SQL adapts to them)."""
     cols = world.events.columns
-    return Layout(crm_received="crm_received_at" in cols, has_person="person_id" in cols)
+    return Layout(crm_received="crm_received_at" in cols, has_person="person_id" in cols,
+                  crm_identify="crm_identify_email" in cols)
 
 
 def with_seq(frame: pd.DataFrame) -> pd.DataFrame:
@@ -330,7 +331,7 @@ def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:
 
     The crm view's own SQL (:mod:`core.engine.viewsql`), run on these two tables, in time order.
     """
-    layout = Layout(crm_received="crm_received_at" in events.columns)
+    layout = Layout(crm_received="crm_received_at" in events.columns, crm_identify="crm_identify_email" in events.columns)
     sql = relation_sql("crm", "v_events", layout)
     return _run({"events": events, "crm_changes": with_seq(crm_changes)},
                 f"SELECT * FROM ({sql}) AS e ORDER BY ts, subject_id, event_type")

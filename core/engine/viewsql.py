@@ -47,6 +47,7 @@ class Layout:
     """What the world's tables hold beyond the contract's required columns."""
 
     crm_received: bool = False  # events carry crm_received_at (when the CRM's own tracking got it)
+    crm_identify: bool = False  # events carry crm_identify_email (the CRM script's identify on a login)
     has_person: bool = True     # events carry person_id (ground truth); an imported world does not
 
 
@@ -58,6 +59,10 @@ def _ctes(layout: Layout) -> dict[str, tuple[str, tuple[str, ...]]]:
     crm_seen = ("crm_received_at" if layout.crm_received
                 else "CASE WHEN CAST(channel AS VARCHAR) = 'email' THEN ts ELSE received_at END")
     person = "CAST(person_id AS BIGINT)" if layout.has_person else "CAST(NULL AS BIGINT)"
+    # the e-mail a tracked event ties to a contact: typed (form, click) or, on a logged-in page, the
+    # one the CRM's tracking script identified the visitor with (HubSpot's identify call)
+    crm_key = ("COALESCE(CAST(ev.email AS VARCHAR), CAST(ev.crm_identify_email AS VARCHAR))" if layout.crm_identify
+               else "CAST(ev.email AS VARCHAR)")
     return {
         # ---- truth: the latent state as field intervals (bought > in_market > cooling > none)
         "latent_bounds": ("""
@@ -121,7 +126,7 @@ def _ctes(layout: Layout) -> dict[str, tuple[str, tuple[str, ...]]]:
             FROM (
                 SELECT *, {crm_seen} AS seen FROM events
                 WHERE CAST(event_type AS VARCHAR) IN ({_list(CRM_IDENTIFYING_TYPES)})) AS ev
-            LEFT JOIN crm_email ce ON ce.email = CAST(ev.email AS VARCHAR)
+            LEFT JOIN crm_email ce ON ce.email = {crm_key}
             WHERE ev.seen IS NOT NULL""", ("crm_email",)),
         "crm_browser": ("""
             SELECT anonymous_id, contact_id, t FROM (

@@ -107,6 +107,7 @@ LABELS: dict[str, L] = {
     "unsubscribe_rate": L("Chance a message makes its recipient unsubscribe", "%", None, 0.0001, 0, 0.02),
     "subscriber_value": L("Value lost per unsubscribe (−1 = from the world)", "currency units", None, 1, -1, 100_000),
     "cost_per_send": L("Cost per message sent", "currency units", None, 0.001, 0, 10),
+    "off_target_scale": L("Effect of a message on someone without an open need (× Hillstrom's)", "×", None, 0.5, 0, 5),
     "fixed_cost": L("Fixed cost of running the campaign", "currency units", None, 100, 0, 1_000_000),
     "seed": L("Random seed of the holdout and outcome draws", "", None, 1),
     # --- customer behaviour (synthetic.config.Behaviour) ---------------------------------------

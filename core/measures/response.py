@@ -287,8 +287,20 @@ def demo_funnel(world) -> DemoFunnel:
         etype = ev["event_type"].astype(str)
         demos = int((inside & (etype == "demo_requested")).sum())
         won = inside & (etype == "purchase") & (ev["channel"].astype(str) == "sales")
+        if not won.any():  # no sales-led funnel (product-led): purchases of accounts after their demo
+            won = inside & (etype == "purchase") & _after_account_demo(world, ev, inside & (etype == "demo_requested"))
         return DemoFunnel(demos=demos, deals=int(won.sum()), won_revenue=float(ev.loc[won, "value"].sum()))
     return _cached(world, "demo_funnel", build)
+
+
+def _after_account_demo(world, ev: pd.DataFrame, demo: pd.Series) -> pd.Series:
+    """Rows of ``ev`` whose person's account (or the person, without one) requested a demo earlier."""
+    people = world.people.set_index("person_id")
+    acct = people["account_id"] if "account_id" in people else pd.Series(dtype=float)
+    who = ev["person_id"].map(acct).fillna(-1 - ev["person_id"])
+    first = ev.loc[demo, "ts"].groupby(who[demo]).min()
+    since = who.map(first)
+    return (since.notna() & (ev["ts"] > since)).reindex(ev.index, fill_value=False)
 
 
 def conversion_value(world, event: str, person: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -277,6 +277,29 @@ def play_anchors(engine, scenario, plays=None) -> list[Anchor]:
     return out
 
 
+#: The off-target sensitivity band (issue 18 item 4): none, Hillstrom's, twice Hillstrom's.
+OFF_TARGET_BAND: tuple[tuple[str, float], ...] = (("none", 0.0), ("hillstrom", 1.0), ("twice_hillstrom", 2.0))
+
+
+def off_target_sensitivity(run, cfg) -> list[dict]:
+    """Each model's (and the blast's) true incremental revenue and net value when a message to
+    someone without an open need does nothing, what Hillstrom measured, or twice that — so a
+    reader sees how much the verdict rests on the least certain size. Winner per level."""
+    from dataclasses import replace
+
+    from core.measures.campaign import simulate
+
+    out = []
+    for name, scale in OFF_TARGET_BAND:
+        c = replace(cfg, off_target_scale=scale)
+        res = {m: simulate(run, m, c) for m in (*run.models, "blast")}
+        net = {m: r.true_net_value for m, r in res.items()}
+        out.append({"off_target": name, "scale": scale,
+                    "true_incremental_revenue": {m: r.true_incremental_revenue for m, r in res.items()},
+                    "true_net_value": net, "winner": max(net, key=net.get)})
+    return out
+
+
 def calibration_sheet(engine, scenario, plays=None) -> list[Anchor]:
     """Every anchor for this world (the world, its engine and the scenario's campaign settings)."""
     world = engine.world

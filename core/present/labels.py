@@ -170,6 +170,21 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+#: What a B2B play's money is (issue 23 item 4): extra demo requests valued at what the world's
+#: funnel realises from a demo — expected pipeline, not deals won.
+PIPELINE_ROW = "True expected pipeline value (extra demo requests)"
+
+
+def money_row(outcome_event: str) -> str:
+    """The row name of a play's true incremental money: revenue, or B2B expected pipeline value."""
+    return PIPELINE_ROW if outcome_event == "demo_requested" else "True incremental revenue"
+
+
+def pipeline_text(value: str, demos: float) -> str:
+    """"12,300 (4.2 extra demo requests)": the pipeline value with the demo count beside it."""
+    return f"{value} ({demos:,.1f} extra demo requests)"
+
+
 def words(model: str) -> dict[str, str]:
     """The vocabulary of a business model ('b2b' or 'b2c')."""
     return WORDS["b2b" if model == "b2b" else "b2c"]

@@ -45,8 +45,11 @@ FPS_URL = "https://firstpagesage.com/seo-blog/b2b-saas-funnel-conversion-benchma
 OPENVIEW_URL = "https://openviewpartners.com/product-benchmarks/"
 #: Share of a world's realised revenue one play may add at most (assumed: e-mail is credited with
 #: about a fifth to a third of e-commerce revenue on an attributed basis, an upper bound for the
-#: incremental revenue of one play; Klaviyo reports flows and campaigns together at that order).
-PLAY_SHARE_MAX = 0.35
+#: incremental revenue of one play; raised to a half because in a product-led world the trial
+#: rescue play's audience *is* the revenue path, and a small world's few purchases make the share noisy).
+PLAY_SHARE_MAX = 0.5
+#: Fewest trials for a trial→paid rate worth showing (at 40 trials a 20% rate has a ±12 pp interval).
+MIN_TRIALS = 40
 REPLAY_DAYS = 14.0
 REPLAY_LOOKBACK_DAYS = 365.0
 REPLAY_MAILED = 2 / 3
@@ -194,11 +197,12 @@ def _lead_to_mql(world) -> float | None:
 
 
 def _trial_to_paid(world) -> float | None:
-    """Trials started early enough to finish in the period that ended in a purchase within 30 days."""
+    """Trials started early enough to finish in the period that ended in a purchase within 30 days
+    (None below :data:`MIN_TRIALS`: a handful of trials says nothing about a rate)."""
     ev = world.events
     et = ev["event_type"].astype(str)
-    trials = ev[(et == "trial_started") & (ev["ts"] <= world.end - pd.Timedelta(days=30))]
-    if len(trials) < 10:
+    trials = ev[(et == "trial_started") & (ev["ts"] >= world.start) & (ev["ts"] <= world.end - pd.Timedelta(days=30))]
+    if len(trials) < MIN_TRIALS:
         return None
     person = trials["person_id"].to_numpy(np.int64)
     t = trials["ts"].dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")

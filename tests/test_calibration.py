@@ -144,3 +144,33 @@ def test_calibrate_cli_json_and_bad_preset(capsys):
     assert main(["calibrate", "--preset", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "accepted" in err
+
+
+def test_b2b_money_reads_as_expected_pipeline_value_with_the_demo_count():
+    """Issue 23 item 4: a B2B play's true money is expected pipeline value of extra demo requests,
+    never 'revenue' beside 'Deals won'; a B2C play keeps 'True incremental revenue'."""
+    from core.present import liftview as lv
+    from core.present.labels import PIPELINE_ROW
+
+    sc, engine = _engine("b2b-saas", SEEDS[0], "default")
+    run = run_play(engine, default_play("b2b-saas"), sc.activation())
+    value, _ = lv.model_tables(lv.build_view(run, sc.campaign(), 20))
+    assert PIPELINE_ROW in value.frame.index and "True incremental revenue" not in value.frame.index
+    assert value.frame.loc[PIPELINE_ROW].str.contains("extra demo requests").all()
+    sc2, engine2 = _engine("b2c-retail", SEEDS[0], "default")
+    run2 = run_play(engine2, default_play("b2c-retail"), sc2.activation())
+    value2, _ = lv.model_tables(lv.build_view(run2, sc2.campaign(), 20))
+    assert "True incremental revenue" in value2.frame.index
+
+
+def test_the_sensitivity_table_names_the_winner_at_each_off_target_size():
+    from core.present.calibview import off_target_table
+
+    sc, engine = _engine("b2c-retail", SEEDS[0], "default")
+    run = run_play(engine, default_play("b2c-retail"), sc.activation())
+    band = off_target_sensitivity(run, sc.campaign())
+    table = off_target_table(band)
+    assert len(table) == 3 and "Blast (everyone)" in table.columns
+    for (_, row), b in zip(table.iterrows(), band):
+        nets = {m: v for m, v in b["true_net_value"].items()}
+        assert row["best"].lower().startswith(max(nets, key=nets.get)[:3])

@@ -174,3 +174,24 @@ def test_the_sensitivity_table_names_the_winner_at_each_off_target_size():
     for (_, row), b in zip(table.iterrows(), band):
         nets = {m: v for m, v in b["true_net_value"].items()}
         assert row["best"].lower().startswith(max(nets, key=nets.get)[:3])
+
+
+def test_scenario_page_shows_the_sheet_and_campaign_lift_the_band():
+    """The pages stay thin and show the sheet (outside rows marked) and the off-target band on demand."""
+    from tests.test_pages import SCENARIO, assert_clean, run_page
+
+    at = run_page(SCENARIO, people="1200")
+    assert_clean(at)
+    at.button(key="calibrate").click().run()
+    assert_clean(at)
+    frames = [d.value for d in at.dataframe]
+    sheet = next(f for f in frames if "anchor" in f.columns)
+    assert {"this world", "accepted band", "inside", "source"} <= set(sheet.columns)
+    assert sheet["anchor"].str.contains("Hillstrom replay").any()
+    lift = run_page("pages/6_Campaign_lift.py", people="1200")
+    assert_clean(lift)
+    lift.button(key="off_target_band").click().run()
+    assert_clean(lift)
+    tables = [t.value for t in lift.table]
+    band = next(t for t in tables if "message to someone without a need" in t.columns)
+    assert len(band) == 3 and "Blast (everyone)" in band.columns

@@ -193,6 +193,18 @@ c2.plotly_chart(fig_identity, width="stretch")
 c2.caption("Read: lower split and over-merge shares mean the CDP's profiles match real people better; the more "
            "events sit on reachable profiles, the more of the stream a campaign can act on.")
 
+# ------------------------------------------------------------------ calibration sheet
+with st.expander("Calibration sheet: is this world true to size?"):
+    st.caption("Every size the campaign simulator uses — what a message does, what a conversion is worth — beside a "
+               "measured benchmark and its accepted band (Hillstrom's e-mail test replayed on this world, Klaviyo's "
+               "cart-flow revenue, the world's own funnel). Rows outside their band are marked ⚠.")
+    if st.button("Check this world against the benchmarks", key="calibrate"):
+        from core.present.calibview import scenario_calibration
+
+        with st.spinner("Running every play of this preset against the benchmarks…"):
+            sheet = per_world(engine, ("calibration", scenario), lambda: scenario_calibration(engine, scenario), heavy=True)
+        st.dataframe(sheet, hide_index=True, width="stretch")
+
 # ------------------------------------------------------------------ report
 st.subheader("Share and export")
 st.caption("The URL in your address bar carries the preset, seed, size, play, every changed knob and edited rule — "

@@ -44,6 +44,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from core.advice.sweep import DEFAULT_SWEEPS, crossover, sweep
     from core.errors import UserError
     from core.ingest import is_observed, open_world
+    from core.measures.calibration import off_target_sensitivity
 
     world = open_world(args.world)
     if is_observed(world):
@@ -93,6 +94,8 @@ def run_compare(args: argparse.Namespace) -> int:
         "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
         "crossovers": crossovers,
         **_login_stitching(scenario, play, args.sweep_people),
+        "outcome_event": play.response.outcome_event,
+        "off_target_sensitivity": off_target_sensitivity(results.run, scenario.campaign()),
     }
     _add_multiplicity(out)
     out = json_safe(out)
@@ -144,10 +147,14 @@ def _text(out: dict) -> str:
     for m, v in o["models"].items():
         lines.append(f"  {m:7} reachable {v['reachable_persons']:6}  precision {_fmt(v['precision'], True):>6}  recall {_fmt(v['recall'], True):>6}"
                      f"  (members {v['members_persons']}, recall {_fmt(v['membership_recall'], True)})  duplicate reach {v['duplicate_reach']}")
-    lines += ["", "Campaign (true net value = true incremental revenue − sends − unsubscribes; measured lift vs true)"]
+    pipeline = out.get("outcome_event") == "demo_requested"
+    money = "expected pipeline value" if pipeline else "true incremental revenue"
+    lines += ["", f"Campaign (true net value = {money} − sends − unsubscribes; measured lift vs true)"]
     for r in out["lift"]:
+        what = (f"expected pipeline value {r['true_incremental_revenue']:,.0f} from {r['true_incremental_conversions']:,.1f} extra demo requests"
+                if pipeline else f"revenue {r['true_incremental_revenue']:,.0f}")
         head = (f"  {r['model']:7} sends {r['sends']:7}  true net value {r['true_net_value']:>12,.0f}"
-                f"  (revenue {r['true_incremental_revenue']:,.0f}, fatigue {r['fatigue_cost']:,.0f})")
+                f"  ({what}, fatigue {r['fatigue_cost']:,.0f})")
         if r.get("abs_lift") is None:
             lines.append(f"{head}  {r.get('message') or 'not measurable'}")
             continue
@@ -161,6 +168,7 @@ def _text(out: dict) -> str:
         reach = ", ".join(f"{m} {v:.1%}" for m, v in y.get("timely_reach", {}).items())
         vals = ", ".join(f"{m} {v:,.0f}" for m, v in y["true_net_value"].items())
         lines.append(f"  {y['yardstick']:9} timely reach {reach}; net value {vals}  → {y['winner']}")
+    lines += _sensitivity_text(out.get("off_target_sensitivity") or [])
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:
@@ -172,3 +180,15 @@ def _text(out: dict) -> str:
         lines += ["", "With and without login stitching (each side's identify-on-login, same world)"]
         lines += stitching_lines(out["login_stitching"])
     return "\n".join(lines) + "\n"
+
+
+def _sensitivity_text(band: list[dict]) -> list[str]:
+    """The off-target sensitivity band (issue 18): the verdict when a message to someone without an
+    open need does nothing, what Hillstrom measured, or twice that."""
+    if not band:
+        return []
+    lines = ["", "If a message moves people without an open need (true net value; Hillstrom's untargeted e-mail = 1×)"]
+    for b in band:
+        vals = ", ".join(f"{m} {v:,.0f}" for m, v in b["true_net_value"].items())
+        lines.append(f"  {b['scale']:.0f}× Hillstrom  {vals}  → {b['winner']}")
+    return lines

@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.profile",
     "core.cli.twin",
     "core.cli.stacks",
+    "core.cli.calibrate",
 )
 
 

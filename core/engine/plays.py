@@ -37,12 +37,13 @@ world's own flow allows. Sources:
 - Win-back: lapsing is slow, so is the decay → half-life 14 days.
 - Trial rescue and webinar follow-up: SaaS onboarding benchmarks (OpenView, ON24) put follow-up
   effects at a few points, fading over days → half-life 2–3 days, uplift +60% / +50% (assumed).
-- Off-target messages (the person has no open need) default to **no effect** (assumed: a cart
-  reminder to someone without a cart does not move them); their cost is the unsubscribe risk of
-  an irrelevant send, priced in :class:`core.measures.campaign.CampaignConfig`.
-- B2B outcomes are demo requests (the conversion the world produces at volume), worth the deal
-  value times the chance a demo becomes a won deal (the world's own funnel rates, First Page
-  Sage); B2C and product-led outcomes are purchases, worth the order value.
+- Off-target messages (the person has no open need) move people as Hillstrom's untargeted e-mail
+  did (``off_target_rel`` = 1 unit of Hillstrom's effect, bounded in absolute terms; issue 18,
+  :mod:`core.measures.response`); a need-matched message never does less. All relative effects
+  are bounded in absolute terms by :func:`core.measures.response.message_effect`.
+- B2B outcomes are demo requests (the conversion the world produces at volume), worth what the
+  world's own funnel realises from a demo (won revenue per demo in the period); B2C and
+  product-led outcomes are purchases, worth the order value.
 """
 from __future__ import annotations
 
@@ -78,16 +79,16 @@ class Response:
     """Relative lift of the organic conversion chance at full relevance (1.0 = doubles it)."""
     half_life_hours: float = 24.0
     """The message's effect halves for every this many hours after the need opened."""
-    off_target_rel: float = 0.0
-    """Relative effect on someone without an open need (0 = none; negative = the message puts them off)."""
+    off_target_rel: float = 1.0
+    """Effect on someone without an open need, in units of Hillstrom's (1 = Hillstrom's; 0 = none)."""
     follow_up_days: float = 7.0
     """Conversion window after the send, in days."""
 
     def __post_init__(self) -> None:
         if self.outcome_event not in OUTCOME_EVENTS:
             raise UserError(f"outcome_event must be one of {', '.join(OUTCOME_EVENTS)} (got {self.outcome_event!r})")
-        if not (-1 <= self.off_target_rel <= 10 and 0 <= self.uplift_rel <= 10):
-            raise UserError("uplift_rel must be 0..10 and off_target_rel -1..10")
+        if not (0 <= self.off_target_rel <= 10 and 0 <= self.uplift_rel <= 10):
+            raise UserError("uplift_rel must be 0..10 and off_target_rel 0..10")
 
 
 @dataclass(frozen=True)

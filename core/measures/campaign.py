@@ -18,12 +18,17 @@ What it does (the world's physics, never either system's rule):
 - Without the message a person converts exactly as the world shows: ``y0`` is whether the
   address owner really had the play's outcome event (purchase, demo request) within the
   follow-up window after the send.
-- The message adds ``e = uplift_rel × ρ(state) × 0.5^(hours since the need opened / half-life)``
+- The message adds ``e = f(uplift_rel × ρ(state) × 0.5^(hours since the need opened / half-life))``
   for a person whose need is open when it lands (an episode of the play's *latent* need covers the
-  send time — whatever yardstick the run is judged on), and
-  ``off_target_rel × ρ(state)`` otherwise (default 0). ``ρ(state)`` is the world's own organic
-  chance of converting within the window for a person in that latent state (intent strength
-  included), so no campaign can claim more conversions than the world's flow allows.
+  send time — whatever yardstick the run is judged on), and Hillstrom's off-target effect
+  otherwise, times ``off_target_scale`` (0 / 1 / 2 = none / Hillstrom's / twice: the sensitivity
+  band). ``f`` bounds the effect in absolute terms (:func:`core.measures.response.message_effect`:
+  relative on a small base, at most 3 pp per need-matched message, 1 pp per off-target two weeks).
+  ``ρ(state)`` is the world's own organic chance of converting within the window for a person in
+  that latent state (intent strength included), so no campaign can claim more conversions than
+  the world's flow allows. Off-target sends share one effect per person per two weeks
+  (diminishing returns). A B2B demo is worth the world's won revenue per demo, and the extra
+  revenue of one account is at most one deal (one deal per account buying episode).
 - Several messages for one need do not add up: the person converts at most once per need, with
   the largest effect of the messages they received (``key`` = person × need episode); the extra
   messages only cost money and patience. The extra conversion is drawn from one uniform per
@@ -36,9 +41,9 @@ Costs: ``cost_per_send`` per message and an unsubscribe (fatigue) cost per messa
 benchmark unsubscribe rate of 0.26% per e-mail (mailchimp.com/resources/email-marketing-benchmarks,
 all industries), halved for a relevant message and raised 1.5x for an irrelevant or duplicate one
 (assumed: "irrelevant content" is the reason subscribers most often give), times the value of a
-subscriber: a year of the average person's value in this world times the share that arrives
-through e-mail (assumed 20%, :data:`core.measures.response.EMAIL_VALUE_SHARE`). ``true_net_value`` = true incremental revenue − send cost −
-fatigue cost − fixed cost.
+subscriber: the incremental value of the e-mails the subscriber would still have received
+(:func:`core.measures.response.subscriber_value`). ``true_net_value`` = true incremental revenue −
+send cost − fatigue cost − fixed cost.
 """
 from __future__ import annotations
 
@@ -50,7 +55,8 @@ import pandas as pd
 
 from core.errors import DataError, UserError
 from core.engine.playrun import PlayRun
-from core.measures.response import conversion_value, intent_at, organic_rates, outcome_within, subscriber_value
+from core.measures.response import (OFF_TARGET_WINDOW_DAYS, RELEVANT_CAP, conversion_value, demo_funnel, intent_at,
+                                    message_effect, off_target_effect, organic_rates, outcome_within, subscriber_value)
 from core.measures.stats import LiftReport, lift_report
 
 SEND_MODES = ("triggered", "batch")
@@ -95,6 +101,8 @@ class CampaignConfig:
     """Value lost when a subscriber unsubscribes; −1 = derived from the world (a year of e-mail-driven value per person)."""
     fixed_cost: float = 0.0
     """Fixed cost of running this campaign (team time, platform share)."""
+    off_target_scale: float = 1.0
+    """Effect of a message on someone without an open need, in units of Hillstrom's (0 = none, 1 = Hillstrom's, 2 = twice)."""
     seed: int = 0
     """Seed of the holdout assignment and outcome draws (the world seed is added)."""
 
@@ -117,6 +125,8 @@ class CampaignConfig:
             raise UserError(f"frequency_cap_days must be 0 to 90 (got {self.frequency_cap_days})")
         if not (0 <= self.unsubscribe_rate <= 0.2):
             raise UserError(f"unsubscribe_rate must be 0 to 0.2 (got {self.unsubscribe_rate})")
+        if not (0 <= self.off_target_scale <= 5):
+            raise UserError(f"off_target_scale must be 0 to 5 (got {self.off_target_scale}); 0 = none, 1 = Hillstrom's, 2 = twice")
         if self.cost_per_send < 0 or self.fixed_cost < 0 or (self.subscriber_value < 0 and self.subscriber_value != -1):
             raise UserError("costs must be zero or positive (subscriber_value −1 = derived)")
 
@@ -321,11 +331,14 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
     episode, hours = _needs(run, person, t)
     relevant = episode >= 0
     decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
-    e = np.clip(np.where(relevant, resp.uplift_rel * rho * decay, resp.off_target_rel * rho), -1.0, 1.0)
+    off = off_target_effect(rho, cfg.off_target_scale * resp.off_target_rel)
+    matched = message_effect(rho * decay, resp.uplift_rel, RELEVANT_CAP)
+    e = np.clip(np.where(relevant, np.maximum(matched, off), off), -1.0, 1.0)
     y0 = outcome_within(world, resp.outcome_event, person, t, resp.follow_up_days)
     hold = _hash_uniform(sends["unit_id"].to_numpy(np.int64), _salt(run, cfg, f"holdout/{model}")) < cfg.holdout_share
-    # one need per person and yardstick episode; off-target sends share a need per follow-up window
-    week = ((t - np.datetime64(run.start.tz_convert(None))) / np.timedelta64(1, "D") // resp.follow_up_days).astype(np.int64)
+    # one need per person and latent episode; off-target sends share one effect per two weeks
+    week = ((t - np.datetime64(run.start.tz_convert(None))) / np.timedelta64(1, "D")
+            // max(resp.follow_up_days, OFF_TARGET_WINDOW_DAYS)).astype(np.int64)
     key = np.where(relevant, episode, -1 - week)
     key_code = person.astype(np.int64) * 1_000_003 + key
     frame = pd.DataFrame({"unit_id": sends["unit_id"].to_numpy(np.int64), "person_id": person, "key": key_code,
@@ -374,10 +387,11 @@ def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -
     value_first = tr["value"].to_numpy()[order][starts]
     inc = np.where(e_key >= 0, (1 - y0_first) * e_key, y0_first * e_key)
     true_conv = float(inc.sum())
-    true_rev = float((inc * value_first).sum())
+    true_rev = _capped_revenue(run, tr["person_id"].to_numpy()[order][starts], inc * value_first)
     n_sent = int(treated.sum())
     double = int(n_sent - len(starts))
-    sub_value = cfg.subscriber_value if cfg.subscriber_value >= 0 else subscriber_value(run.engine.world, run.play.response.outcome_event)
+    sub_value = cfg.subscriber_value if cfg.subscriber_value >= 0 else subscriber_value(
+        run.engine.world, run.play.response.outcome_event, cfg.off_target_scale)
     relevant = tr["relevant"].to_numpy()[order]
     factor = np.where(relevant & first, 0.5, 1.5)  # a repeat message for a need already messaged is never relevant
     fatigue = float((cfg.unsubscribe_rate * factor).sum() * sub_value)
@@ -407,6 +421,23 @@ def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -
     except DataError as exc:
         return CampaignResult(report=None, message=str(exc), **base)
     return CampaignResult(report=report, **base)
+
+
+def _capped_revenue(run: PlayRun, person: np.ndarray, revenue: np.ndarray) -> float:
+    """True incremental revenue, with a B2B account's extra pipeline capped at one deal.
+
+    An account buys once per buying episode however many of its committee were moved (issue 18:
+    no campaign creates more won deals than the accounts in market could sign)."""
+    if run.play.response.outcome_event != "demo_requested" or len(person) == 0:
+        return float(revenue.sum())
+    world = run.engine.world
+    deal = demo_funnel(world).mean_deal
+    people = world.people
+    if deal <= 0 or "account_id" not in people:
+        return float(revenue.sum())
+    account = pd.Series(person).map(people.set_index("person_id")["account_id"]).to_numpy()
+    per_account = pd.Series(revenue).groupby(pd.Series(account).fillna(-1 - pd.Series(person)).to_numpy()).sum()
+    return float(np.minimum(per_account.to_numpy(), deal).sum())
 
 
 def by_unit(targets: pd.DataFrame) -> pd.DataFrame:

@@ -11,8 +11,32 @@ credited with more deals than the world closes):
   state (and in proportion to intent strength inside a state), estimated once per world from a
   grid of (person, time) samples. A message's effect is a multiple of it.
 - :func:`conversion_value` — what a conversion is worth: an order (B2C, product-led) or, for a
-  B2B demo request, the deal value times the chance a demo becomes a won deal, from the world's
-  own funnel rates (``sql_to_opp × opp_to_won``, First Page Sage benchmarks in the presets).
+  B2B demo request, what the world's own funnel realises from a demo: its won-deal revenue in the
+  period over its demo requests (:func:`demo_funnel`; issue 18: every committee member's demo
+  carries its share of one deal, never a deal of its own).
+- :func:`message_effect` — how much a message moves a person: anchored to holdout-measured results
+  and bounded in absolute terms (sources below and in docs/world.md).
+- :func:`subscriber_value` — what an unsubscribe costs: the *incremental* value of the e-mails the
+  subscriber would still have received (never a share of attributed revenue).
+
+Effect sizes (issue 18; every figure in docs/world.md "Campaign effects"):
+
+- Off-target (no open need): Hillstrom's randomised test (core/measures/data/hillstrom.csv.gz, Mens
+  e-mail vs no e-mail, two weeks) lifted conversion 0.573% → 1.253%: +0.68 pp, relative ×1.19
+  (:data:`OFF_TARGET_REL`). The world's bases are far higher than Hillstrom's file (b2c-retail's
+  past buyers convert ~4% in two weeks, omnichannel's ~29%), so the relative figure is bounded in
+  absolute terms: ``cap·(1 − exp(−rel·ρ/cap))`` with ``cap`` = 1 pp per two weeks
+  (:data:`OFF_TARGET_CAP`; assumed: about Hillstrom's 95% upper bound, 0.86 pp, rounded up). It
+  acts at most once per person per two weeks (:data:`OFF_TARGET_WINDOW_DAYS`; assumed diminishing
+  returns: Hillstrom measured one e-mail over two weeks, so extra messages in that window add
+  nothing).
+- Need-matched: the play's ``uplift_rel`` on the same saturating curve, bounded by
+  :data:`RELEVANT_CAP` = 3 pp per message (assumed upper bound: Klaviyo's 2024 benchmark average
+  abandoned-cart revenue per recipient, 3.65, is *attributed*, an upper bound for incremental; over
+  the b2c presets' mean order of ~100 that is ≤ 3.6% orders per recipient). At a cart's ~12% base
+  this gives about +25% relative, beside the one published cart holdout found (EE via Cloud.IQ:
+  +31.47% purchases in the exposed group, cloud-iq.com/blog/the-nightmare-scenario-the-customers-
+  would-have-bought-anyway). A need-matched message never does less than an off-target one.
 """
 from __future__ import annotations
 
@@ -29,10 +53,17 @@ STATES: tuple[str, ...] = ("none", "cooling", "in_market", "bought")
 #: Order values spread around the preset's median with this log-sd (e-commerce baskets are
 #: right-skewed; 0.6 puts the mean ~20% above the median, as in the CDNOW purchase log).
 ORDER_VALUE_LOG_SD = 0.6
-#: Share of a customer's value that arrives through e-mail. Assumed: e-commerce platforms
-#: (Klaviyo, Omnisend customer benchmarks) commonly report e-mail driving about a fifth of store
-#: revenue; used only to price an unsubscribe.
-EMAIL_VALUE_SHARE = 0.2
+#: Hillstrom's Mens e-mail: relative lift of two-week conversion (1.253% / 0.573% − 1 ≈ 1.19).
+OFF_TARGET_REL = 1.19
+#: Absolute bound of an off-target message's effect per two weeks (assumed, see module docstring).
+OFF_TARGET_CAP = 0.01
+#: An off-target effect acts at most once per person in this many days (assumed, Hillstrom's window).
+OFF_TARGET_WINDOW_DAYS = 14.0
+#: Absolute bound of a need-matched message's effect (assumed from Klaviyo's cart RPR, see above).
+RELEVANT_CAP = 0.03
+#: How long a lost subscriber would have kept receiving e-mail, at most (assumed: a year, shortened
+#: to the world's customer lifetime where that is shorter).
+SUBSCRIBER_HORIZON_DAYS = 365.0
 _SAMPLE_PEOPLE = 20_000
 _SAMPLE_EVERY_DAYS = 2.0
 
@@ -197,25 +228,116 @@ def _estimate(world, event: str, days: float) -> OrganicRates:
     return OrganicRates(rate=rate, mean_strength=mean_s, samples=n.astype(np.int64))
 
 
+def message_effect(rho: np.ndarray, rel: float, cap: float) -> np.ndarray:
+    """A message's extra chance to convert: ``rel × ρ`` on a small base, never above ``cap``.
+
+    ``cap·(1 − exp(−rel·ρ/cap))`` keeps Hillstrom-like relative effects where the organic chance is
+    low and turns them into an absolute bound as the base rises (no ×2.2 on a 12.5% base)."""
+    rho = np.asarray(rho, dtype=float)
+    if cap <= 0 or rel == 0:
+        return np.zeros_like(rho)
+    return cap * -np.expm1(-rel * rho / cap)
+
+
+def off_target_effect(rho: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """The effect of a message on someone without an open need: Hillstrom's, times ``scale``
+    (0 = none, 1 = Hillstrom's, 2 = twice Hillstrom's — the sensitivity band)."""
+    return scale * message_effect(rho, OFF_TARGET_REL, OFF_TARGET_CAP)
+
+
+def period_revenue(world, event: str = "purchase") -> float:
+    """Revenue the world's events record inside the period (purchases; B2B: won deals)."""
+    keys, sec, values = _hits(world, event)
+    span = (world.end - world.start) / pd.Timedelta(seconds=1)
+    inside = (sec >= 0) & (sec <= span)
+    return float(np.nansum(values[inside]))
+
+
+@dataclass(frozen=True)
+class DemoFunnel:
+    """What the world's own funnel realises from a demo request in the period."""
+
+    demos: int
+    deals: int
+    won_revenue: float
+
+    @property
+    def won_per_demo(self) -> float:
+        """Won deals per demo request (every committee member's request counts)."""
+        return self.deals / self.demos if self.demos else 0.0
+
+    @property
+    def revenue_per_demo(self) -> float:
+        return self.won_revenue / self.demos if self.demos else 0.0
+
+    @property
+    def mean_deal(self) -> float:
+        return self.won_revenue / self.deals if self.deals else 0.0
+
+
+def demo_funnel(world) -> DemoFunnel:
+    """Demo requests and sales-won deals (``purchase`` events on the ``sales`` channel) in the period.
+
+    Valuing a demo at ``won revenue / demos`` means a campaign's extra demos can only ever be worth
+    their share of what the world's funnel closes (issue 18: not deal value × stage rates per demo,
+    which credited every committee member's demo with its own deal)."""
+    def build() -> DemoFunnel:
+        ev = world.events
+        inside = (ev["ts"] >= world.start) & (ev["ts"] <= world.end)
+        etype = ev["event_type"].astype(str)
+        demos = int((inside & (etype == "demo_requested")).sum())
+        won = inside & (etype == "purchase") & (ev["channel"].astype(str) == "sales")
+        if not won.any():  # no sales-led funnel (product-led): purchases of accounts after their demo
+            won = inside & (etype == "purchase") & _after_account_demo(world, ev, inside & (etype == "demo_requested"))
+        return DemoFunnel(demos=demos, deals=int(won.sum()), won_revenue=float(ev.loc[won, "value"].sum()))
+    return _cached(world, "demo_funnel", build)
+
+
+def _after_account_demo(world, ev: pd.DataFrame, demo: pd.Series) -> pd.Series:
+    """Rows of ``ev`` whose person's account (or the person, without one) requested a demo earlier."""
+    people = world.people.set_index("person_id")
+    acct = people["account_id"] if "account_id" in people else pd.Series(dtype=float)
+    who = ev["person_id"].map(acct).fillna(-1 - ev["person_id"])
+    first = ev.loc[demo, "ts"].groupby(who[demo]).min()
+    since = who.map(first)
+    return (since.notna() & (ev["ts"] > since)).reindex(ev.index, fill_value=False)
+
+
 def conversion_value(world, event: str, person: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """What one conversion of each person is worth (one uniform per person spreads order values)."""
+    """What one conversion of each person is worth (one uniform per person spreads order values).
+
+    A demo request is worth the world's won revenue per demo (:func:`demo_funnel`), spread like
+    deal values; an order is worth the preset's order value, spread."""
     b = world.config.behaviour
     spread = np.exp(ORDER_VALUE_LOG_SD * norm.ppf(np.clip(np.asarray(u, dtype=float), 1e-9, 1 - 1e-9)))
+    mean_spread = float(np.exp(ORDER_VALUE_LOG_SD ** 2 / 2))
     if event == "demo_requested":
-        return b.order_value * b.sql_to_opp * b.opp_to_won * spread
+        return demo_funnel(world).revenue_per_demo * spread / mean_spread
     return b.order_value * spread
 
 
-def subscriber_value(world, event: str) -> float:
-    """What losing one subscriber costs: a year of the average person's value of ``event`` in this
-    world, times the share of value that comes through e-mail (:data:`EMAIL_VALUE_SHARE`)."""
+def mean_conversion_value(world, event: str) -> float:
+    """The average of :func:`conversion_value` (the spread's mean)."""
+    if event == "demo_requested":
+        return demo_funnel(world).revenue_per_demo
+    return float(world.config.behaviour.order_value * np.exp(ORDER_VALUE_LOG_SD ** 2 / 2))
+
+
+def subscriber_value(world, event: str, scale: float = 1.0) -> float:
+    """What losing one subscriber costs: the incremental value of the e-mails they would still have
+    received (issue 18), not a share of all their revenue.
+
+    An e-mail without an open need moves a person by :func:`off_target_effect` at most once per
+    :data:`OFF_TARGET_WINDOW_DAYS`, so a subscriber is worth the average two-week off-target effect
+    over the world's population (by latent state, the world's own organic rates) × what a
+    conversion is worth × the two-week windows left in :data:`SUBSCRIBER_HORIZON_DAYS` (or the
+    world's customer lifetime, if shorter). Zero when e-mail has no off-target effect."""
     def build() -> float:
-        keys, _, values = _hits(world, event)
-        people = max(len(world.people), 1)
-        years = max((world.end - world.start) / pd.Timedelta(days=365), 1e-9)
-        if event == "purchase":
-            total = float(np.nansum(values))
-        else:
-            total = float(len(keys)) * float(conversion_value(world, event, np.zeros(1, dtype=np.int64), np.full(1, 0.5))[0])
-        return EMAIL_VALUE_SHARE * total / people / years
-    return _cached(world, f"subscriber/{event}", build)
+        rates = organic_rates(world, event, OFF_TARGET_WINDOW_DAYS)
+        n = rates.samples.astype(float)
+        if n.sum() <= 0:
+            return 0.0
+        per_window = float((off_target_effect(rates.rate) * n).sum() / n.sum())
+        horizon = min(SUBSCRIBER_HORIZON_DAYS, float(world.config.behaviour.lifetime_days))
+        return per_window * mean_conversion_value(world, event) * horizon / OFF_TARGET_WINDOW_DAYS
+    return scale * _cached(world, f"subscriber/{event}", build)

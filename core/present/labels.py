@@ -108,6 +108,7 @@ LABELS: dict[str, L] = {
     "unsubscribe_rate": L("Chance a message makes its recipient unsubscribe", "%", None, 0.0001, 0, 0.02),
     "subscriber_value": L("Value lost per unsubscribe (−1 = from the world)", "currency units", None, 1, -1, 100_000),
     "cost_per_send": L("Cost per message sent", "currency units", None, 0.001, 0, 10),
+    "off_target_scale": L("Effect of a message on someone without an open need (× Hillstrom's)", "×", None, 0.5, 0, 5),
     "fixed_cost": L("Fixed cost of running the campaign", "currency units", None, 100, 0, 1_000_000),
     "seed": L("Random seed of the holdout and outcome draws", "", None, 1),
     # --- customer behaviour (synthetic.config.Behaviour) ---------------------------------------
@@ -170,6 +171,21 @@ WORDS: dict[str, dict[str, str]] = {
     "b2b": {"purchase": "deal", "purchases": "deals", "Purchases": "Deals won", "revenue": "deal value"},
     "b2c": {"purchase": "order", "purchases": "purchases", "Purchases": "Purchases", "revenue": "revenue"},
 }
+
+
+#: What a B2B play's money is (issue 23 item 4): extra demo requests valued at what the world's
+#: funnel realises from a demo — expected pipeline, not deals won.
+PIPELINE_ROW = "True expected pipeline value (extra demo requests)"
+
+
+def money_row(outcome_event: str) -> str:
+    """The row name of a play's true incremental money: revenue, or B2B expected pipeline value."""
+    return PIPELINE_ROW if outcome_event == "demo_requested" else "True incremental revenue"
+
+
+def pipeline_text(value: str, demos: float) -> str:
+    """"12,300 (4.2 extra demo requests)": the pipeline value with the demo count beside it."""
+    return f"{value} ({demos:,.1f} extra demo requests)"
 
 
 def words(model: str) -> dict[str, str]:

@@ -199,6 +199,7 @@ class LiftView:
     repeats: int
     seed: int
     runs: dict[str, ModelRun]
+    outcome_event: str = "purchase"
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -238,7 +239,8 @@ def build_view(run: PlayRun, cfg: CampaignConfig, n_repeats: int = DEFAULT_REPEA
         if len(units) >= 2:
             rep = repeat_experiment(units, cfg.holdout_share, n_repeats, cfg.seed, peek="send_at")
         runs[m] = ModelRun(m, result, units, _span_weeks(units, run.end), rep)
-    return LiftView(run.play.title, cfg.holdout_share, cfg.fixed_cost, int(n_repeats), cfg.seed, runs)
+    return LiftView(run.play.title, cfg.holdout_share, cfg.fixed_cost, int(n_repeats), cfg.seed, runs,
+                    run.play.response.outcome_event)
 
 
 def planned_model(view: LiftView) -> str | None:
@@ -434,6 +436,19 @@ def _reach_column(r: ModelRun) -> dict[str, str]:
     }
 
 
+def _pipeline_words(frame: pd.DataFrame, view: LiftView) -> pd.DataFrame:
+    """B2B plays: the true money row reads "expected pipeline value" with the extra demo requests beside it."""
+    if view.outcome_event != "demo_requested":
+        return frame
+    from core.present.labels import money_row, pipeline_text
+
+    row = frame.loc["True incremental revenue"].copy()
+    for r in view.runs.values():
+        row[r.title] = pipeline_text(row[r.title], r.result.true_incremental_conversions)
+    frame.loc["True incremental revenue"] = row
+    return frame.rename(index={"True incremental revenue": money_row(view.outcome_event)})
+
+
 def model_tables(view: LiftView) -> tuple[TableView, TableView]:
     """(value: true and measured, reach and cost), one column per model incl. "Blast (everyone)"."""
     notes: dict[str, int] = {}
@@ -444,7 +459,7 @@ def model_tables(view: LiftView) -> tuple[TableView, TableView]:
             value[r.title][BH_ROW] = _p(adj)
     reach = {r.title: _reach_column(r) for r in view.runs.values()}
     greyed = {r.title: MEASURED_ROWS for r in view.runs.values() if r.greyed}
-    value_frame = pd.DataFrame(value)
+    value_frame = _pipeline_words(pd.DataFrame(value), view)
     value_frame.index.name = "measure"
     reach_frame = pd.DataFrame(reach)
     reach_frame.index.name = "measure"

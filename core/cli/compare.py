@@ -36,7 +36,7 @@ def _settings_from_world(world) -> dict[str, Any]:
 
 def run_compare(args: argparse.Namespace) -> int:
     from core.advice.ops import ops_settings, parse_ops
-    from core.advice.verdict import recorded_ops, yardstick_verdicts
+    from core.advice.verdict import need_sensitivity, recorded_ops, yardstick_verdicts
     from core.engine.views import Engine
     from core.measures.overlap import period_accuracy
     from core.engine.plays import get_play
@@ -90,7 +90,8 @@ def run_compare(args: argparse.Namespace) -> int:
         "stacks": stacks,
         "yardstick": scenario.yardstick,
         "lift": results.lift.to_dict(orient="records"),
-        "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
+        "yardsticks": yardstick_verdicts(results.run),
+        "need_sensitivity": need_sensitivity(results.run, scenario.campaign()),
         "crossovers": crossovers,
     }
     out = json_safe(out)
@@ -133,15 +134,25 @@ def _text(out: dict) -> str:
             continue
         lines.append(f"{head}  lift {r['abs_lift']:+.2%} [{r['abs_lift_ci_low']:+.2%}, {r['abs_lift_ci_high']:+.2%}]"
                      f" vs true {r['true_abs_lift']:+.2%}")
-    lines += ["", "Other yardsticks: timely reach judged on each truth; the true net value follows the latent",
-              "need on every yardstick, so the winner between CRM and CDP cannot move with it"]
+    lines += ["", "Other yardsticks: timely reach judged on each truth (money follows the need, not the yardstick)"]
     for y in out["yardsticks"]:
         reach = ", ".join(f"{m} {v:.1%}" for m, v in y.get("timely_reach", {}).items())
-        vals = ", ".join(f"{m} {v:,.0f}" for m, v in y["true_net_value"].items())
-        lines.append(f"  {y['yardstick']:9} timely reach {reach}; net value {vals}  → {y['winner']}")
+        lines.append(f"  {y['yardstick']:9} timely reach {reach}")
+    lines += _need_lines(out.get("need_sensitivity") or [])
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:
             where = f"at {c['value']:.3g}" if c["value"] is not None else "never in the swept range"
             lines.append(f"  {c['knob']}: {c['winner_low']} → {c['winner_high']} {where}")
     return "\n".join(lines) + "\n"
+
+
+def _need_lines(rows: list[dict]) -> list[str]:
+    """The need-sensitivity panel: who wins on money when the need is defined another way."""
+    if not rows:
+        return []
+    out = ["", "Need on trial: true net value when a message helps only people with this need"]
+    for r in rows:
+        vals = ", ".join(f"{m} {v:,.0f}" for m, v in r["net_value"].items())
+        out.append(f"  {r['need']:10} {vals}  → {r['winner']}")
+    return out

@@ -51,6 +51,7 @@ import pandas as pd
 from core.errors import DataError, UserError
 from core.engine.playrun import PlayRun
 from core.measures.response import conversion_value, intent_at, organic_rates, outcome_within, subscriber_value
+from core.measures.depth import episode_weights
 from core.measures.stats import LiftReport, lift_report
 
 SEND_MODES = ("triggered", "batch")
@@ -321,6 +322,7 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
     episode, hours = _needs(run, person, t)
     relevant = episode >= 0
     decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
+    decay = decay * episode_weights(run, episode)  # a checkout abandoner vs a cart-only adder (core.measures.depth)
     e = np.clip(np.where(relevant, resp.uplift_rel * rho * decay, resp.off_target_rel * rho), -1.0, 1.0)
     y0 = outcome_within(world, resp.outcome_event, person, t, resp.follow_up_days)
     hold = _hash_uniform(sends["unit_id"].to_numpy(np.int64), _salt(run, cfg, f"holdout/{model}")) < cfg.holdout_share

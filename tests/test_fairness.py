@@ -13,7 +13,7 @@ from core.advice.ops import OPS, ops_settings, side_of
 from core.advice.scenario import Scenario, build_engine
 from core.engine.activation import ActivationConfig
 from core.engine.playrun import rejudge, run_play
-from core.engine.plays import PLAYS, YARDSTICKS, plays_for
+from core.engine.plays import NEEDS, PLAYS, YARDSTICKS, plays_for
 from core.measures.campaign import CampaignConfig, simulate
 from core.measures.freshness import freshness_table
 from synthetic.config import Behaviour
@@ -47,8 +47,7 @@ def verdicts(request):
             net = _net(run, cfg)
             for y in YARDSTICKS:
                 judged = run if y == "latent" else rejudge(run, y)
-                out[(setup, play.name, y)] = {"net": net if y == "latent" else _net(judged, cfg),
-                                              "timely": _timely(judged)}
+                out[(setup, play.name, y)] = {"net": net, "timely": _timely(judged)}
     return preset, out
 
 
@@ -67,17 +66,16 @@ def test_a_well_run_cdp_beats_a_poorly_run_crm_on_behavioural_plays(verdicts):
             assert net["cdp"] > net["crm"], (play.name, net)
 
 
-def test_swapping_the_yardstick_moves_numbers_not_verdicts(verdicts):
+def test_swapping_the_yardstick_moves_the_freshness_figures(verdicts):
     """Judged on the CRM's or the CDP's own rule instead of the latent need, the models look more
-    or less timely and accurate — but what a message does is the world's, so the true net value
-    and the verdict it gives do not move with the yardstick."""
+    or less timely. (Money follows the need, not the yardstick — by construction, so it is not
+    asserted here; tests/test_need_tornado_horizon.py puts the need itself on trial.)"""
     preset, out = verdicts
     moved = 0
     for (setup, play, y), res in out.items():
         if y == "latent":
             continue
         base = out[(setup, play, "latent")]
-        assert res["net"] == base["net"], (setup, play, y)  # effects never follow the yardstick
         moved += res["timely"] != base["timely"]
     assert moved > 0  # the yardstick does change the freshness figures
 
@@ -134,11 +132,11 @@ def test_generate_records_the_ops_levels_and_compare_applies_them(tmp_path, caps
     assert main(compare) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
-    # the yardstick section: timely reach is judged on each truth and moves; net value never does
+    # the yardstick section: timely reach is judged on each truth and moves (money is in need_sensitivity)
     ys = {y["yardstick"]: y for y in out["yardsticks"]}
     assert set(ys) == set(YARDSTICKS)
-    assert len({tuple(sorted(y["true_net_value"].items())) for y in ys.values()}) == 1
     assert len({tuple(sorted(y["timely_reach"].items())) for y in ys.values()}) > 1
+    assert [n["need"] for n in out["need_sensitivity"]] == list(NEEDS)
     assert main([*compare, "--ops", "cdp=well-run"]) == 0
     assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "well-run", "crm": "well-run"}
     assert main([*args, "--ops", "cdp=superb"]) == 2

@@ -476,3 +476,35 @@ def figure_numbers(fig: go.Figure) -> list:
         if getattr(tr, "y", None) is not None:
             out.extend(list(tr.y))
     return out
+
+
+# --------------------------------------------------------------------------- one knob at a time
+def ops_tornado(tor: Mapping[str, Any], knob_labels: Mapping[str, str] | None = None, top: int = 12) -> go.Figure:
+    """Each ops knob moved alone (``core.advice.tornado.ops_tornado``): one bar from the scenario's
+    CDP-minus-CRM gap to the gap at the knob's well-run value, one to its poorly-run value. A bar
+    that crosses the zero line flips the verdict; its text says to whom. The widest knobs first."""
+    base = float(tor["base"]["gap"])
+    rows = list(tor["rows"])
+    order: list[str] = []
+    for r in rows:
+        if r["knob"] not in order:
+            order.append(r["knob"])
+    order = order[:top]
+    names = {k: _wrap(f"{(knob_labels or {}).get(k, k)} ({next(r['side'] for r in rows if r['knob'] == k).upper()})", 34)
+             for k in order}
+    fig = go.Figure()
+    for level, col in (("well-run", CATEGORY_COLORS[3]), ("poorly-run", CATEGORY_COLORS[1])):
+        sel = [r for r in rows if r["level"] == level and r["knob"] in names]
+        fig.add_bar(y=[names[r["knob"]] for r in sel], x=[r["gap"] - base for r in sel], base=base, orientation="h",
+                    marker_color=col, name=f"knob at its {level.replace('-', ' ')} value",
+                    text=[f"→ {r['winner'].upper()}" if r["flips"] else "" for r in sel], textposition="outside",
+                    cliponaxis=False,
+                    hovertext=[f"{r['knob']} = {r['value']}: CRM {r['net_value']['crm']:,.0f}, CDP {r['net_value']['cdp']:,.0f}"
+                               for r in sel])
+    fig.add_vline(x=0, line_color="#000000")
+    fig.add_vline(x=base, line_color=GREYS[1], line_dash="dot")
+    _layout(fig, "Which single ops knob flips the verdict (one knob at a time)",
+            "CDP minus CRM true net value (currency units; right of 0: CDP wins; dotted: as set)", "",
+            height=140 + 44 * len(order), barmode="overlay")
+    fig.update_yaxes(autorange="reversed", automargin=True, categoryorder="array", categoryarray=[names[k] for k in order])
+    return fig

@@ -5,6 +5,7 @@ from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
 from core.measures.freshness import lags
 from core.present import charts, labels
 from core.present.export import html_report
+from core.present.tornadoview import PAGE_TORNADO_PEOPLE, tornado_for_page
 from core.present.stackview import stack_panel, stack_set, with_ops, with_stack
 from core.present.urlstate import knob_catalog, preset_defaults
 from pages import SS, engine_or_stop, frame, get_results, pct, per_world, set_settings
@@ -192,6 +193,19 @@ fig_identity = per_world(engine, "fig_identity", lambda: charts.identity_quality
 c2.plotly_chart(fig_identity, width="stretch")
 c2.caption("Read: lower split and over-merge shares mean the CDP's profiles match real people better; the more "
            "events sit on reachable profiles, the more of the stream a campaign can act on.")
+
+# ------------------------------------------------------------------ one knob at a time
+with st.expander("Which single ops knob flips the verdict? (one knob at a time)"):
+    st.caption(f"Each side's operational knobs moved alone to their well-run and poorly-run values, everything else "
+               f"as set, on a world of up to {PAGE_TORNADO_PEOPLE:,} people of this preset and seed. A bar that "
+               "crosses the black line flips the winner of this play.")
+    tkey = ("ops_tornado", scenario, play.name)
+    if st.button("Move each knob alone", key="ops_tornado_button"):
+        with st.spinner("Moving each ops knob alone…"):
+            st.session_state[tkey] = tornado_for_page(scenario, play.name)
+    if tkey in st.session_state:
+        st.write(st.session_state[tkey]["sentence"])
+        st.plotly_chart(st.session_state[tkey]["figure"], width="stretch")
 
 # ------------------------------------------------------------------ report
 st.subheader("Share and export")

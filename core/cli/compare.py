@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
     p.add_argument("--play", required=True, help="play name (see 'audience-lab plays')")
     p.add_argument("--sweep-people", type=int, default=4000, help="people per world in the crossover sweep (0 = no sweep)")
+    p.add_argument("--tornado-people", type=int, default=2000,
+                   help="people per world when each ops knob is moved alone (0 = no tornado)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
@@ -79,6 +81,9 @@ def run_compare(args: argparse.Namespace) -> int:
         small = Scenario.make(scenario.preset, scenario.seed, args.sweep_people, scenario.days, dict(scenario.settings))
         for knob in ("coverage_web", "cdp_build_days"):
             crossovers.append(crossover(sweep(small, play, knob, DEFAULT_SWEEPS[knob])).to_dict())
+    if args.tornado_people < 0:
+        raise UserError(f"--tornado-people must be 0 (no tornado) or more (got {args.tornado_people})")
+    tornado = _tornado(scenario, play.name, args.tornado_people)
     o = results.overlap_mid
     out = {
         "play": play.name, "preset": world.config.preset, "seed": world.config.seed, "people": world.config.people,
@@ -93,6 +98,8 @@ def run_compare(args: argparse.Namespace) -> int:
         "yardsticks": yardstick_verdicts(results.run),
         "need_sensitivity": need_sensitivity(results.run, scenario.campaign()),
         "crossovers": crossovers,
+        "tornado": tornado["rows"] if tornado else [],
+        "tornado_base": tornado["base"] if tornado else None,
     }
     out = json_safe(out)
     if args.json:
@@ -139,6 +146,7 @@ def _text(out: dict) -> str:
         reach = ", ".join(f"{m} {v:.1%}" for m, v in y.get("timely_reach", {}).items())
         lines.append(f"  {y['yardstick']:9} timely reach {reach}")
     lines += _need_lines(out.get("need_sensitivity") or [])
+    lines += _tornado_lines(out.get("tornado") or [], out.get("tornado_base"))
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:
@@ -155,4 +163,26 @@ def _need_lines(rows: list[dict]) -> list[str]:
     for r in rows:
         vals = ", ".join(f"{m} {v:,.0f}" for m, v in r["net_value"].items())
         out.append(f"  {r['need']:10} {vals}  → {r['winner']}")
+    return out
+
+
+def _tornado(scenario, play_name: str, people: int) -> dict | None:
+    """Each ops knob moved alone (core.advice.tornado), on a world of ``people`` (None when 0)."""
+    if people <= 0:
+        return None
+    from core.advice.tornado import ops_tornado
+
+    return ops_tornado(scenario, play_name, people)
+
+
+def _tornado_lines(rows: list[dict], base: dict | None) -> list[str]:
+    """Which single ops knob flips the verdict, and the widest movers."""
+    if not rows or base is None:
+        return []
+    flips = [r for r in rows if r["flips"]]
+    out = ["", f"One knob at a time (as set: {base['winner']} wins by {abs(base['gap']):,.0f}); "
+               f"{len(flips)} single move(s) flip it"]
+    for r in (flips or rows[:4])[:10]:
+        out.append(f"  {r['side']} {r['knob']} → {r['level']} ({r['value']}): CRM {r['net_value']['crm']:,.0f}, "
+                   f"CDP {r['net_value']['cdp']:,.0f}  → {r['winner']}")
     return out

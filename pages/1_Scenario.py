@@ -199,7 +199,7 @@ with st.expander("Which single ops knob flips the verdict? (one knob at a time)"
     st.caption(f"Each side's operational knobs moved alone to their well-run and poorly-run values, everything else "
                f"as set, on a world of up to {PAGE_TORNADO_PEOPLE:,} people of this preset and seed. A bar that "
                "crosses the black line flips the winner of this play.")
-    tkey = ("ops_tornado", scenario, play.name)
+    tkey = f"ops_tornado::{scenario!r}::{play.name}"
     if st.button("Move each knob alone", key="ops_tornado_button"):
         with st.spinner("Moving each ops knob alone…"):
             st.session_state[tkey] = tornado_for_page(scenario, play.name)

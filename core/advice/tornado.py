@@ -25,19 +25,20 @@ TORNADO_LEVELS: tuple[str, ...] = ("well-run", "poorly-run")
 TORNADO_MODELS: tuple[str, ...] = ("crm", "cdp")
 
 
-def knob_moves(settings: dict[str, Any]) -> dict[tuple, dict[str, Any]]:
+def knob_moves(settings: dict[str, Any], sides: tuple[str, ...] = SIDES) -> dict[tuple, dict[str, Any]]:
     """``{(side, knob, level): settings with that one knob moved}`` plus ``("base",)``.
 
     A level that does not set a knob leaves it at the default level's value: it is no move."""
     points: dict[tuple, dict[str, Any]] = {("base",): dict(settings)}
-    for side in SIDES:
+    for side in sides:
         for level in TORNADO_LEVELS:
             for knob, value in OPS[side][level].items():
                 points[(side, knob, level)] = {**settings, knob: value}
     return points
 
 
-def ops_tornado(scenario: Scenario, play_name: str, people: int | None = None) -> dict[str, Any]:
+def ops_tornado(scenario: Scenario, play_name: str, people: int | None = None,
+                sides: tuple[str, ...] = SIDES) -> dict[str, Any]:
     """The verdict with each ops knob moved alone, on a world of ``people`` (default: the scenario's).
 
     Returns ``{"base": {"winner", "net_value"}, "rows": [{"knob", "side", "level", "value",
@@ -46,7 +47,7 @@ def ops_tornado(scenario: Scenario, play_name: str, people: int | None = None) -
     the gap (the widest bar first), as a tornado chart reads."""
     from core.advice.sweep import evaluate_points
 
-    points = knob_moves(dict(scenario.settings))
+    points = knob_moves(dict(scenario.settings), sides)
     res = evaluate_points(scenario.preset, scenario.seed, people or scenario.people, scenario.days, points,
                           (play_name,), models=TORNADO_MODELS)["money"]
 

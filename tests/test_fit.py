@@ -381,7 +381,7 @@ def test_answers_from_the_profile_of_a_generated_world():
     ({"data_people": 50, "employees": 10}, "data_people"),
     ({"crm_admins": 40, "employees": 10, "data_people": 0}, "crm_admins"),
     ({"monthly_active_customers": 0}, "monthly_active_customers"),
-    ({"cdp_licence_year": -1}, "cdp_licence_year"),
+    ({"cdp_licence_year": -5}, "cdp_licence_year"),
     ({"crm_seat_cost_month": -5}, "crm_seat_cost_month"),
     ({"login_share": 1.5}, "login_share"),
     ({"business_model": "space-tourism"}, "business_model"),

@@ -27,6 +27,8 @@ from synthetic.presets import PRESETS
 #: (measured on seeds 7–9 at 1,500 people: at most 0.77, webinar attendees in market vs the CDP's
 #: attendee list; win-back was 1.000 before its need came from latent state).
 JACCARD_BOUND = 0.85
+#: Fit worlds in these tests: small, so four personas at two lengths stay quick.
+SIM_PEOPLE, SIM_SEEDS = 300, 3
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +129,93 @@ def test_a_single_cdp_deficit_flips_cart_abandonment():
     for r in tor["rows"]:
         assert r["flips"] == (r["winner"] != tor["base"]["winner"])
         assert set(r["net_value"]) == {"crm", "cdp"}
+
+
+# ------------------------------------------------------------------ Fit over a horizon
+def _personas():
+    """The personas of docs/fit.md (their answers live in tests/test_fit.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("fit_cases", Path(__file__).with_name("test_fit.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return {"sales-led": mod.SALES_LED, "fifty": mod.FIFTY, "retailer": mod.RETAILER, "product-led": mod.PRODUCT_LED}
+
+
+PERSONAS = _personas()
+
+
+@pytest.mark.parametrize("name", list(PERSONAS))
+def test_the_recommendation_does_not_depend_on_the_simulated_days(name):
+    """Build time is a one-off delay over the horizon and the window measures steady state, so 60
+    and 180 simulated days give the same advice (small worlds keep the test fast)."""
+    from core.advice.fit import Answers, advise
+
+    recs = {}
+    for days in (60, 180):
+        adv = advise(Answers.from_dict({**PERSONAS[name], "sim_people": SIM_PEOPLE, "sim_days": days}), seeds=SIM_SEEDS,
+                     sweep=False, workers=0)
+        recs[days] = adv.recommendation
+    assert recs[60] == recs[180], recs
+
+
+def test_build_time_is_a_one_off_delay_and_one_off_costs_are_spread():
+    from core.advice.horizon import delay_share
+    from core.advice.fit import Answers
+    from core.advice.costs import tco_split, tco_totals
+
+    assert delay_share(45, 3) == pytest.approx((45 / 365 / 3, 45 / 365))
+    assert delay_share(800, 1) == (1.0, 1.0)
+    a = Answers(cdp_implementation=60_000, horizon_years=3)
+    split = tco_split(a)["cdp"]
+    assert tco_totals(a)["cdp"] == pytest.approx(split["recurring"] + 60_000 / 3)
+    assert tco_totals(Answers(cdp_implementation=60_000, horizon_years=1))["cdp"] > tco_totals(a)["cdp"]
+
+
+def test_every_result_has_a_do_nothing_baseline_and_crm_plus_cdp():
+    from core.advice.fit import Answers, advise, text_report
+
+    adv = advise(Answers.from_dict({**PERSONAS["fifty"], "sim_people": SIM_PEOPLE}), seeds=2, sweep=False, workers=0)
+    assert adv.baseline == adv.net_value["none"] == -adv.answers.crm_seats * adv.answers.crm_seat_cost_month * 12
+    assert "crm+cdp" in adv.net_value and "none" in set(adv.summary["model"])
+    # every model is negative for a 50-person firm; the reasons say doing nothing beats them all
+    if max(adv.net_value[m] for m in ("crm", "cdp", "hybrid", "crm+cdp")) < adv.baseline:
+        assert "no targeted campaigns at all" in adv.reasons[0]
+    else:
+        assert "Against no targeted campaigns" in adv.reasons[0]
+    assert set(adv.routing["crm_cdp_routes"].values()) <= {"crm", "cdp"}
+    assert "test_value_year" in adv.routing
+    report = text_report(adv)
+    assert "no targeted campaigns" in report and "CRM + CDP" in report and "year one" in report
+
+
+def test_a_marketer_run_cdp_sits_between_no_data_team_and_one_fte():
+    from core.advice.fit import Answers, operating_levels
+    from core.advice.costs import tco
+
+    none = operating_levels(Answers(data_people=0))["cdp"]
+    marketers = operating_levels(Answers(data_people=0, cdp_operator="marketers"))["cdp"]
+    one = operating_levels(Answers(data_people=1))["cdp"]
+    assert none < marketers < one
+    items = set(tco(Answers(data_people=0, cdp_operator="marketers")).query("model == 'cdp'")["item"])
+    assert any(i.startswith("marketers running the CDP") for i in items)
+
+
+def test_crm_plus_cdp_routes_follow_prior_and_test():
+    from core.advice.horizon import bayes_route
+
+    assert bayes_route(None, None) == "crm"  # nothing known: the CRM the business already runs
+    assert bayes_route((1000.0, 10.0), None) == "cdp"
+    assert bayes_route((1000.0, 10.0), (-50.0, 1000.0)) == "cdp"  # a noisy test barely moves a firm prior
+    assert bayes_route((10.0, 1000.0), (-500.0, 10.0)) == "crm"  # a sharp test overrules a vague prior
+
+
+def test_the_cdp_licence_scales_with_tracked_users_from_the_published_tier():
+    from core.advice.costs import CDP_LICENCE_FLOOR, cdp_licence
+    from core.advice.fit import Answers
+
+    small, big = Answers(monthly_active_customers=20_000), Answers(monthly_active_customers=2_000_000, monthly_events=0)
+    assert cdp_licence(small) == CDP_LICENCE_FLOOR  # below the floor of an audiences-capable plan
+    assert cdp_licence(big) == pytest.approx(12 * (120 + (2_000_000 - 10_000) * 0.011))
+    assert cdp_licence(Answers(cdp_licence_year=45_000)) == 45_000  # an answer wins

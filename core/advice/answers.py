@@ -132,7 +132,9 @@ class Answers:
     sending_tool_year: float = _q(12_000.0, "Sending tool (ESP or journey platform) per year, in every model (assumed: 1,000 a month for a mid-size list).",
                                   lo=0, hi=1e9)
     person_cost_year: float = _q(120_000.0, "Loaded yearly cost of one CRM admin or data/engineering person (assumed).", lo=0, hi=1e8)
-    cdp_licence_year: float = _q(60_000.0, "CDP licence per year (vendors price on profiles or events).", lo=0, hi=1e9)
+    cdp_licence_year: float = _q(ESTIMATE, "CDP licence per year (vendors price on profiles or events); −1 = from the published "
+                                           "per-tracked-user tier at your monthly active customers (core/advice/costs.py).",
+                                 lo=-1, hi=1e9)
     cdp_implementation: float = _q(50_000.0, "One-off CDP implementation (agency or internal project), paid in year one and spread over the horizon.", lo=0, hi=1e9)
     cdp_upkeep_year: float = _q(20_000.0, "Yearly CDP upkeep: tracking fixes, new sources, warehouse costs.", lo=0, hi=1e9)
     connector_year: float = _q(12_000.0, "Yearly cost of the CDP→CRM sync connector / reverse ETL a hybrid needs.", lo=0, hi=1e9)
@@ -178,10 +180,11 @@ class Answers:
             raise AnswerError("monthly_events", f"{self.monthly_events:,} events a month is fewer than the "
                                                 f"{self.monthly_active_customers:,} active customers (each does at least one thing); "
                                                 "raise monthly_events or set it to 0 if unknown")
-        for name in ("crm_ship_days", "cdp_ship_days"):
+        for name in ("crm_ship_days", "cdp_ship_days", "cdp_licence_year"):
             v = getattr(self, name)
             if v < 0 and v != ESTIMATE:
-                raise AnswerError(name, f"must be 0 or more, or −1 to estimate it from the team (got {v:g})")
+                what = "from the published tier" if name == "cdp_licence_year" else "from the team"
+                raise AnswerError(name, f"must be 0 or more, or −1 to estimate it {what} (got {v:g})")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -39,15 +39,31 @@ COST_SOURCES: dict[str, tuple[float, str, str]] = {
         "Loaded cost (salary plus about 30% overhead) of a CRM admin or data engineer; the same figure for both "
         "sides so neither is made cheaper to run by assumption."),
     "cdp_licence_year": (
-        60_000.0, "https://getlago.com/docs/templates/hybrid/segment",
-        "Segment's Team plan: 120 a month with 10,000 MTUs, then 0.010–0.012 per MTU a month (50,000 MTUs ≈ 6,000 a "
-        "year); the Business plan that adds audiences (Engage) is custom-priced, so 60,000 a year is assumed for it."),
+        -1.0, "https://getlago.com/docs/templates/hybrid/segment",
+        "−1 = from the published tier at your tracked users: Segment's Team plan lists 120 a month with 10,000 MTUs, then "
+        "0.010–0.012 per MTU a month (0.011 used; monthly active customers taken as MTUs); the Business plan that adds "
+        "audiences (Engage) is custom-priced, so a floor of 60,000 a year is assumed and the per-MTU list price applies "
+        "above it (about 455,000 MTUs)."),
     "cdp_implementation": (50_000.0, "assumed", "One-off tracking plan, sources and identity set-up by an agency or "
                                                 "an internal project (a few person-months)."),
     "cdp_upkeep_year": (20_000.0, "assumed", "Tracking fixes, new sources and warehouse costs per year."),
     "connector_year": (12_000.0, "assumed", "Reverse ETL / CDP→CRM sync (Hightouch, Census) for a hybrid; both "
                                             "price on destinations and syncs, not publicly for mid-market volumes."),
 }
+
+#: Segment Team list price (see COST_SOURCES["cdp_licence_year"]) and the assumed Business floor.
+SEGMENT_TEAM_MONTH, SEGMENT_TEAM_MTUS, SEGMENT_PER_MTU_MONTH, CDP_LICENCE_FLOOR = 120.0, 10_000, 0.011, 60_000.0
+
+
+def cdp_licence(answers: Any) -> float:
+    """The CDP licence a year: the answer, or (−1) the published per-MTU tier at the business's
+    monthly active customers, never below the assumed floor of an audiences-capable plan."""
+    if answers.cdp_licence_year >= 0:
+        return float(answers.cdp_licence_year)
+    mtus = max(0, int(answers.monthly_active_customers))
+    team = 12 * (SEGMENT_TEAM_MONTH + max(0, mtus - SEGMENT_TEAM_MTUS) * SEGMENT_PER_MTU_MONTH)
+    return max(CDP_LICENCE_FLOOR, team)
+
 
 #: FTE it takes to run a side well (assumed, the same for both sides: one person who owns lists,
 #: workflows, syncs and data quality on the CRM; one who owns the tracking plan, identity rules,
@@ -84,7 +100,7 @@ def tco(answers: Any, cdp_cost_factor: float = 1.0, data_fte: float | None = Non
               (f"CRM team running it ({answers.crm_admins:g} FTE)", answers.crm_admins * answers.person_cost_year, False),
               ("Marketing automation tier", answers.marketing_automation_year if answers.marketing_automation == "yes" else 0.0, False),
               ("Sending tool", answers.sending_tool_year, False)]
-    cdp = [("CDP licence", answers.cdp_licence_year * cdp_cost_factor, False),
+    cdp = [("CDP licence", cdp_licence(answers) * cdp_cost_factor, False),
            ("CDP implementation (one-off)", answers.cdp_implementation * cdp_cost_factor, True),
            ("CDP upkeep", answers.cdp_upkeep_year * cdp_cost_factor, False),
            (f"data team running the CDP ({data:g} FTE)", data * answers.person_cost_year, False)]

@@ -33,7 +33,7 @@ import pandas as pd
 from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HYGIENE, TRACKING_LEVELS,  # noqa: F401
                                  YES_NO, AnswerError, Answers, answers_from_profile)
 from core.advice.costs import BASELINE, COST_SOURCES, FTE_NEEDED, MARKETER_FTE, tco, tco_totals  # noqa: F401
-from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, steady_scale
+from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, simplest_within_one_se, steady_scale
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
 from core.advice.stacks import stack_keys, stack_settings
@@ -76,6 +76,11 @@ CDP_FTE_NEEDED = CRM_FTE_NEEDED = FTE_NEEDED
 #: (assumed: half-way between poorly run, 0, and as most teams run it, 0.5 — audiences and syncs get
 #: built, but nobody owns the tracking plan or identity rules).
 MARKETER_LEVEL = 0.25
+#: Days simulated before the measured window opens, for both sides alike: a generated world's first
+#: weeks still hold the people who were in market when it starts (a burst of open needs that a
+#: steady business does not have), so campaigns launch after this warm-up and only ``sim_days``
+#: after it are scaled to a year (assumed: about one in-market episode, 30 days in the presets).
+WARM_UP_DAYS = 30
 #: Build days the engine uses when nothing sets them (core.engine.activation.ActivationConfig).
 DEFAULT_DELAYS = (1.0, 3.0)
 
@@ -355,8 +360,10 @@ def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple
         wanted[("joint", name)] = answers_to_settings(answers, crm_level=min(1.0, max(0.0, levels["crm"] + step)),
                                                       cdp_level=min(1.0, max(0.0, levels["cdp"] + step)))
     delays = {key: build_delays(settings) for key, settings in wanted.items()}
-    # the simulated window measures steady state: build time is applied to the horizon instead
-    wanted = {key: {**settings, "crm_build_days": 0.0, "cdp_build_days": 0.0} for key, settings in wanted.items()}
+    # the simulated window measures steady state: both sides launch after the same warm-up, and
+    # build time is applied to the horizon instead (core.advice.horizon)
+    wanted = {key: {**settings, "crm_build_days": float(WARM_UP_DAYS), "cdp_build_days": float(WARM_UP_DAYS),
+                    "cdp_initial_sync_hours": 0.0} for key, settings in wanted.items()}
     unique: dict[tuple, dict] = {}
     alias: dict[tuple, tuple] = {}
     seen: dict[tuple, tuple] = {}
@@ -392,7 +399,7 @@ def _seed_job(preset: str, seed: int, people: int, days: int, points: dict, play
 def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Sequence[int], workers: int,
                tick: Progress) -> dict[int, dict]:
     preset = PRESET_OF[answers.business_model]
-    args = [(preset, s, answers.sim_people, answers.sim_days, points, plays, s == seeds[0]) for s in seeds]
+    args = [(preset, s, answers.sim_people, answers.sim_days + WARM_UP_DAYS, points, plays, s == seeds[0]) for s in seeds]
     out: dict[int, dict] = {}
     pool = _start_pool(min(workers, len(seeds))) if workers > 0 and len(seeds) > 1 else None
     if pool is None:
@@ -526,7 +533,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
                  for m in MODELS}
     year_one = {m: float(np.mean([base_nets[s].year_one[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
     steady = {m: float(np.mean([base_nets[s].steady[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
-    rec = best_of(net)
+    rec = simplest_within_one_se([base_nets[s].net for s in seed_list])
     runner = sorted((m for m in MODELS if m != rec), key=lambda m: -net[m])[0]
     levels = operating_levels(answers)
 
@@ -662,7 +669,7 @@ def _robustness(answers: Answers, rec: str, seed_list: Sequence[int], base_nets:
                           data_fte=min(1.0, max(0.0, levels["cdp"] + (LEVEL_STEP if name == "better" else -LEVEL_STEP))))[0]
                 for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        joint[name] = {"net_value": mean, "winner": best_of(mean),
+        joint[name] = {"net_value": mean, "winner": simplest_within_one_se(nets),
                        "seed_share": float(np.mean([best_of(n) == rec for n in nets]))}
     failed = []
     if share < FIRM_SHARE:
@@ -681,7 +688,7 @@ def _well_vs_poorly(answers: Answers, seed_list: Sequence[int], point_net: Calla
     for name, lvl in (("well-run CDP", 1.0), ("poorly run CDP", 0.0)):
         nets = [point_net(s, ("cdp_level", lvl), data_fte=lvl * CDP_FTE_NEEDED).net for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        rec = best_of(mean)
+        rec = simplest_within_one_se(nets)
         rows += [{"variant": name, "model": m, "net_value": mean[m], "recommendation": rec} for m in MODELS]
     return pd.DataFrame(rows)
 
@@ -746,10 +753,15 @@ def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detai
                    f"{NAMES[rec]} adds {_money_fmt(net[rec] - base)} a year.")
     else:
         nothing = ""
-    out = [f"{NAMES[rec]} has the highest net value a year over {h:g} year{'s' if h != 1 else ''}: {_money_fmt(net[rec])} "
-           f"against {_money_fmt(net[runner])} for {NAMES[runner]} (mean of {n_seeds} simulated worlds; true incremental "
-           f"revenue minus send, unsubscribe and ownership costs, build time a one-off delay, one-off costs spread)."
-           + nothing]
+    years = f"{h:g} year{'s' if h != 1 else ''}"
+    if net[rec] >= net[runner]:
+        head = (f"{NAMES[rec]} has the highest net value a year over {years}: {_money_fmt(net[rec])} against "
+                f"{_money_fmt(net[runner])} for {NAMES[runner]}")
+    else:
+        head = (f"{NAMES[rec]} nets {_money_fmt(net[rec])} a year over {years}, within one standard error of "
+                f"{NAMES[runner]}'s {_money_fmt(net[runner])} across the worlds, and is the simpler choice")
+    out = [head + f" (mean of {n_seeds} simulated worlds; true incremental revenue minus send, unsubscribe and "
+                  f"ownership costs, build time a one-off delay, one-off costs spread)." + nothing]
     # The play that contributes most to the gap *in the recommended direction* (the recommendation's
     # largest lead over the runner-up); when it leads on no play, the cost of ownership decides.
     wide = plays_df.pivot(index="play", columns="model", values="net_value_12m")

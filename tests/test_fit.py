@@ -510,7 +510,7 @@ def test_fit_page_shows_the_full_advice(fifty):
     text = " ".join(m.value for m in at.markdown)
     assert fifty.reasons[1] in text
     costs = next(d.value for d in at.dataframe if "Sending tool" in d.value.index)
-    assert list(costs.columns) == ["CRM", "CDP", "hybrid"]
+    assert list(costs.columns) == ["CRM", "CDP", "hybrid", "CRM + CDP"]
     assert {"CRM seats", "Marketing automation tier", "Unsubscribes (from the campaigns)", "Total"} <= set(costs.index)
     assert all(costs.loc["Sending tool", c] == costs.loc["Sending tool", "CRM"] for c in costs.columns)
     captions = " ".join(c.value for c in at.caption)

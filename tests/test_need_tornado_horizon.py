@@ -225,3 +225,23 @@ def test_the_cdp_licence_scales_with_tracked_users_from_the_published_tier():
     assert cdp_licence(small) == CDP_LICENCE_FLOOR  # below the floor of an audiences-capable plan
     assert cdp_licence(big) == pytest.approx(12 * (120 + (2_000_000 - 10_000) * 0.011))
     assert cdp_licence(Answers(cdp_licence_year=45_000)) == 45_000  # an answer wins
+
+
+def test_compare_json_has_need_sensitivity_and_tornado(tmp_path, capsys):
+    import json
+
+    from core.cli.main import main
+
+    out = tmp_path / "w"
+    assert main(["generate", "--preset", "b2c-retail", "--people", "600", "--days", "45", "--out", str(out)]) == 0
+    capsys.readouterr()
+    args = ["compare", "--world", str(out), "--play", "cart-abandonment", "--sweep-people", "0"]
+    assert main([*args, "--tornado-people", "600", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [n["need"] for n in got["need_sensitivity"]] == list(NEEDS)
+    assert all(set(n) >= {"need", "winner", "net_value"} for n in got["need_sensitivity"])
+    assert got["tornado"] and all(set(r) >= {"knob", "side", "level", "winner", "net_value"} for r in got["tornado"])
+    assert {r["side"] for r in got["tornado"]} == {"crm", "cdp"}
+    assert main([*args, "--tornado-people", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--tornado-people" in err and err.count("\n") == 1

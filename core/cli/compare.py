@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
     p.add_argument("--play", required=True, help="play name (see 'audience-lab plays')")
     p.add_argument("--sweep-people", type=int, default=4000, help="people per world in the crossover sweep (0 = no sweep)")
-    p.add_argument("--tornado-people", type=int, default=2000,
-                   help="people per world when each ops knob is moved alone (0 = no tornado)")
+    p.add_argument("--tornado-people", type=int, default=None,
+                   help="people per world when each ops knob is moved alone (default: as --sweep-people, at most the "
+                        "world's own; 0 = no tornado)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
@@ -81,9 +82,10 @@ def run_compare(args: argparse.Namespace) -> int:
         small = Scenario.make(scenario.preset, scenario.seed, args.sweep_people, scenario.days, dict(scenario.settings))
         for knob in ("coverage_web", "cdp_build_days"):
             crossovers.append(crossover(sweep(small, play, knob, DEFAULT_SWEEPS[knob])).to_dict())
-    if args.tornado_people < 0:
-        raise UserError(f"--tornado-people must be 0 (no tornado) or more (got {args.tornado_people})")
-    tornado = _tornado(scenario, play.name, args.tornado_people)
+    tornado_people = args.sweep_people if args.tornado_people is None else args.tornado_people
+    if tornado_people < 0:
+        raise UserError(f"--tornado-people must be 0 (no tornado) or more (got {tornado_people})")
+    tornado = _tornado(scenario, play.name, min(tornado_people, world.config.people))
     o = results.overlap_mid
     out = {
         "play": play.name, "preset": world.config.preset, "seed": world.config.seed, "people": world.config.people,

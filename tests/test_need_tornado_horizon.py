@@ -245,3 +245,20 @@ def test_compare_json_has_need_sensitivity_and_tornado(tmp_path, capsys):
     assert main([*args, "--tornado-people", "-1"]) == 2
     err = capsys.readouterr().err
     assert "--tornado-people" in err and err.count("\n") == 1
+
+
+def test_the_ops_tornado_chart_marks_the_moves_that_flip():
+    from core.present import charts
+
+    def row(knob, side, level, crm, cdp):
+        return {"knob": knob, "side": side, "level": level, "value": 1, "net_value": {"crm": crm, "cdp": cdp},
+                "gap": cdp - crm, "winner": "cdp" if cdp > crm else "crm", "flips": not cdp > crm}
+    tor = {"base": {"winner": "cdp", "gap": 50.0, "net_value": {"crm": 100.0, "cdp": 150.0}},
+           "rows": [row("coverage_web", "cdp", "poorly-run", 100, 40), row("coverage_web", "cdp", "well-run", 100, 190),
+                    row("crm_build_days", "crm", "well-run", 120, 150), row("crm_build_days", "crm", "poorly-run", 90, 150)]}
+    fig = charts.ops_tornado(tor, {"coverage_web": "Web browsers whose events reach the CDP"})
+    assert fig.layout.title.text and fig.layout.xaxis.title.text
+    texts = [t for tr in fig.data for t in tr.text]
+    assert texts.count("→ CRM") == 1
+    assert any("Web browsers" in str(y) for tr in fig.data for y in tr.y)
+    assert {tr.name for tr in fig.data} == {"knob at its well run value", "knob at its poorly run value"}

@@ -233,10 +233,10 @@ def test_compare_json_has_need_sensitivity_and_tornado(tmp_path, capsys):
     from core.cli.main import main
 
     out = tmp_path / "w"
-    assert main(["generate", "--preset", "b2c-retail", "--people", "600", "--days", "45", "--out", str(out)]) == 0
+    assert main(["generate", "--preset", "b2c-retail", "--people", "300", "--days", "30", "--out", str(out)]) == 0
     capsys.readouterr()
     args = ["compare", "--world", str(out), "--play", "cart-abandonment", "--sweep-people", "0"]
-    assert main([*args, "--tornado-people", "600", "--json"]) == 0
+    assert main([*args, "--tornado-people", "300", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert [n["need"] for n in got["need_sensitivity"]] == list(NEEDS)
     assert all(set(n) >= {"need", "winner", "net_value"} for n in got["need_sensitivity"])

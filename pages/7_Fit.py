@@ -164,7 +164,7 @@ adv = cache[key]
 st.header(f"Recommendation: {NAMES[adv.recommendation]} — {adv.verdict}")
 st.caption(f"Mean of {len(adv.seeds)} simulated worlds of {answers.sim_people:,} people over {answers.sim_days} days "
            f"('{adv.scenario.preset}' preset), scaled to {answers.monthly_active_customers:,} monthly active customers "
-           f"and 12 months; CRM {level_words(adv.levels['crm'])} (level {adv.levels['crm']:.2f}), CDP "
+           f"a year over {answers.horizon_years} years; CRM {level_words(adv.levels['crm'])} (level {adv.levels['crm']:.2f}), CDP "
            f"{level_words(adv.levels['cdp'])} (level {adv.levels['cdp']:.2f}); took {adv.timings['total_seconds']:.0f} s.")
 st.subheader("Why")
 for r in adv.reasons:

@@ -3,11 +3,12 @@
 The choice follows the business model and how well *each side* would be run. The advisor looks
 nothing up in a rule table: it turns the answers into a :class:`~core.advice.scenario.Scenario`
 (preset + knobs), runs the plays that matter for that business through CRM, CDP and hybrid on
-several seeds of a world generated from the answers, and compares 12-month net value:
+several seeds of a world generated from the answers, and compares net value a year over a horizon
+(core/advice/horizon.py; the formula below is its steady-state year):
 
     Σ over plays of the campaigns' true net value (true incremental revenue − send − unsubscribe cost)
       × scale (monthly active customers / simulated people × 365 / simulated days)
-    − 12-month cost of ownership (core/advice/costs.py: the CRM, its team and the sending tool in
+    − cost of ownership a year (core/advice/costs.py: the CRM, its team and the sending tool in
       every model; the CDP's licence, implementation, upkeep and data team in CDP and hybrid;
       the connector in the hybrid)
 
@@ -441,7 +442,7 @@ def _start_pool(workers: int):
 
 @dataclass(frozen=True)
 class Advice:
-    """Everything the page and the CLI show. Money is over 12 months, averaged over the seeds."""
+    """Everything the page and the CLI show. Money is a year over the horizon, averaged over the seeds."""
 
     answers: Answers
     scenario: Scenario                       # the first seed's scenario (the one whose per-play metrics are shown)
@@ -451,12 +452,12 @@ class Advice:
     robustness: dict[str, Any]               # seed share, joint moves, and why uncertain
     reasons: tuple[str, ...]                 # 3–4 sentences, each quoting a figure from the run
     risks: tuple[str, ...]
-    net_value: dict[str, float]              # model → mean 12-month net value over the seeds
+    net_value: dict[str, float]              # model → mean net value a year over the horizon
     net_value_range: dict[str, tuple[float, float]]  # model → (min, max) over the seeds
-    incremental_revenue: dict[str, float]    # model → mean 12-month true incremental revenue
-    costs: pd.DataFrame                      # model, item, cost, shared (12-month TCO line items)
+    incremental_revenue: dict[str, float]    # model → mean true incremental revenue, a steady year
+    costs: pd.DataFrame                      # model, item, cost, shared, one_off, yearly (TCO line items)
     summary: pd.DataFrame                    # per model: revenue, send, unsubscribe, TCO, net value (means)
-    plays: pd.DataFrame                      # per play and model: mean 12-month net value, route share
+    plays: pd.DataFrame                      # per play and model: mean net value a year over the horizon, route shares
     metrics: pd.DataFrame                    # per play and model (first seed): reach, precision, lift
     hybrid_routes: dict[str, str]            # play → route on the first seed ('crm' | 'hybrid')
     routing: dict[str, Any]                  # how often the measured route matches the truth

@@ -386,7 +386,7 @@ def journey_lanes(truth: pd.DataFrame, crm: pd.DataFrame, cdp: pd.DataFrame,
 
 # --------------------------------------------------------------------------- fit advisor
 def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
-    """Incremental revenue (light) and net value (solid) per model over 12 months."""
+    """Incremental revenue (light, a steady year) and net value (solid, a year over the horizon) per model."""
     fig = go.Figure()
     xs = [names.get(m, m) for m in summary["model"]]
     fig.add_bar(x=xs, y=summary["incremental_revenue_12m"], name="Incremental revenue",
@@ -396,8 +396,8 @@ def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure
     _key(fig, "incremental revenue (light)", GREYS[1], opacity=0.45)
     _key(fig, "net value after all costs (solid)", GREYS[1])
     fig.update_layout(barmode="group")
-    return _layout(fig, "Incremental revenue and net value per model, 12 months", "Model",
-                   "Currency units per 12 months")
+    return _layout(fig, "Incremental revenue and net value per model, a year", "Model",
+                   "Currency units a year")
 
 
 def fit_sweep(sweep: pd.DataFrame, detail: Mapping[str, Any], knob_label: str, unit: str,
@@ -414,8 +414,8 @@ def fit_sweep(sweep: pd.DataFrame, detail: Mapping[str, Any], knob_label: str, u
     if detail.get("current") is not None:
         fig.add_vline(x=detail["current"], line_dash="dot", line_color="#999999", annotation_text="yours",
                       annotation_position="bottom")
-    _layout(fig, f"12-month net value per model against: {knob_label}", f"{knob_label} — {unit}",
-            "Net value, currency units per 12 months")
+    _layout(fig, f"Net value a year per model against: {knob_label}", f"{knob_label} — {unit}",
+            "Net value, currency units a year")
     if log_x:
         fig.update_xaxes(type="log")
     return fig
@@ -439,7 +439,7 @@ def tornado(tor: pd.DataFrame) -> go.Figure:
     left, right = float(min(lo.min(), 0)), float(max(hi.max(), 0))
     pad = (right - left) * 0.3 or 1.0
     _layout(fig, "Which knob moves the answer most (tornado)",
-            "Best of CDP/hybrid minus CRM net value, currency units per 12 months", "",
+            "Best of CDP/hybrid/CRM + CDP minus CRM net value, currency units a year", "",
             height=120 + 70 * len(tor))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(range=[left - pad * 0.15, right + pad])
@@ -448,14 +448,14 @@ def tornado(tor: pd.DataFrame) -> go.Figure:
 
 
 def well_vs_poorly(wp: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
-    """12-month net value per model for a well-run and a poorly run CDP, same business and CRM."""
+    """Net value a year per model for a well-run and a poorly run CDP, same business and CRM."""
     fig = go.Figure()
     for m in names:
         tm = wp[wp["model"] == m]
         fig.add_bar(x=tm["variant"], y=tm["net_value"], name=names[m], marker_color=color(m))
     fig.update_layout(barmode="group")
-    return _layout(fig, "12-month net value: well-run vs poorly run CDP, against the same CRM",
-                   "How the CDP is run", "Net value, currency units per 12 months")
+    return _layout(fig, "Net value a year: well-run vs poorly run CDP, against the same CRM",
+                   "How the CDP is run", "Net value, currency units a year")
 
 
 def _wrap(text: str, width: int) -> str:

@@ -34,7 +34,7 @@ import pandas as pd
 from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HYGIENE, TRACKING_LEVELS,  # noqa: F401
                                  YES_NO, AnswerError, Answers, answers_from_profile)
 from core.advice.costs import BASELINE, COST_SOURCES, FTE_NEEDED, MARKETER_FTE, tco, tco_totals  # noqa: F401
-from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, simplest_within_one_se, steady_scale
+from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, steady_scale
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
 from core.advice.stacks import stack_keys, stack_settings
@@ -534,7 +534,7 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
                  for m in MODELS}
     year_one = {m: float(np.mean([base_nets[s].year_one[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
     steady = {m: float(np.mean([base_nets[s].steady[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
-    rec = simplest_within_one_se([base_nets[s].net for s in seed_list])
+    rec = best_of(net)
     runner = sorted((m for m in MODELS if m != rec), key=lambda m: -net[m])[0]
     levels = operating_levels(answers)
 
@@ -670,7 +670,7 @@ def _robustness(answers: Answers, rec: str, seed_list: Sequence[int], base_nets:
                           data_fte=min(1.0, max(0.0, levels["cdp"] + (LEVEL_STEP if name == "better" else -LEVEL_STEP))))[0]
                 for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        joint[name] = {"net_value": mean, "winner": simplest_within_one_se(nets),
+        joint[name] = {"net_value": mean, "winner": best_of(mean),
                        "seed_share": float(np.mean([best_of(n) == rec for n in nets]))}
     failed = []
     if share < FIRM_SHARE:
@@ -689,7 +689,7 @@ def _well_vs_poorly(answers: Answers, seed_list: Sequence[int], point_net: Calla
     for name, lvl in (("well-run CDP", 1.0), ("poorly run CDP", 0.0)):
         nets = [point_net(s, ("cdp_level", lvl), data_fte=lvl * CDP_FTE_NEEDED).net for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        rec = simplest_within_one_se(nets)
+        rec = best_of(mean)
         rows += [{"variant": name, "model": m, "net_value": mean[m], "recommendation": rec} for m in MODELS]
     return pd.DataFrame(rows)
 
@@ -755,12 +755,8 @@ def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detai
     else:
         nothing = ""
     years = f"{h:g} year{'s' if h != 1 else ''}"
-    if net[rec] >= net[runner]:
-        head = (f"{NAMES[rec]} has the highest net value a year over {years}: {_money_fmt(net[rec])} against "
-                f"{_money_fmt(net[runner])} for {NAMES[runner]}")
-    else:
-        head = (f"{NAMES[rec]} nets {_money_fmt(net[rec])} a year over {years}, within one standard error of "
-                f"{NAMES[runner]}'s {_money_fmt(net[runner])} across the worlds, and is the simpler choice")
+    head = (f"{NAMES[rec]} has the highest net value a year over {years}: {_money_fmt(net[rec])} against "
+            f"{_money_fmt(net[runner])} for {NAMES[runner]}")
     out = [head + f" (mean of {n_seeds} simulated worlds; true incremental revenue minus send, unsubscribe and "
                   f"ownership costs, build time a one-off delay, one-off costs spread)." + nothing]
     # The play that contributes most to the gap *in the recommended direction* (the recommendation's

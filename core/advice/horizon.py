@@ -158,22 +158,3 @@ def best_of(net: Mapping[str, float], models: Sequence[str] = MODELS) -> str:
     """The model with the highest value; ties to the simpler one (the order of ``models``)."""
     return max(models, key=lambda m: (round(net[m], 6), -models.index(m)))
 
-
-def simplest_within_one_se(nets: Sequence[Mapping[str, float]], models: Sequence[str] = MODELS) -> str:
-    """The recommendation over several simulated worlds: the simplest model (the order of
-    ``models``: CRM, CDP, hybrid, CRM + CDP) whose mean falls short of the best mean by less than
-    one standard error of their paired per-world difference — the one-standard-error rule of model
-    selection (Breiman, Friedman, Olshen & Stone, *Classification and Regression Trees*, 1984,
-    sec. 3.4.3). More complexity is bought only on evidence, so a near-tie between options does not
-    flip with the seeds or the simulated days. With one world it is the plain best."""
-    means = {m: float(np.mean([n[m] for n in nets])) for m in models}
-    best = best_of(means, models)
-    if len(nets) < 2:
-        return best
-    for m in models:
-        if m == best:
-            return m
-        diff = np.array([n[best] - n[m] for n in nets], dtype=float)
-        if diff.mean() < diff.std(ddof=1) / math.sqrt(len(diff)):
-            return m
-    return best

@@ -90,13 +90,22 @@ def bayes_route(prior: tuple[float, float] | None, test: tuple[float, float] | N
 def test_of(answers: Any, play_money: Mapping[str, Mapping[str, Any]], k: float) -> tuple[float, float] | None:
     """The team's holdout test of CDP vs CRM on one play, a year's worth in currency: (gap, se).
 
-    The team tests on its own volume, so the simulated standard error narrows by √(customers /
-    simulated people), as in :func:`core.advice.fit.measured_route`."""
+    The team tests on its own volume, V = customers / simulated people times the simulated one, so
+    both its error and its standard error are the simulated ones over √V: the simulated test's miss
+    (measured minus true net) shrinks by √V around the true gap — a draw of what a test that size
+    would read. Narrowing only the standard error would keep the small world's miss and trust it
+    V-fold (that made the tests worth less than the prior alone)."""
     crm, cdp = measured_net(play_money["crm"]), measured_net(play_money["cdp"])
     if crm is None or cdp is None:
         return None
-    volume = answers.monthly_active_customers / answers.sim_people
-    return k * (cdp[0] - crm[0]), k * math.hypot(crm[1], cdp[1]) / math.sqrt(max(volume, 1e-9))
+    root = math.sqrt(max(answers.monthly_active_customers / answers.sim_people, 1.0))
+
+    def at_volume(x: Mapping[str, Any], measured: float) -> float:
+        truth = x["true_net_value"]
+        return truth + (measured - truth) / root
+
+    gap = at_volume(play_money["cdp"], cdp[0]) - at_volume(play_money["crm"], crm[0])
+    return k * gap, k * math.hypot(crm[1], cdp[1]) / root
 
 
 def priors(answers: Any, money_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]]) -> dict[int, dict[str, tuple[float, float] | None]]:

@@ -5,6 +5,7 @@ from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
 from core.measures.freshness import lags
 from core.present import charts, labels
 from core.present.export import html_report
+from core.present.tornadoview import PAGE_TORNADO_PEOPLE, tornado_for_page
 from core.present.stackview import stack_panel, stack_set, with_ops, with_stack
 from core.present.urlstate import knob_catalog, preset_defaults
 from pages import SS, engine_or_stop, frame, get_results, pct, per_world, set_settings
@@ -204,6 +205,19 @@ with st.expander("Calibration sheet: is this world true to size?"):
         with st.spinner("Running every play of this preset against the benchmarks…"):
             sheet = per_world(engine, ("calibration", scenario), lambda: scenario_calibration(engine, scenario), heavy=True)
         st.dataframe(sheet, hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------ one knob at a time
+with st.expander("Which single ops knob flips the verdict? (one knob at a time)"):
+    st.caption(f"Each side's operational knobs moved alone to their well-run and poorly-run values, everything else "
+               f"as set, on a world of up to {PAGE_TORNADO_PEOPLE:,} people of this preset and seed. A bar that "
+               "crosses the black line flips the winner of this play.")
+    tkey = f"ops_tornado::{scenario!r}::{play.name}"
+    if st.button("Move each knob alone", key="ops_tornado_button"):
+        with st.spinner("Moving each ops knob alone…"):
+            st.session_state[tkey] = tornado_for_page(scenario, play.name)
+    if tkey in st.session_state:
+        st.write(st.session_state[tkey]["sentence"])
+        st.plotly_chart(st.session_state[tkey]["figure"], width="stretch")
 
 # ------------------------------------------------------------------ report
 st.subheader("Share and export")

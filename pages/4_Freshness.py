@@ -4,7 +4,7 @@ import streamlit as st
 from core.engine.plays import YARDSTICKS
 from core.measures.freshness import lags
 from core.present import charts
-from core.present.measureview import YARDSTICK_LABELS, freshness_cards, nobody_qualifies, yardstick_table
+from core.present.measureview import YARDSTICK_LABELS, freshness_cards, need_table, nobody_qualifies, yardstick_table
 from core.present.stackview import titled
 from pages import SS, frame, results_or_stop, set_settings
 
@@ -55,11 +55,13 @@ lag = {m: lags(results.run, m) for m in results.run.models}
 st.plotly_chart(charts.lag_histogram(lag, max_hours=play.action_window_hours * 4), width="stretch")
 st.caption("Read: where each model's activation lags pile up (first four action windows shown).")
 
-with st.expander("Does the picture depend on the yardstick?"):
-    st.caption("The same runs judged three ways. What a message does is the world's, so the campaign verdict cannot "
-               "move; a yardstick that is one system's own rule flatters that system's timeliness.")
-    if st.button("Compare the yardsticks", key="yardstick_compare"):
-        with st.spinner("Judging the play on every yardstick…"):
-            st.dataframe(yardstick_table(results.run, scenario.campaign()), hide_index=True, width="stretch")
+with st.expander("Does the picture depend on the yardstick — or on the need?"):
+    st.caption("The same runs judged three ways: a yardstick that is one system's own rule flatters that system's "
+               "timeliness. Money follows the need, so the second table puts the need itself on trial: who wins when "
+               "a message helps only people matching the CRM's rule, the CDP's, or both, on ground truth.")
+    if st.button("Compare the yardsticks and needs", key="yardstick_compare"):
+        with st.spinner("Judging the play on every yardstick and need…"):
+            st.dataframe(yardstick_table(results.run), hide_index=True, width="stretch")
+            st.dataframe(need_table(results.run, scenario.campaign()), hide_index=True, width="stretch")
 with st.expander("Freshness table"):
     st.dataframe(table, hide_index=True, width="stretch")

@@ -5,22 +5,24 @@ from dataclasses import fields
 import pandas as pd
 import streamlit as st
 
-from core.advice.answers import GROUPS, HYGIENE, TRACKING_LEVELS, YES_NO
+from core.advice.answers import CDP_OPERATORS, GROUPS, HYGIENE, TRACKING_LEVELS, YES_NO
 from core.advice.costs import sources_table
 from core.advice.fit import (BUSINESS_MODELS, CADENCES, MAIN_KNOBS, MODELS, NAMES, SWEEP_KNOBS, AnswerError, Answers,
                              advise, answers_from_profile, knob_fmt, level_words)
 from core.advice.stacks import STACKS
 from core.errors import UserError
 from core.present import charts
+from core.present.tornadoview import tornado_for_page
 from pages import SS, ensure_routed, shared_advice
 
 ensure_routed()
 st.title("Which model fits your business?")
 st.write("Answer in plain language — about your business, the team that runs your CRM and the team that would run a "
          "CDP. The advisor generates worlds that behave like your business, runs the plays that matter for it through "
-         "CRM, CDP and hybrid, each run as *your* teams would run it, and compares 12-month **net value**: true "
-         "incremental revenue minus sends, unsubscribes and every cost of ownership (the CRM and a sending tool are "
-         "paid in every model).")
+         "CRM, CDP, hybrid and CRM + CDP (each play on its better route), each run as *your* teams would run it, and "
+         "compares **net value a year over your horizon**: true incremental revenue minus sends, unsubscribes and every "
+         "cost of ownership (the CRM and a sending tool are paid in every model), build time a one-off delay and one-off "
+         "costs spread over the horizon — beside running no targeted campaigns at all.")
 
 # ------------------------------------------------------------------ answers: URL, upload, profile
 SWEEPS = {"none": "None: your answers only (fastest; no crossovers, robustness not checked)",
@@ -71,7 +73,7 @@ with st.expander("Load or save answers (JSON), or take them from your data's pro
 # ------------------------------------------------------------------ the questionnaire
 META = {f.name: f.metadata for f in fields(Answers)}
 CHOICE_LABELS = {"business_model": BUSINESS_MODELS, "cadence": CADENCES, "tracking_maturity": TRACKING_LEVELS,
-                 "marketing_automation": YES_NO, "crm_hygiene": HYGIENE}
+                 "marketing_automation": YES_NO, "crm_hygiene": HYGIENE, "cdp_operator": CDP_OPERATORS}
 LABELS = {
     "business_model": "Business model", "sales_cycle_days": "Typical sales cycle (days)",
     "channels": "Customer-facing channels", "monthly_active_customers": "Monthly active customers",
@@ -80,7 +82,8 @@ LABELS = {
     "cadence": "Campaign cadence (both sides)",
     "crm_admins": "People running the CRM (FTE)", "marketing_automation": "Marketing automation in place",
     "crm_hygiene": "CRM data hygiene", "crm_seats": "CRM seats", "crm_ship_days": "Days to ship a CRM campaign (−1 = estimate)",
-    "data_people": "Data / engineering people (FTE)", "cdp_ship_days": "Days to ship a CDP audience (−1 = estimate)",
+    "data_people": "Data / engineering people (FTE)", "cdp_operator": "Who would run the CDP",
+    "horizon_years": "Horizon (years)", "cdp_ship_days": "Days to ship a CDP audience (−1 = estimate)",
     "crm_tool": "CRM", "cdp_tool": "CDP", "sending_tool": "Sending tool",
     "crm_seat_cost_month": "CRM seat per month", "marketing_automation_year": "Marketing automation per year",
     "sending_tool_year": "Sending tool per year", "person_cost_year": "Cost of a person per year",
@@ -161,7 +164,7 @@ adv = cache[key]
 st.header(f"Recommendation: {NAMES[adv.recommendation]} — {adv.verdict}")
 st.caption(f"Mean of {len(adv.seeds)} simulated worlds of {answers.sim_people:,} people over {answers.sim_days} days "
            f"('{adv.scenario.preset}' preset), scaled to {answers.monthly_active_customers:,} monthly active customers "
-           f"and 12 months; CRM {level_words(adv.levels['crm'])} (level {adv.levels['crm']:.2f}), CDP "
+           f"a year over {answers.horizon_years} years; CRM {level_words(adv.levels['crm'])} (level {adv.levels['crm']:.2f}), CDP "
            f"{level_words(adv.levels['cdp'])} (level {adv.levels['cdp']:.2f}); took {adv.timings['total_seconds']:.0f} s.")
 st.subheader("Why")
 for r in adv.reasons:
@@ -170,12 +173,23 @@ st.subheader("Risks")
 for r in adv.risks:
     st.warning(r)
 
-cols = st.columns(3)
+cols = st.columns(len(MODELS) + 1)
 for col, m in zip(cols, MODELS):
     lo, hi = adv.net_value_range[m]
-    col.metric(f"{NAMES[m]} net value (12 months)", f"{adv.net_value[m]:,.0f}",
-               help=f"Mean over {len(adv.seeds)} worlds (from {lo:,.0f} to {hi:,.0f}); incremental revenue "
-                    f"{adv.incremental_revenue[m]:,.0f} minus sends, unsubscribes and cost of ownership.")
+    col.metric(f"{NAMES[m]} net value a year", f"{adv.net_value[m]:,.0f}",
+               help=f"Mean over {len(adv.seeds)} worlds (from {lo:,.0f} to {hi:,.0f}) over {answers.horizon_years} years; "
+                    f"incremental revenue {adv.incremental_revenue[m]:,.0f} a steady year minus sends, unsubscribes and "
+                    f"cost of ownership. Year one: {adv.year_one[m]:,.0f}; a steady year: {adv.steady_state[m]:,.0f}.")
+cols[-1].metric("No targeted campaigns", f"{adv.baseline:,.0f}",
+                help="The baseline every model is measured against: no campaigns, no marketing automation or sending "
+                     "tool; only the CRM seats sales keeps anyway.")
+st.dataframe(pd.DataFrame([{"": label, **{NAMES[m]: f"{vals[m]:,.0f}" for m in (*MODELS, "none")}}
+                           for label, vals in ((f"a year over {answers.horizon_years} years", adv.net_value),
+                                               ("year one", adv.year_one), ("a steady-state year", adv.steady_state))]),
+             hide_index=True, width="stretch")
+st.caption(f"CRM + CDP runs each play on the better of the CRM segment and the CDP audience, decided from the other "
+           f"simulated worlds (the prior) plus your own holdout test; those tests are worth "
+           f"{adv.routing.get('test_value_year', 0.0):,.0f} a year over deciding from the prior alone.")
 
 st.plotly_chart(charts.fit_value_bars(adv.summary, NAMES), width="stretch")
 st.caption("Read: light bars are the incremental revenue the model's campaigns truly cause; solid bars what is left "
@@ -184,7 +198,7 @@ st.caption("Read: light bars are the incremental revenue the model's campaigns t
 
 # ------------------------------------------------------------------ costs
 st.header("What each model costs")
-items = adv.costs.pivot_table(index="item", columns="model", values="cost", aggfunc="sum", sort=False).reindex(
+items = adv.costs.pivot_table(index="item", columns="model", values="yearly", aggfunc="sum", sort=False).reindex(
     columns=list(MODELS)).fillna(0.0)
 summ = adv.summary.set_index("model")
 items.loc["Messages sent (from the campaigns)"] = [summ.loc[m, "send_cost_12m"] for m in MODELS]
@@ -250,6 +264,18 @@ if knobs:
         st.plotly_chart(charts.tornado(adv.tornado), width="stretch")
         st.caption("Read: each bar spans the CDP-or-hybrid advantage over the CRM as the knob moves over its swept "
                    "range; longest bars first. A bar crossing the zero line means that knob alone can flip the answer.")
+
+# ------------------------------------------------------------------ one knob at a time
+st.subheader("One ops knob at a time, per play")
+st.caption("Each side's operational knobs moved alone to their well-run and poorly-run values on a small world like "
+           "yours: which single deficit flips a play's CRM-vs-CDP verdict.")
+tkey = f"fit_ops_tornado::{adv.scenario!r}"
+if st.button("Move each knob alone", key="fit_ops_tornado"):
+    with st.spinner("Moving each ops knob alone, play by play…"):
+        SS[tkey] = {p: tornado_for_page(adv.scenario, p) for p in adv.plays["play"].unique()}
+for p, view in (SS.get(tkey) or {}).items():
+    st.markdown(f"**{p}** — {view['sentence']}")
+    st.plotly_chart(view["figure"], width="stretch")
 
 # ------------------------------------------------------------------ well run vs poorly run
 st.header("The same business, a well-run and a poorly run CDP")

@@ -15,14 +15,19 @@ from core.advice.ops import OPS, ops_settings, side_of
 from core.advice.scenario import Scenario, build_engine
 from core.engine.activation import ActivationConfig
 from core.engine.playrun import rejudge, run_play
-from core.engine.plays import PLAYS, YARDSTICKS, plays_for
+from core.engine.plays import NEEDS, PLAYS, YARDSTICKS, plays_for
 from core.measures.campaign import CampaignConfig, simulate
 from core.measures.freshness import freshness_table
 from synthetic.config import Behaviour
 from synthetic.presets import PRESETS
 
 PEOPLE = 5000
-BEHAVIOURAL = ("cart-abandonment", "product-intent", "win-back", "pricing-intent")
+#: Plays where a well-run CDP must beat a poorly run CRM. Win-back left the list with issue 19: its
+#: need now comes from latent state (a lapsed buyer in market again), which mostly opens weeks after
+#: the lapse put the person on both lists, so a weekly batch re-send catches it and a journey
+#: triggered once on entry does not (5,000 people, seed 7: CRM 706 from 7,131 sends, CDP 412 from
+#: 1,112) — a matter of cadence against need timing, not of how well the CDP is run.
+BEHAVIOURAL = ("cart-abandonment", "product-intent", "pricing-intent")
 SETUPS = {"crm-wins": {"crm": "well-run", "cdp": "poorly-run"}, "cdp-wins": {"crm": "poorly-run", "cdp": "well-run"}}
 
 
@@ -50,8 +55,7 @@ def verdicts(request):
             targeting = _net(run, replace(cfg, off_target_scale=0.0))  # what targeting alone earns
             for y in YARDSTICKS:
                 judged = run if y == "latent" else rejudge(run, y)
-                out[(setup, play.name, y)] = {"net": net if y == "latent" else _net(judged, cfg), "targeting": targeting,
-                                              "timely": _timely(judged)}
+                out[(setup, play.name, y)] = {"net": net, "targeting": targeting, "timely": _timely(judged)}
     return preset, out
 
 
@@ -77,17 +81,16 @@ def test_a_well_run_cdp_beats_a_poorly_run_crm_on_behavioural_plays(verdicts):
             assert net["cdp"] > net["crm"], (play.name, net)
 
 
-def test_swapping_the_yardstick_moves_numbers_not_verdicts(verdicts):
+def test_swapping_the_yardstick_moves_the_freshness_figures(verdicts):
     """Judged on the CRM's or the CDP's own rule instead of the latent need, the models look more
-    or less timely and accurate — but what a message does is the world's, so the true net value
-    and the verdict it gives do not move with the yardstick."""
+    or less timely. (Money follows the need, not the yardstick — by construction, so it is not
+    asserted here; tests/test_need_tornado_horizon.py puts the need itself on trial.)"""
     preset, out = verdicts
     moved = 0
     for (setup, play, y), res in out.items():
         if y == "latent":
             continue
         base = out[(setup, play, "latent")]
-        assert res["net"] == base["net"], (setup, play, y)  # effects never follow the yardstick
         moved += res["timely"] != base["timely"]
     assert moved > 0  # the yardstick does change the freshness figures
 
@@ -144,11 +147,11 @@ def test_generate_records_the_ops_levels_and_compare_applies_them(tmp_path, caps
     assert main(compare) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["ops"] == {"cdp": "poorly-run", "crm": "well-run"}
-    # the yardstick section: timely reach is judged on each truth and moves; net value never does
+    # the yardstick section: timely reach is judged on each truth and moves (money is in need_sensitivity)
     ys = {y["yardstick"]: y for y in out["yardsticks"]}
     assert set(ys) == set(YARDSTICKS)
-    assert len({tuple(sorted(y["true_net_value"].items())) for y in ys.values()}) == 1
     assert len({tuple(sorted(y["timely_reach"].items())) for y in ys.values()}) > 1
+    assert [n["need"] for n in out["need_sensitivity"]] == list(NEEDS)
     assert main([*compare, "--ops", "cdp=well-run"]) == 0
     assert json.loads(capsys.readouterr().out)["ops"] == {"cdp": "well-run", "crm": "well-run"}
     assert main([*args, "--ops", "cdp=superb"]) == 2
@@ -241,6 +244,7 @@ DIAGONAL = {"both well run": {"crm": "well-run", "cdp": "well-run"}, "both defau
 MOVES = {"crm up": {"crm": "well-run"}, "crm down": {"crm": "poorly-run"},
          "cdp up": {"cdp": "well-run"}, "cdp down": {"cdp": "poorly-run"}}
 FAIR_PLAYS = {"b2c-retail": ("cart-abandonment", "win-back"), "b2b-saas": ("pricing-intent", "mql-nurture")}
+FAIR_DAYS = {"b2c-retail": 45, "b2b-saas": 90}
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +256,9 @@ def ops_grid():
     for preset, plays in FAIR_PLAYS.items():
         for seed in FAIR_SEEDS:
             for setup, ops in {**DIAGONAL, **MOVES}.items():
-                s = Scenario.make(preset, seed=seed, people=1500, days=45, settings=ops_settings(ops))
+                # a B2B demo is worth what the world's own funnel realises (issue 18): 45 days close no deal
+                # in a 1,500-person b2b-saas world, so its plays are worth nothing there; 90 days close some
+                s = Scenario.make(preset, seed=seed, people=1500, days=FAIR_DAYS[preset], settings=ops_settings(ops))
                 engine = build_engine(s)
                 for name in plays:
                     run = run_play(engine, get_play(name, preset), s.activation(), models=("crm", "cdp"))

@@ -7,7 +7,8 @@ import pytest
 
 from core.advice.scenario import Scenario, build_engine, play_results
 from core.engine.plays import get_play
-from core.present.measureview import (freshness_cards, nobody_qualifies, overlap_cards, pct, yardstick_table)
+from core.present.measureview import (NEED_LABELS, freshness_cards, need_table, nobody_qualifies, overlap_cards, pct,
+                                      yardstick_table)
 from core.present.memberview import members_table, summary
 
 
@@ -36,11 +37,14 @@ def test_overlap_leads_with_reachable_people(results):
     assert all("anonymous profiles included" in c.members_line for c in cards)
 
 
-def test_yardstick_table_keeps_the_campaign_verdict(results):
+def test_yardstick_table_shows_reach_and_the_need_table_the_money(results):
+    """The yardstick table carries no money (it could not move); the need table does, and it moves."""
     s, r = results
-    table = yardstick_table(r.run, s.campaign())
-    assert len(table) == 3
-    assert table["campaign winner (true net value)"].nunique() == 1  # what a message does is the world's
+    table = yardstick_table(r.run)
+    assert len(table) == 3 and not any("net value" in c or "winner" in c for c in table.columns)
+    needs = need_table(r.run, s.campaign())
+    assert list(needs["need"]) == list(NEED_LABELS.values())
+    assert needs["CDP true net value"].nunique() > 1  # the definition of need moves the money
 
 
 def test_members_table_never_gives_anonymous_profiles_a_name(results):

@@ -46,6 +46,10 @@ HYGIENE: dict[str, str] = {
     "partly": "Partly (some rules, clean-ups now and then)",
     "unmanaged": "Unmanaged (nobody owns duplicates, gaps or errors)",
 }
+CDP_OPERATORS: dict[str, str] = {
+    "data-team": "A data / engineering team (as many FTE as entered)",
+    "marketers": "Marketers, with a no-code audience builder (no data team needed; about a quarter of a person)",
+}
 #: Answers that mean "estimate it from the team" (a company without a CDP cannot know its ship time).
 ESTIMATE = -1.0
 
@@ -54,9 +58,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Your business": ("business_model", "sales_cycle_days", "channels", "monthly_active_customers",
                       "monthly_events", "order_value", "employees", "login_share", "tracking_maturity", "cadence"),
     "CRM team": ("crm_admins", "marketing_automation", "crm_hygiene", "crm_seats", "crm_ship_days"),
-    "CDP / data team": ("data_people", "cdp_ship_days"),
+    "CDP / data team": ("data_people", "cdp_operator", "cdp_ship_days"),
     "Your tools": ("crm_tool", "cdp_tool", "sending_tool"),
-    "Costs": ("crm_seat_cost_month", "marketing_automation_year", "sending_tool_year", "person_cost_year",
+    "Costs": ("horizon_years", "crm_seat_cost_month", "marketing_automation_year", "sending_tool_year", "person_cost_year",
               "cdp_licence_year", "cdp_implementation", "cdp_upkeep_year", "connector_year", "budget_year",
               "cost_per_send"),
     "Simulation": ("sim_people", "sim_days", "seed"),
@@ -110,12 +114,17 @@ class Answers:
     # ---- the CDP / data team
     data_people: float = _q(1.0, "Data / engineering people (FTE) who would run a CDP: tracking plan, identity rules, audiences, syncs. About one FTE runs it well.",
                             lo=0, hi=1_000_000)
+    cdp_operator: str = _q("data-team", "Who would run the CDP day to day: a data team (its FTE above) or marketers with a no-code "
+                                        "audience builder — a level between no data team and one data FTE.",
+                           choices=tuple(CDP_OPERATORS))
     cdp_ship_days: float = _q(ESTIMATE, "Days to ship a new CDP audience campaign, engineering tickets included; −1 = estimate from the data team.", lo=-1, hi=365)
     # ---- the tools (stack profiles; '' = generic)
     crm_tool: str = _q("", "The CRM you have or consider ('' = a generic marketing CRM).", choices_of="crm")
     cdp_tool: str = _q("", "The CDP you have or consider ('' = a generic CDP).", choices_of="cdp")
     sending_tool: str = _q("", "The tool that sends the messages ('' = a generic ESP / journey tool).", choices_of="sending")
     # ---- costs (sources in core/advice/costs.py)
+    horizon_years: int = _q(3, "Years the choice is valued over: build time is a one-off delay in year one and one-off costs "
+                               "(the CDP's implementation) are spread over these years.", lo=1, hi=10)
     crm_seat_cost_month: float = _q(100.0, "Cost of one CRM seat per month (HubSpot Sales Hub Professional lists about 100, Salesforce Sales Cloud Enterprise 165).",
                                     lo=0, hi=1e6)
     marketing_automation_year: float = _q(9_600.0, "Marketing-automation tier per year, counted when marketing automation is in place (assumed: 800 a month, a mid-market professional tier).",
@@ -123,8 +132,10 @@ class Answers:
     sending_tool_year: float = _q(12_000.0, "Sending tool (ESP or journey platform) per year, in every model (assumed: 1,000 a month for a mid-size list).",
                                   lo=0, hi=1e9)
     person_cost_year: float = _q(120_000.0, "Loaded yearly cost of one CRM admin or data/engineering person (assumed).", lo=0, hi=1e8)
-    cdp_licence_year: float = _q(60_000.0, "CDP licence per year (vendors price on profiles or events).", lo=0, hi=1e9)
-    cdp_implementation: float = _q(50_000.0, "One-off CDP implementation (agency or internal project), counted in year one.", lo=0, hi=1e9)
+    cdp_licence_year: float = _q(ESTIMATE, "CDP licence per year (vendors price on profiles or events); −1 = from the published "
+                                           "per-tracked-user tier at your monthly active customers (core/advice/costs.py).",
+                                 lo=-1, hi=1e9)
+    cdp_implementation: float = _q(50_000.0, "One-off CDP implementation (agency or internal project), paid in year one and spread over the horizon.", lo=0, hi=1e9)
     cdp_upkeep_year: float = _q(20_000.0, "Yearly CDP upkeep: tracking fixes, new sources, warehouse costs.", lo=0, hi=1e9)
     connector_year: float = _q(12_000.0, "Yearly cost of the CDP→CRM sync connector / reverse ETL a hybrid needs.", lo=0, hi=1e9)
     budget_year: float = _q(0.0, "Marketing-technology budget per year (0 = not set). Flagged as a risk when a model costs more.", lo=0, hi=1e10)
@@ -133,7 +144,7 @@ class Answers:
     seed: int = _q(7, "First seed of the simulated worlds (same answers and seed: same numbers).", lo=0, hi=2**32 - 1)
     sim_people: int = _q(1000, "People in each simulated world (more: slower but less noisy; the advice averages several seeds).",
                          lo=300, hi=50_000)
-    sim_days: int = _q(60, "Days simulated (scaled to 12 months).", lo=30, hi=180)
+    sim_days: int = _q(60, "Days simulated (scaled to a year of steady state; build times are applied to the horizon, not to the simulated days).", lo=30, hi=180)
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
@@ -169,10 +180,11 @@ class Answers:
             raise AnswerError("monthly_events", f"{self.monthly_events:,} events a month is fewer than the "
                                                 f"{self.monthly_active_customers:,} active customers (each does at least one thing); "
                                                 "raise monthly_events or set it to 0 if unknown")
-        for name in ("crm_ship_days", "cdp_ship_days"):
+        for name in ("crm_ship_days", "cdp_ship_days", "cdp_licence_year"):
             v = getattr(self, name)
             if v < 0 and v != ESTIMATE:
-                raise AnswerError(name, f"must be 0 or more, or −1 to estimate it from the team (got {v:g})")
+                what = "from the published tier" if name == "cdp_licence_year" else "from the team"
+                raise AnswerError(name, f"must be 0 or more, or −1 to estimate it {what} (got {v:g})")
         return self
 
     def to_dict(self) -> dict[str, Any]:

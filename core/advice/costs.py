@@ -1,4 +1,4 @@
-"""What each model costs for 12 months, line by line, with where each default figure comes from.
+"""What each model costs a year over the horizon, line by line, with where each default figure comes from.
 
 Every model keeps a CRM (the system of record: seats, the people who run it, marketing automation
 where the team has it) and a tool that sends the messages: a company that picks CDP audiences
@@ -39,9 +39,11 @@ COST_SOURCES: dict[str, tuple[float, str, str]] = {
         "Loaded cost (salary plus about 30% overhead) of a CRM admin or data engineer; the same figure for both "
         "sides so neither is made cheaper to run by assumption."),
     "cdp_licence_year": (
-        60_000.0, "https://getlago.com/docs/templates/hybrid/segment",
-        "Segment's Team plan: 120 a month with 10,000 MTUs, then 0.010–0.012 per MTU a month (50,000 MTUs ≈ 6,000 a "
-        "year); the Business plan that adds audiences (Engage) is custom-priced, so 60,000 a year is assumed for it."),
+        -1.0, "https://getlago.com/docs/templates/hybrid/segment",
+        "−1 = from the published tier at your tracked users: Segment's Team plan lists 120 a month with 10,000 MTUs, then "
+        "0.010–0.012 per MTU a month (0.011 used; monthly active customers taken as MTUs); the Business plan that adds "
+        "audiences (Engage) is custom-priced, so a floor of 60,000 a year is assumed and the per-MTU list price applies "
+        "above it (about 455,000 MTUs)."),
     "cdp_implementation": (50_000.0, "assumed", "One-off tracking plan, sources and identity set-up by an agency or "
                                                 "an internal project (a few person-months)."),
     "cdp_upkeep_year": (20_000.0, "assumed", "Tracking fixes, new sources and warehouse costs per year."),
@@ -49,42 +51,90 @@ COST_SOURCES: dict[str, tuple[float, str, str]] = {
                                             "price on destinations and syncs, not publicly for mid-market volumes."),
 }
 
+#: Segment Team list price (see COST_SOURCES["cdp_licence_year"]) and the assumed Business floor.
+SEGMENT_TEAM_MONTH, SEGMENT_TEAM_MTUS, SEGMENT_PER_MTU_MONTH, CDP_LICENCE_FLOOR = 120.0, 10_000, 0.011, 60_000.0
+
+
+def cdp_licence(answers: Any) -> float:
+    """The CDP licence a year: the answer, or (−1) the published per-MTU tier at the business's
+    monthly active customers, never below the assumed floor of an audiences-capable plan."""
+    if answers.cdp_licence_year >= 0:
+        return float(answers.cdp_licence_year)
+    mtus = max(0, int(answers.monthly_active_customers))
+    team = 12 * (SEGMENT_TEAM_MONTH + max(0, mtus - SEGMENT_TEAM_MTUS) * SEGMENT_PER_MTU_MONTH)
+    return max(CDP_LICENCE_FLOOR, team)
+
+
 #: FTE it takes to run a side well (assumed, the same for both sides: one person who owns lists,
 #: workflows, syncs and data quality on the CRM; one who owns the tracking plan, identity rules,
 #: audiences and syncs on the CDP). Below it that side is run worse (see core/advice/fit.py).
 FTE_NEEDED = 1.0
+#: A CDP operated by marketers (a no-code audience builder, no data team): the share of one
+#: marketer's year it takes (assumed: a day or so a week for audiences, syncs and tracking fixes
+#: raised with the web team) — charged in every model that has the CDP.
+MARKETER_FTE = 0.25
+#: What every model is compared against: no targeted campaigns at all. Sales still keeps the CRM
+#: as its system of record (its seats are paid either way); no marketing automation, no sending
+#: tool, no CRM admin time for campaigns.
+BASELINE = "none"
+#: The models whose costs :func:`tco` lists: the three, the CRM + CDP buyer (every line of both,
+#: each play on its better route) and the do-nothing baseline.
+COST_MODELS = ("crm", "cdp", "hybrid", "crm+cdp", BASELINE)
 
 
-def tco(answers: Any, cdp_cost_factor: float = 1.0) -> pd.DataFrame:
-    """12-month total cost of ownership, one row per (model, item): ``model, item, cost, shared``.
+def tco(answers: Any, cdp_cost_factor: float = 1.0, data_fte: float | None = None) -> pd.DataFrame:
+    """Cost of ownership, one row per (model, item): ``model, item, cost, shared, one_off, yearly``.
 
-    ``shared`` is True for the lines every model pays (CRM seats, CRM team time, marketing
-    automation, the sending tool); ``cdp_cost_factor`` scales the CDP's licence, implementation
-    and upkeep (the CDP-cost sweep).
+    ``cost`` is what the line costs in a year (one-off lines: once); ``yearly`` spreads one-off
+    lines over the answers' horizon (``horizon_years``), so a model is compared on what it costs a
+    year over the horizon. Team lines follow the headcount entered (3 CRM admins cost 3 people).
+    ``shared`` is True for the lines every model with campaigns pays (CRM seats, CRM team time,
+    marketing automation, the sending tool); ``cdp_cost_factor`` scales the CDP's licence,
+    implementation and upkeep (the CDP-cost sweep); ``data_fte`` replaces the data team's size.
     """
-    crm_fte = min(answers.crm_admins, FTE_NEEDED)
-    data_fte = min(answers.data_people, FTE_NEEDED)
-    shared = [("CRM seats", answers.crm_seats * answers.crm_seat_cost_month * 12),
-              (f"CRM team running it ({crm_fte:g} FTE)", crm_fte * answers.person_cost_year),
-              ("Marketing automation tier", answers.marketing_automation_year if answers.marketing_automation == "yes" else 0.0),
-              ("Sending tool", answers.sending_tool_year)]
-    cdp = [("CDP licence", answers.cdp_licence_year * cdp_cost_factor),
-           ("CDP implementation (one-off)", answers.cdp_implementation * cdp_cost_factor),
-           ("CDP upkeep", answers.cdp_upkeep_year * cdp_cost_factor),
-           (f"data team running the CDP ({data_fte:g} FTE)", data_fte * answers.person_cost_year)]
+    horizon = max(1.0, float(getattr(answers, "horizon_years", 1)))
+    data = answers.data_people if data_fte is None else data_fte
+    marketers = MARKETER_FTE if getattr(answers, "cdp_operator", "data-team") == "marketers" else 0.0
+    seats = ("CRM seats", answers.crm_seats * answers.crm_seat_cost_month * 12, False)
+    shared = [seats,
+              (f"CRM team running it ({answers.crm_admins:g} FTE)", answers.crm_admins * answers.person_cost_year, False),
+              ("Marketing automation tier", answers.marketing_automation_year if answers.marketing_automation == "yes" else 0.0, False),
+              ("Sending tool", answers.sending_tool_year, False)]
+    cdp = [("CDP licence", cdp_licence(answers) * cdp_cost_factor, False),
+           ("CDP implementation (one-off)", answers.cdp_implementation * cdp_cost_factor, True),
+           ("CDP upkeep", answers.cdp_upkeep_year * cdp_cost_factor, False),
+           (f"data team running the CDP ({data:g} FTE)", data * answers.person_cost_year, False)]
+    if marketers:
+        cdp.append((f"marketers running the CDP ({marketers:g} FTE)", marketers * answers.person_cost_year, False))
     rows = []
-    for model in ("crm", "cdp", "hybrid"):
-        rows += [(model, item, float(cost), True) for item, cost in shared]
+    for model in COST_MODELS:
+        if model == BASELINE:
+            rows.append((model, seats[0], float(seats[1]), True, False))
+            continue
+        rows += [(model, item, float(cost), True, one) for item, cost, one in shared]
         if model != "crm":
-            rows += [(model, item, float(cost), False) for item, cost in cdp]
+            rows += [(model, item, float(cost), False, one) for item, cost, one in cdp]
         if model == "hybrid":
-            rows.append((model, "CDP→CRM sync connector", float(answers.connector_year), False))
-    return pd.DataFrame(rows, columns=["model", "item", "cost", "shared"])
+            rows.append((model, "CDP→CRM sync connector", float(answers.connector_year), False, False))
+    out = pd.DataFrame(rows, columns=["model", "item", "cost", "shared", "one_off"])
+    out["yearly"] = out["cost"].where(~out["one_off"], out["cost"] / horizon)
+    return out
 
 
-def tco_totals(answers: Any, cdp_cost_factor: float = 1.0) -> dict[str, float]:
-    t = tco(answers, cdp_cost_factor).groupby("model")["cost"].sum()
-    return {m: float(t.get(m, 0.0)) for m in ("crm", "cdp", "hybrid")}
+def tco_totals(answers: Any, cdp_cost_factor: float = 1.0, data_fte: float | None = None) -> dict[str, float]:
+    """Cost a year per model over the horizon (one-off lines spread)."""
+    t = tco(answers, cdp_cost_factor, data_fte).groupby("model")["yearly"].sum()
+    return {m: float(t.get(m, 0.0)) for m in COST_MODELS}
+
+
+def tco_split(answers: Any, cdp_cost_factor: float = 1.0, data_fte: float | None = None) -> dict[str, dict[str, float]]:
+    """Per model: ``{"recurring": a year, "one_off": once}`` (year one pays both)."""
+    t = tco(answers, cdp_cost_factor, data_fte)
+    out = {}
+    for m in COST_MODELS:
+        tm = t[t["model"] == m]
+        out[m] = {"recurring": float(tm.loc[~tm["one_off"], "cost"].sum()), "one_off": float(tm.loc[tm["one_off"], "cost"].sum())}
+    return out
 
 
 def sources_table() -> pd.DataFrame:

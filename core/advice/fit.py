@@ -3,11 +3,12 @@
 The choice follows the business model and how well *each side* would be run. The advisor looks
 nothing up in a rule table: it turns the answers into a :class:`~core.advice.scenario.Scenario`
 (preset + knobs), runs the plays that matter for that business through CRM, CDP and hybrid on
-several seeds of a world generated from the answers, and compares 12-month net value:
+several seeds of a world generated from the answers, and compares net value a year over a horizon
+(core/advice/horizon.py; the formula below is its steady-state year):
 
     Σ over plays of the campaigns' true net value (true incremental revenue − send − unsubscribe cost)
       × scale (monthly active customers / simulated people × 365 / simulated days)
-    − 12-month cost of ownership (core/advice/costs.py: the CRM, its team and the sending tool in
+    − cost of ownership a year (core/advice/costs.py: the CRM, its team and the sending tool in
       every model; the CDP's licence, implementation, upkeep and data team in CDP and hybrid;
       the connector in the hybrid)
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -32,17 +33,18 @@ import pandas as pd
 
 from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HYGIENE, TRACKING_LEVELS,  # noqa: F401
                                  YES_NO, AnswerError, Answers, answers_from_profile)
-from core.advice.costs import COST_SOURCES, FTE_NEEDED, tco, tco_totals  # noqa: F401
+from core.advice.costs import BASELINE, COST_SOURCES, FTE_NEEDED, MARKETER_FTE, tco, tco_totals  # noqa: F401
+from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, steady_scale
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
 from core.advice.stacks import stack_keys, stack_settings
-from core.advice.sweep import best_model, crossover_of, evaluate_points
+from core.advice.sweep import crossover_of, evaluate_points
 from core.advice.verdict import FIRM_SHARE
 from core.jsonsafe import json_safe
 from synthetic.io import plain_main
 
-MODELS = ("crm", "cdp", "hybrid")
-NAMES = {"crm": "CRM", "cdp": "CDP", "hybrid": "hybrid"}
+NAMES = {"crm": "CRM", "cdp": "CDP", "hybrid": "hybrid", "crm+cdp": "CRM + CDP", BASELINE: "no targeted campaigns"}
+best_model = best_of
 Progress = Callable[[float, str], None]
 
 #: The synthetic preset that behaves like each business model.
@@ -71,6 +73,17 @@ TRACKING = {"none": {"coverage_web": 0.25, "coverage_app": 0.40, "cdp_latency_mi
 #: Hygiene answer → the CRM data half of the CRM's operating level.
 HYGIENE_LEVEL = {"managed": 1.0, "partly": 0.5, "unmanaged": 0.0}
 CDP_FTE_NEEDED = CRM_FTE_NEEDED = FTE_NEEDED
+#: The CDP's operating level when marketers run it with a no-code audience builder and no data team
+#: (assumed: half-way between poorly run, 0, and as most teams run it, 0.5 — audiences and syncs get
+#: built, but nobody owns the tracking plan or identity rules).
+MARKETER_LEVEL = 0.25
+#: Days simulated before the measured window opens, for both sides alike: a generated world's first
+#: weeks still hold the people who were in market when it starts (a burst of open needs that a
+#: steady business does not have), so campaigns launch after this warm-up and only ``sim_days``
+#: after it are scaled to a year (assumed: about one in-market episode, 30 days in the presets).
+WARM_UP_DAYS = 30
+#: Build days the engine uses when nothing sets them (core.engine.activation.ActivationConfig).
+DEFAULT_DELAYS = (1.0, 3.0)
 
 #: Knobs that the answers set directly; the operating levels never touch them (precedence:
 #: an answer about the business or the team's practice beats a level's generic value).
@@ -99,6 +112,8 @@ def operating_levels(answers: Answers) -> dict[str, float]:
     """
     crm = 0.5 * min(1.0, answers.crm_admins / CRM_FTE_NEEDED) + 0.5 * HYGIENE_LEVEL[answers.crm_hygiene]
     cdp = min(1.0, answers.data_people / CDP_FTE_NEEDED)
+    if answers.cdp_operator == "marketers":  # a no-code CDP run by marketers: above no data team, below one FTE
+        cdp = min(1.0, MARKETER_LEVEL + answers.data_people / CDP_FTE_NEEDED)
     return {"crm": round(crm, 6), "cdp": round(cdp, 6)}
 
 
@@ -241,8 +256,8 @@ def answers_to_scenario(answers: Answers, seed: int | None = None) -> Scenario:
 # --------------------------------------------------------------------------------------------
 
 def scale(answers: Answers) -> float:
-    """Simulated period and population → 12 months of the business's monthly active customers."""
-    return (answers.monthly_active_customers / answers.sim_people) * (365.0 / answers.sim_days)
+    """Simulated period and population → a steady year of the business's monthly active customers."""
+    return steady_scale(answers)
 
 
 def measured_route(answers: Answers, play_money: Mapping[str, Mapping[str, Any]]) -> str:
@@ -279,21 +294,13 @@ def true_route(play_money: Mapping[str, Mapping[str, Any]]) -> str:
     return "hybrid" if play_money["hybrid"]["true_net_value"] > play_money["crm"]["true_net_value"] else "crm"
 
 
-def _fixed_costs(answers: Answers, cdp_cost_factor: float = 1.0, data_fte: float | None = None) -> dict[str, float]:
-    a = answers if data_fte is None else replace(answers, data_people=data_fte)
-    return tco_totals(a, cdp_cost_factor)
-
-
 def net_at(answers: Answers, money: Mapping[str, Mapping[str, Mapping[str, Any]]], cdp_cost_factor: float = 1.0,
-           data_fte: float | None = None) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, str]]:
-    """12-month net value per model at one point, the per-play contributions, and the hybrid's routes."""
-    k = scale(answers)
+           data_fte: float | None = None, delays: tuple[float, float] = DEFAULT_DELAYS,
+           prior: Mapping[str, Any] | None = None) -> Net:
+    """Value a year over the horizon per model at one point (core.advice.horizon), the per-play
+    contributions, the hybrid's measured routes and the CRM + CDP routes (prior plus test)."""
     routes = {p: measured_route(answers, pm) for p, pm in money.items()}
-    per_play = {p: {m: k * pm[routes[p] if m == "hybrid" else m]["true_net_value"] for m in MODELS}
-                for p, pm in money.items()}
-    costs = _fixed_costs(answers, cdp_cost_factor, data_fte)
-    net = {m: sum(pp[m] for pp in per_play.values()) - costs[m] for m in MODELS}
-    return net, per_play, routes
+    return net_over_horizon(answers, money, routes, delays, prior, cdp_cost_factor, data_fte)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,8 +342,9 @@ def _knob_values(knob: str, base_value: float) -> list[float]:
     return sorted(vals | {float(base_value)})
 
 
-def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple[dict[tuple, dict], dict[tuple, tuple]]:
-    """Every scenario the advice needs, as full settings, and an alias map for duplicates.
+def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple[dict, dict, dict]:
+    """Every scenario the advice needs, as full settings (build days zeroed), an alias map for
+    duplicates, and each key's (CRM, CDP) build delays.
 
     Keys: ``("base",)``; ``(knob, value)`` for each swept value; ``("joint", "better" | "worse")``
     with both sides one level (0.5) better or worse at once; ``("cdp_level", 0.0 | 1.0)`` always
@@ -354,6 +362,11 @@ def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple
     for name, step in (("better", LEVEL_STEP), ("worse", -LEVEL_STEP)) if joint else ():
         wanted[("joint", name)] = answers_to_settings(answers, crm_level=min(1.0, max(0.0, levels["crm"] + step)),
                                                       cdp_level=min(1.0, max(0.0, levels["cdp"] + step)))
+    delays = {key: build_delays(settings) for key, settings in wanted.items()}
+    # the simulated window measures steady state: both sides launch after the same warm-up, and
+    # build time is applied to the horizon instead (core.advice.horizon)
+    wanted = {key: {**settings, "crm_build_days": float(WARM_UP_DAYS), "cdp_build_days": float(WARM_UP_DAYS),
+                    "cdp_initial_sync_hours": 0.0} for key, settings in wanted.items()}
     unique: dict[tuple, dict] = {}
     alias: dict[tuple, tuple] = {}
     seen: dict[tuple, tuple] = {}
@@ -365,7 +378,19 @@ def _points(answers: Answers, knobs: Sequence[str], joint: bool = True) -> tuple
             seen[sig] = key
             unique[key] = settings
             alias[key] = key
-    return unique, alias
+    return unique, alias, delays
+
+
+def build_delays(settings: Mapping[str, Any]) -> tuple[float, float]:
+    """(CRM, CDP) days from the start until campaigns run: the build days of each side (the CDP's
+    first sync included), a one-off delay applied over the horizon (core.advice.horizon)."""
+    from core.engine.activation import ActivationConfig
+
+    d = ActivationConfig()
+    crm = float(settings.get("crm_build_days", d.crm_build_days))
+    cdp = float(settings.get("cdp_build_days", d.cdp_build_days)) + float(
+        settings.get("cdp_initial_sync_hours", d.cdp_initial_sync_hours)) / 24.0
+    return crm, cdp
 
 
 def _seed_job(preset: str, seed: int, people: int, days: int, points: dict, plays: tuple[str, ...],
@@ -377,7 +402,7 @@ def _seed_job(preset: str, seed: int, people: int, days: int, points: dict, play
 def _run_seeds(answers: Answers, points: dict, plays: tuple[str, ...], seeds: Sequence[int], workers: int,
                tick: Progress) -> dict[int, dict]:
     preset = PRESET_OF[answers.business_model]
-    args = [(preset, s, answers.sim_people, answers.sim_days, points, plays, s == seeds[0]) for s in seeds]
+    args = [(preset, s, answers.sim_people, answers.sim_days + WARM_UP_DAYS, points, plays, s == seeds[0]) for s in seeds]
     out: dict[int, dict] = {}
     pool = _start_pool(min(workers, len(seeds))) if workers > 0 and len(seeds) > 1 else None
     if pool is None:
@@ -419,7 +444,7 @@ def _start_pool(workers: int):
 
 @dataclass(frozen=True)
 class Advice:
-    """Everything the page and the CLI show. Money is over 12 months, averaged over the seeds."""
+    """Everything the page and the CLI show. Money is a year over the horizon, averaged over the seeds."""
 
     answers: Answers
     scenario: Scenario                       # the first seed's scenario (the one whose per-play metrics are shown)
@@ -429,12 +454,12 @@ class Advice:
     robustness: dict[str, Any]               # seed share, joint moves, and why uncertain
     reasons: tuple[str, ...]                 # 3–4 sentences, each quoting a figure from the run
     risks: tuple[str, ...]
-    net_value: dict[str, float]              # model → mean 12-month net value over the seeds
+    net_value: dict[str, float]              # model → mean net value a year over the horizon
     net_value_range: dict[str, tuple[float, float]]  # model → (min, max) over the seeds
-    incremental_revenue: dict[str, float]    # model → mean 12-month true incremental revenue
-    costs: pd.DataFrame                      # model, item, cost, shared (12-month TCO line items)
+    incremental_revenue: dict[str, float]    # model → mean true incremental revenue, a steady year
+    costs: pd.DataFrame                      # model, item, cost, shared, one_off, yearly (TCO line items)
     summary: pd.DataFrame                    # per model: revenue, send, unsubscribe, TCO, net value (means)
-    plays: pd.DataFrame                      # per play and model: mean 12-month net value, route share
+    plays: pd.DataFrame                      # per play and model: mean net value a year over the horizon, route shares
     metrics: pd.DataFrame                    # per play and model (first seed): reach, precision, lift
     hybrid_routes: dict[str, str]            # play → route on the first seed ('crm' | 'hybrid')
     routing: dict[str, Any]                  # how often the measured route matches the truth
@@ -445,15 +470,20 @@ class Advice:
     well_vs_poorly: pd.DataFrame             # variant, model, net_value, recommendation (CRM held fixed)
     seeds: tuple[int, ...]
     timings: dict[str, float]
+    baseline: float = 0.0                    # no targeted campaigns: value a year (only the CRM seats sales keeps)
+    year_one: dict[str, float] | None = None          # model → year one (build delay and one-off costs in full)
+    steady_state: dict[str, float] | None = None      # model → a steady-state year after recurring costs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary (what ``audience-lab advise --json`` prints)."""
         return json_safe({
             "recommendation": self.recommendation, "verdict": self.verdict, "robustness": self.robustness,
+            "horizon_years": self.answers.horizon_years, "baseline": self.baseline, "year_one": self.year_one,
+            "steady_state": self.steady_state,
             "reasons": list(self.reasons), "risks": list(self.risks), "levels": self.levels,
             "net_value": self.net_value, "net_value_range": {m: list(v) for m, v in self.net_value_range.items()},
             "incremental_revenue": self.incremental_revenue,
-            "tco": self.costs.groupby("model")["cost"].sum().to_dict(),
+            "tco": self.costs.groupby("model")["yearly"].sum().to_dict(),
             "cost_items": self.costs.to_dict(orient="records"),
             "hybrid_routes": self.hybrid_routes, "routing": self.routing,
             "crossovers": self.crossovers, "crossover_detail": self.crossover_detail,
@@ -487,18 +517,26 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
     tick(0.02, "generating worlds like yours")
     seed_list = tuple(answers.seed + i for i in range(seeds))
     plays = PLAYS_OF[answers.business_model]
-    points, alias = _points(answers, knobs if sweep else (), joint=sweep)
+    points, alias, delays = _points(answers, knobs if sweep else (), joint=sweep)
     results = _run_seeds(answers, points, plays, seed_list, workers, tick)
     t_sim = time.perf_counter() - t0
 
     def money(seed: int, key: tuple) -> dict:
         return results[seed]["money"][alias[key]]
 
-    base_nets = {s: net_at(answers, money(s, ("base",))) for s in seed_list}
-    net = {m: float(np.mean([base_nets[s][0][m] for s in seed_list])) for m in MODELS}
-    net_range = {m: (float(min(base_nets[s][0][m] for s in seed_list)), float(max(base_nets[s][0][m] for s in seed_list)))
+    prior_of = priors(answers, {s: money(s, ("base",)) for s in seed_list})
+
+    def point_net(seed: int, key: tuple, **kw: Any) -> Net:
+        """One point of one seed, valued over the horizon with that point's build delays."""
+        return net_at(answers, money(seed, key), delays=delays[key], prior=prior_of[seed], **kw)
+
+    base_nets = {s: point_net(s, ("base",)) for s in seed_list}
+    net = {m: float(np.mean([base_nets[s].net[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
+    net_range = {m: (float(min(base_nets[s].net[m] for s in seed_list)), float(max(base_nets[s].net[m] for s in seed_list)))
                  for m in MODELS}
-    rec = best_model(net)
+    year_one = {m: float(np.mean([base_nets[s].year_one[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
+    steady = {m: float(np.mean([base_nets[s].steady[m] for s in seed_list])) for m in (*MODELS, BASELINE)}
+    rec = best_of(net)
     runner = sorted((m for m in MODELS if m != rec), key=lambda m: -net[m])[0]
     levels = operating_levels(answers)
 
@@ -510,15 +548,21 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
             vals = [base_nets[s][1][p][m] for s in seed_list]
             row = {"play": p, "model": m, "net_value_12m": float(np.mean(vals))}
             for f in ("true_incremental_revenue", "send_cost", "fatigue_cost"):
-                row[f + "_12m"] = float(np.mean([k * money(s, ("base",))[p][_route_model(base_nets[s][2], p, m)][f]
+                row[f + "_12m"] = float(np.mean([k * money(s, ("base",))[p][_route_model(base_nets[s], p, m)][f]
                                                  for s in seed_list]))
             if m == "hybrid":
-                row["hybrid_route_share"] = float(np.mean([base_nets[s][2][p] == "hybrid" for s in seed_list]))
+                row["hybrid_route_share"] = float(np.mean([base_nets[s].routes[p] == "hybrid" for s in seed_list]))
+            if m == "crm+cdp":
+                row["cdp_route_share"] = float(np.mean([base_nets[s].both_routes[p] == "cdp" for s in seed_list]))
             play_rows.append(row)
         agree += [base_nets[s][2][p] == true_route(money(s, ("base",))[p]) for s in seed_list]
     plays_df = pd.DataFrame(play_rows)
     routing = {"agreement": float(np.mean(agree)) if agree else None, "decisions": len(agree),
-               "rule": "hybrid route only when the 95% interval of its measured net gain over the CRM segment lies above 0"}
+               "rule": "hybrid route only when the 95% interval of its measured net gain over the CRM segment lies above 0",
+               "crm_cdp_rule": "CRM + CDP: the CDP audience where the posterior mean of its gain over the CRM segment "
+                               "(prior: the other simulated worlds; test: the team's holdout at its volume) is above 0",
+               "test_value_year": float(np.mean([base_nets[s].test_value for s in seed_list])),
+               "crm_cdp_routes": dict(base_nets[seed_list[0]].both_routes)}
 
     costs = tco(answers)
     totals = tco_totals(answers)
@@ -527,20 +571,23 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
         "incremental_revenue_12m": float(plays_df.loc[plays_df["model"] == m, "true_incremental_revenue_12m"].sum()),
         "send_cost_12m": float(plays_df.loc[plays_df["model"] == m, "send_cost_12m"].sum()),
         "unsubscribe_cost_12m": float(plays_df.loc[plays_df["model"] == m, "fatigue_cost_12m"].sum()),
-        "tco_12m": totals[m], "net_value_12m": net[m]} for m in MODELS])
+        "tco_12m": totals[m], "net_value_12m": net[m], "year_one": year_one[m], "steady_state_year": steady[m]}
+        for m in MODELS] + [{"model": BASELINE, "incremental_revenue_12m": 0.0, "send_cost_12m": 0.0,
+                             "unsubscribe_cost_12m": 0.0, "tco_12m": totals[BASELINE], "net_value_12m": net[BASELINE],
+                             "year_one": year_one[BASELINE], "steady_state_year": steady[BASELINE]}])
     inc = dict(zip(summary["model"], summary["incremental_revenue_12m"]))
 
     # ---- sweeps, crossovers over seeds, tornado
-    sweep_df, detail, tornado = _sweeps(answers, knobs if sweep else (), seed_list, money) if sweep else (
+    sweep_df, detail, tornado = _sweeps(answers, knobs if sweep else (), seed_list, point_net) if sweep else (
         pd.DataFrame(columns=["knob", "value", "model", "net_value", "low", "high"]), {}, _empty_tornado())
     crossovers = {kn: d["median"] for kn, d in detail.items()}
-    robustness = _robustness(answers, rec, seed_list, base_nets, money) if sweep else {"checked": False}
+    robustness = _robustness(answers, rec, seed_list, base_nets, point_net) if sweep else {"checked": False}
     verdict = ("robust" if robustness.get("robust") else "uncertain") if sweep else "not checked"
-    wvp = _well_vs_poorly(answers, seed_list, money)
+    wvp = _well_vs_poorly(answers, seed_list, point_net)
 
     first = seed_list[0]
     metrics = pd.DataFrame(results[first]["metrics"])
-    routes = dict(base_nets[first][2])
+    routes = dict(base_nets[first].routes)
     if len(metrics):
         metrics["hybrid_route"] = [routes[p] if m == "hybrid" else None for p, m in zip(metrics["play"], metrics["model"])]
     reasons = _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detail, verdict, robustness, len(seed_list))
@@ -551,32 +598,33 @@ def advise(answers: Answers, progress: Progress | None = None, sweep: bool = Tru
                   net_value_range=net_range, incremental_revenue=inc, costs=costs, summary=summary, plays=plays_df,
                   metrics=metrics, hybrid_routes=routes, routing=routing, sweep=sweep_df, crossovers=crossovers,
                   crossover_detail=detail, tornado=tornado, well_vs_poorly=wvp, seeds=seed_list,
+                  baseline=net[BASELINE], year_one=year_one, steady_state=steady,
                   timings={"simulation_seconds": round(t_sim, 2), "total_seconds": round(time.perf_counter() - t0, 2),
                            "points": len(points), "seeds": len(seed_list)})
 
 
-def _route_model(routes: Mapping[str, str], play: str, model: str) -> str:
-    return routes[play] if model == "hybrid" else model
+def _route_model(n: Net, play: str, model: str) -> str:
+    return {"hybrid": n.routes, "crm+cdp": n.both_routes}.get(model, {}).get(play, model)
 
 
 def _empty_tornado() -> pd.DataFrame:
     return pd.DataFrame(columns=["knob", "label", "low_value", "high_value", "margin_low", "margin_high", "span"])
 
 
-def _knob_net(answers: Answers, knob: str, v: float, seed: int, money: Callable) -> dict[str, float]:
+def _knob_net(answers: Answers, knob: str, v: float, seed: int, point_net: Callable) -> dict[str, float]:
     if SWEEP_KNOBS[knob]["kind"] == "money":
-        return net_at(answers, money(seed, ("base",)), cdp_cost_factor=v)[0]
+        return point_net(seed, ("base",), cdp_cost_factor=v).net
     fte = v * CDP_FTE_NEEDED if knob == "cdp_level" else None  # the data team the level stands for
-    return net_at(answers, money(seed, (knob, v)), data_fte=fte)[0]
+    return point_net(seed, (knob, v), data_fte=fte).net
 
 
-def _sweeps(answers: Answers, knobs: Sequence[str], seed_list: Sequence[int], money: Callable):
+def _sweeps(answers: Answers, knobs: Sequence[str], seed_list: Sequence[int], point_net: Callable):
     rows, detail, tornado_rows = [], {}, []
     for knob in knobs:
         spec = SWEEP_KNOBS[knob]
         current = _base_value(knob, answers)
         values = _knob_values(knob, current)
-        per_seed = {s: _table(answers, knob, values, s, money) for s in seed_list}
+        per_seed = {s: _table(answers, knob, values, s, point_net) for s in seed_list}
         stacked = pd.concat(per_seed.values(), ignore_index=True)
         agg = stacked.groupby(["value", "model"], sort=True)["net_value"].agg(["mean", "min", "max"]).reset_index()
         mean_table = agg.rename(columns={"mean": "net_value"}).assign(knob=knob)[["knob", "value", "model", "net_value"]]
@@ -592,7 +640,7 @@ def _sweeps(answers: Answers, knobs: Sequence[str], seed_list: Sequence[int], mo
                         "value": mean_x, "below": below, "above": above, "label": spec["label"], "unit": spec["unit"],
                         "current": current, "answer": spec["answer"]}
         wide = mean_table.pivot(index="value", columns="model", values="net_value").sort_index()
-        margin = wide[["cdp", "hybrid"]].max(axis=1) - wide["crm"]
+        margin = wide[["cdp", "hybrid", "crm+cdp"]].max(axis=1) - wide["crm"]
         tornado_rows.append({"knob": knob, "label": spec["label"], "low_value": float(wide.index[0]),
                              "high_value": float(wide.index[-1]), "margin_low": float(margin.iloc[0]),
                              "margin_high": float(margin.iloc[-1]), "span": float(margin.max() - margin.min())})
@@ -605,27 +653,27 @@ def _sweeps(answers: Answers, knobs: Sequence[str], seed_list: Sequence[int], mo
     return sweep_df, detail, tornado
 
 
-def _table(answers: Answers, knob: str, values: Sequence[float], seed: int, money: Callable) -> pd.DataFrame:
+def _table(answers: Answers, knob: str, values: Sequence[float], seed: int, point_net: Callable) -> pd.DataFrame:
     rows = []
     for v in values:
-        nv = _knob_net(answers, knob, v, seed, money)
+        nv = _knob_net(answers, knob, v, seed, point_net)
         rows += [{"knob": knob, "value": v, "model": m, "net_value": nv[m]} for m in MODELS]
     return pd.DataFrame(rows)
 
 
-def _robustness(answers: Answers, rec: str, seed_list: Sequence[int], base_nets: dict, money: Callable) -> dict[str, Any]:
+def _robustness(answers: Answers, rec: str, seed_list: Sequence[int], base_nets: dict, point_net: Callable) -> dict[str, Any]:
     """Does the verdict hold across seeds and with both sides' levels moved together?"""
-    wins = [best_model(base_nets[s][0]) == rec for s in seed_list]
+    wins = [best_of(base_nets[s].net) == rec for s in seed_list]
     share = float(np.mean(wins))
     joint = {}
     levels = operating_levels(answers)
     for name in ("better", "worse"):
-        nets = [net_at(answers, money(s, ("joint", name)),
-                       data_fte=min(1.0, max(0.0, levels["cdp"] + (LEVEL_STEP if name == "better" else -LEVEL_STEP))))[0]
+        nets = [point_net(s, ("joint", name),
+                          data_fte=min(1.0, max(0.0, levels["cdp"] + (LEVEL_STEP if name == "better" else -LEVEL_STEP))))[0]
                 for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        joint[name] = {"net_value": mean, "winner": best_model(mean),
-                       "seed_share": float(np.mean([best_model(n) == rec for n in nets]))}
+        joint[name] = {"net_value": mean, "winner": best_of(mean),
+                       "seed_share": float(np.mean([best_of(n) == rec for n in nets]))}
     failed = []
     if share < FIRM_SHARE:
         failed.append(f"{NAMES[rec]} wins in only {sum(wins)} of {len(wins)} simulated worlds")
@@ -636,14 +684,14 @@ def _robustness(answers: Answers, rec: str, seed_list: Sequence[int], base_nets:
             "seeds": len(wins), "joint": joint, "failed": failed}
 
 
-def _well_vs_poorly(answers: Answers, seed_list: Sequence[int], money: Callable) -> pd.DataFrame:
+def _well_vs_poorly(answers: Answers, seed_list: Sequence[int], point_net: Callable) -> pd.DataFrame:
     """The same business with the CDP run well (level 1, one data FTE paid) and poorly (level 0),
     the CRM held at the user's own level, same tracking and customers."""
     rows = []
     for name, lvl in (("well-run CDP", 1.0), ("poorly run CDP", 0.0)):
-        nets = [net_at(answers, money(s, ("cdp_level", lvl)), data_fte=lvl * CDP_FTE_NEEDED)[0] for s in seed_list]
+        nets = [point_net(s, ("cdp_level", lvl), data_fte=lvl * CDP_FTE_NEEDED).net for s in seed_list]
         mean = {m: float(np.mean([n[m] for n in nets])) for m in MODELS}
-        rec = best_model(mean)
+        rec = best_of(mean)
         rows += [{"variant": name, "model": m, "net_value": mean[m], "recommendation": rec} for m in MODELS]
     return pd.DataFrame(rows)
 
@@ -698,14 +746,27 @@ def _batch_words(days: int) -> str:
 
 
 def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detail, verdict, robustness, n_seeds) -> list[str]:
-    out = [f"{NAMES[rec]} has the highest 12-month net value: {_money_fmt(net[rec])} against {_money_fmt(net[runner])} "
-           f"for {NAMES[runner]} (mean of {n_seeds} simulated worlds; true incremental revenue minus send, unsubscribe "
-           f"and ownership costs)."]
-    # The play that contributes most to the gap between the recommendation and the runner-up.
+    h = answers.horizon_years
+    base = net.get(BASELINE)
+    if base is not None and base >= net[rec]:
+        nothing = (f" Running no targeted campaigns at all (only the CRM seats sales keeps) nets {_money_fmt(base)} a year, "
+                   f"more than any model: at this size no model pays for its tools.")
+    elif base is not None:
+        nothing = (f" Against no targeted campaigns ({_money_fmt(base)} a year: only the CRM seats sales keeps) "
+                   f"{NAMES[rec]} adds {_money_fmt(net[rec] - base)} a year.")
+    else:
+        nothing = ""
+    years = f"{h:g} year{'s' if h != 1 else ''}"
+    head = (f"{NAMES[rec]} has the highest net value a year over {years}: {_money_fmt(net[rec])} against "
+            f"{_money_fmt(net[runner])} for {NAMES[runner]}")
+    out = [head + f" (mean of {n_seeds} simulated worlds; true incremental revenue minus send, unsubscribe and "
+                  f"ownership costs, build time a one-off delay, one-off costs spread)." + nothing]
+    # The play that contributes most to the gap *in the recommended direction* (the recommendation's
+    # largest lead over the runner-up); when it leads on no play, the cost of ownership decides.
     wide = plays_df.pivot(index="play", columns="model", values="net_value_12m")
-    gap = (wide[rec] - wide[runner]).sort_values(key=lambda s: -s.abs())
+    gap = wide[rec] - wide[runner]
     cost_gap = totals[runner] - totals[rec]
-    top = gap.index[0]
+    top = gap.idxmax()
     title = _title(top)
     line = (f"The play that contributes most to that gap is '{title}': {NAMES[rec]} nets {_money_fmt(wide.loc[top, rec])} "
             f"a year on it against {_money_fmt(wide.loc[top, runner])} for {NAMES[runner]} ({'+' if gap[top] >= 0 else ''}"
@@ -720,7 +781,12 @@ def _reasons(answers, rec, runner, net, plays_df, metrics, levels, totals, detai
             if "hybrid" in (rec, runner) and route == "crm":
                 line += " (the hybrid runs this play on the CRM segment)"
     line += "."
-    if abs(gap[top]) < 0.01 * abs(net[rec] - net[runner]):
+    if gap[top] < 0:
+        worst = gap.idxmin()
+        line = (f"{NAMES[runner]} nets more on every play (most on '{_title(worst)}', {_money_fmt(-gap[worst])} a year), "
+                f"but costs more to own: {NAMES[runner]} {_money_fmt(totals[runner])} a year, {NAMES[rec]} "
+                f"{_money_fmt(totals[rec])}, so the cost of ownership decides.")
+    elif abs(gap[top]) < 0.01 * abs(net[rec] - net[runner]):
         line = (f"No play separates {NAMES[rec]} and {NAMES[runner]}: each nets about the same on both (at most "
                 f"{_money_fmt(abs(gap[top]))} a year apart, on '{title}'), so the gap is the cost of ownership: "
                 f"{NAMES[runner]} {_money_fmt(totals[runner])} a year, {NAMES[rec]} {_money_fmt(totals[rec])}.")
@@ -763,7 +829,7 @@ def _risks(answers: Answers, rec: str, totals: Mapping[str, float], levels: Mapp
     if levels["cdp"] < 0.25:
         out.append(f"Over-investing in a CDP the team cannot operate: with {answers.data_people:g} data/engineering FTE "
                    f"(about {CDP_FTE_NEEDED:g} is needed) the CDP would be {level_words(levels['cdp'])} — batch audiences, "
-                   f"unmaintained identity rules, slow shipping — and its {_money_fmt(totals['cdp'])} first-year cost buys "
+                   f"unmaintained identity rules, slow shipping — and its {_money_fmt(totals['cdp'])} a year buys "
                    "stale audiences. Every CDP figure here already assumes that.")
     elif rec in ("cdp", "hybrid"):
         out.append(f"A CDP is only as good as its operation: the {NAMES[rec]} result assumes {min(answers.data_people, CDP_FTE_NEEDED):g} "
@@ -792,18 +858,26 @@ def text_report(advice: Advice) -> str:
     a = advice
     head = f"Recommendation: {NAMES[a.recommendation]}" + (f" ({a.verdict})" if a.verdict != "not checked" else "")
     lines = [head, "", "Why:"] + [f"  - {r}" for r in a.reasons]
-    lines += ["", f"Net value over 12 months (mean of {len(a.seeds)} worlds; revenue - sends - unsubscribes - ownership):"]
+    h = a.answers.horizon_years
+    lines += ["", f"Net value a year over {h} years (mean of {len(a.seeds)} worlds; revenue a steady year - sends - "
+                  "unsubscribes - ownership, build time a one-off delay, one-off costs spread):"]
     for _, r in a.summary.iterrows():
-        lo, hi = a.net_value_range[r["model"]]
-        lines.append(f"  {NAMES[r['model']]:7} revenue {_money_fmt(r['incremental_revenue_12m']):>9}  sends {_money_fmt(r['send_cost_12m']):>8}"
+        lo, hi = a.net_value_range.get(r["model"], (r["net_value_12m"], r["net_value_12m"]))
+        lines.append(f"  {NAMES[r['model']]:21} revenue {_money_fmt(r['incremental_revenue_12m']):>9}  sends {_money_fmt(r['send_cost_12m']):>8}"
                      f"  unsubscribes {_money_fmt(r['unsubscribe_cost_12m']):>8}  ownership {_money_fmt(r['tco_12m']):>8}"
-                     f"  net {_money_fmt(r['net_value_12m']):>9}  (worlds {_money_fmt(lo)} to {_money_fmt(hi)})")
-    lines += ["", "Ownership costs per year (every model keeps the CRM and a sending tool):"]
+                     f"  net {_money_fmt(r['net_value_12m']):>9}  year one {_money_fmt(r['year_one']):>9}  steady year "
+                     f"{_money_fmt(r['steady_state_year']):>9}  (worlds {_money_fmt(lo)} to {_money_fmt(hi)})")
+    if a.routing.get("test_value_year") is not None:
+        routes = ", ".join(f"{_title(p)} → {r.upper()}" for p, r in (a.routing.get("crm_cdp_routes") or {}).items())
+        lines.append(f"  CRM + CDP routes (first world): {routes}; the holdout tests behind them are worth "
+                     f"{_money_fmt(a.routing['test_value_year'])} a year over the prior alone.")
+    lines += ["", "Ownership costs a year (every model with campaigns keeps the CRM and a sending tool; one-off lines "
+                  f"spread over {h} years):"]
     shared = a.costs[(a.costs["model"] == "crm")]
-    lines += [f"  all models  {r.item:38} {_money_fmt(r.cost):>9}" for r in shared.itertuples()]
+    lines += [f"  all models  {r.item:38} {_money_fmt(r.yearly):>9}" for r in shared.itertuples()]
     extra = a.costs[~a.costs["shared"] & (a.costs["model"] == "hybrid")]
-    lines += [f"  CDP/hybrid  {r.item:38} {_money_fmt(r.cost):>9}" if "connector" not in r.item else
-              f"  hybrid      {r.item:38} {_money_fmt(r.cost):>9}" for r in extra.itertuples()]
+    lines += [f"  CDP/hybrid  {r.item:38} {_money_fmt(r.yearly):>9}" if "connector" not in r.item else
+              f"  hybrid      {r.item:38} {_money_fmt(r.yearly):>9}" for r in extra.itertuples()]
     if a.crossover_detail:
         lines += ["", f"Where the answer flips (median and range over {len(a.seeds)} worlds):"]
         for k, d in a.crossover_detail.items():

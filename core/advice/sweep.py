@@ -68,7 +68,8 @@ def sweep(scenario, play: Play, knob: str, values: Sequence[float],
 
 def best_model(net: Mapping[str, float]) -> str:
     """The model with the highest net value; ties go to the simpler, cheaper one (crm, cdp, hybrid)."""
-    return max(net, key=lambda m: (round(net[m], 6), -MODELS.index(m)))
+    order = (*MODELS, "crm+cdp")  # the fit advisor's CRM + CDP is the most complex of all
+    return max(net, key=lambda m: (round(net[m], 6), -(order.index(m) if m in order else len(order))))
 
 
 def crossover_of(table: pd.DataFrame, current: float | None = None) -> tuple[float | None, str, str]:

@@ -12,8 +12,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from core.engine.playrun import PlayRun, rejudge, run_play
-from core.engine.plays import YARDSTICKS, Play
+from core.engine.playrun import PlayRun, rejudge, run_play, with_need
+from core.engine.plays import NEEDS, YARDSTICKS, Play
 from core.measures.campaign import CampaignConfig, simulate
 from synthetic.io import recorded
 
@@ -32,21 +32,34 @@ def winner(net: dict[str, float], between: tuple[str, str] = ("crm", "cdp")) -> 
     return b if net.get(b, float("-inf")) > net.get(a, float("-inf")) else a
 
 
-def yardstick_verdicts(run: PlayRun, cfg: CampaignConfig) -> list[dict[str, Any]]:
-    """The CRM-vs-CDP comparison under each yardstick (membership reused, only the truth recomputed).
+def yardstick_verdicts(run: PlayRun, cfg: CampaignConfig | None = None) -> list[dict[str, Any]]:
+    """How timely each side looks under each yardstick (membership reused, only the truth recomputed).
 
-    What moves is what is judged against the truth: the timely reach (freshness) of each model.
-    The true net value does not move, by design: a campaign's effect follows the person's latent
-    need whichever definition of truth a page is judged on, so a yardstick can never buy a verdict."""
+    Only the timely reach (freshness) moves: money follows the need, never the yardstick, so the
+    verdict on money is in :func:`need_sensitivity` instead. ``cfg`` is accepted for old callers."""
     from core.measures.freshness import freshness_table
 
     out = []
     for y in YARDSTICKS:
         judged = run if y == run.play.yardstick else rejudge(run, y)
-        net = net_values(judged, cfg, ("crm", "cdp"))
         fresh = freshness_table(judged).set_index("model")["share_within_window"]
         timely = {m: float(fresh[m]) for m in ("crm", "cdp") if m in fresh.index}
-        out.append({"yardstick": y, "timely_reach": timely, "true_net_value": net, "winner": winner(net)})
+        out.append({"yardstick": y, "timely_reach": timely})
+    return out
+
+
+def need_sensitivity(run: PlayRun, cfg: CampaignConfig,
+                     models: Iterable[str] = ("crm", "cdp")) -> list[dict[str, Any]]:
+    """The CRM-vs-CDP verdict on money under each definition of the need (:data:`NEEDS`).
+
+    Unlike a yardstick, the need moves the money: a message helps only someone who has it. So this
+    panel shows how much the *definition* of need decides: the latent need (the default), each
+    system's own rule on ground truth, and their intersection. Membership and activation are reused;
+    only the need intervals are recomputed."""
+    out = []
+    for need in NEEDS:
+        net = net_values(with_need(run, need), cfg, tuple(m for m in models if m in run.models))
+        out.append({"need": need, "winner": winner(net), "net_value": net})
     return out
 
 

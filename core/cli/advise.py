@@ -4,7 +4,7 @@
                         [--seeds N] [--knobs main|all|k1,k2] [--workers N] [--no-sweep] [--json]
 
 prints the recommendation (CRM, CDP or hybrid) and whether it is robust, the reasons (each quoting
-a figure), net value per model over 12 months with every cost line, the crossovers (median and
+a figure), net value per model a year over the horizon (year one and a steady year beside it, and doing nothing) with every cost line, the crossovers (median and
 range over the seeds), the well-run vs poorly run CDP comparison and the risks. ``--profile`` (the
 JSON of ``audience-lab profile --json``) or ``--world`` (an imported or generated world folder)
 pre-fills the answers the data shows; answers in ``--answers`` win over the pre-fill. A bad

@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--world", required=True, help="world folder written by 'audience-lab generate'")
     p.add_argument("--play", required=True, help="play name (see 'audience-lab plays')")
     p.add_argument("--sweep-people", type=int, default=4000, help="people per world in the crossover sweep (0 = no sweep)")
+    p.add_argument("--tornado-people", type=int, default=None,
+                   help="people per world when each ops knob is moved alone (default: as --sweep-people, at most the "
+                        "world's own; 0 = no tornado)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="identity, activation or campaign knob, e.g. cdp_mode=batch (repeatable)")
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
@@ -36,7 +39,7 @@ def _settings_from_world(world) -> dict[str, Any]:
 
 def run_compare(args: argparse.Namespace) -> int:
     from core.advice.ops import ops_settings, parse_ops
-    from core.advice.verdict import recorded_ops, yardstick_verdicts
+    from core.advice.verdict import need_sensitivity, recorded_ops, yardstick_verdicts
     from core.engine.views import Engine
     from core.measures.overlap import period_accuracy
     from core.engine.plays import get_play
@@ -80,6 +83,10 @@ def run_compare(args: argparse.Namespace) -> int:
         small = Scenario.make(scenario.preset, scenario.seed, args.sweep_people, scenario.days, dict(scenario.settings))
         for knob in ("coverage_web", "cdp_build_days"):
             crossovers.append(crossover(sweep(small, play, knob, DEFAULT_SWEEPS[knob])).to_dict())
+    tornado_people = args.sweep_people if args.tornado_people is None else args.tornado_people
+    if tornado_people < 0:
+        raise UserError(f"--tornado-people must be 0 (no tornado) or more (got {tornado_people})")
+    tornado = _tornado(scenario, play.name, min(tornado_people, world.config.people))
     o = results.overlap_mid
     out = {
         "play": play.name, "preset": world.config.preset, "seed": world.config.seed, "people": world.config.people,
@@ -91,11 +98,14 @@ def run_compare(args: argparse.Namespace) -> int:
         "stacks": stacks,
         "yardstick": scenario.yardstick,
         "lift": results.lift.to_dict(orient="records"),
-        "yardsticks": yardstick_verdicts(results.run, scenario.campaign()),
+        "yardsticks": yardstick_verdicts(results.run),
+        "need_sensitivity": need_sensitivity(results.run, scenario.campaign()),
         "crossovers": crossovers,
         **_login_stitching(scenario, play, args.sweep_people),
         "outcome_event": play.response.outcome_event,
         "off_target_sensitivity": off_target_sensitivity(results.run, scenario.campaign()),
+        "tornado": tornado["rows"] if tornado else [],
+        "tornado_base": tornado["base"] if tornado else None,
     }
     _add_multiplicity(out)
     out = json_safe(out)
@@ -162,13 +172,13 @@ def _text(out: dict) -> str:
                      f" vs true {r['true_abs_lift']:+.2%}  p {r['p_value']:.3g} (BH {r['p_value_bh']:.3g})")
     if out.get("multiplicity"):
         lines.append("  " + out["multiplicity"]["sentence"])
-    lines += ["", "Other yardsticks: timely reach judged on each truth; the true net value follows the latent",
-              "need on every yardstick, so the winner between CRM and CDP cannot move with it"]
+    lines += ["", "Other yardsticks: timely reach judged on each truth (money follows the need, not the yardstick)"]
     for y in out["yardsticks"]:
         reach = ", ".join(f"{m} {v:.1%}" for m, v in y.get("timely_reach", {}).items())
-        vals = ", ".join(f"{m} {v:,.0f}" for m, v in y["true_net_value"].items())
-        lines.append(f"  {y['yardstick']:9} timely reach {reach}; net value {vals}  → {y['winner']}")
+        lines.append(f"  {y['yardstick']:9} timely reach {reach}")
+    lines += _need_lines(out.get("need_sensitivity") or [])
     lines += _sensitivity_text(out.get("off_target_sensitivity") or [])
+    lines += _tornado_lines(out.get("tornado") or [], out.get("tornado_base"))
     if out["crossovers"]:
         lines += ["", "Where the winner flips (CDP vs CRM, true net value)"]
         for c in out["crossovers"]:
@@ -192,3 +202,36 @@ def _sensitivity_text(band: list[dict]) -> list[str]:
         vals = ", ".join(f"{m} {v:,.0f}" for m, v in b["true_net_value"].items())
         lines.append(f"  {b['scale']:.0f}× Hillstrom  {vals}  → {b['winner']}")
     return lines
+
+
+def _need_lines(rows: list[dict]) -> list[str]:
+    """The need-sensitivity panel: who wins on money when the need is defined another way."""
+    if not rows:
+        return []
+    out = ["", "Need on trial: true net value when a message helps only people with this need"]
+    for r in rows:
+        vals = ", ".join(f"{m} {v:,.0f}" for m, v in r["net_value"].items())
+        out.append(f"  {r['need']:10} {vals}  → {r['winner']}")
+    return out
+
+
+def _tornado(scenario, play_name: str, people: int) -> dict | None:
+    """Each ops knob moved alone (core.advice.tornado), on a world of ``people`` (None when 0)."""
+    if people <= 0:
+        return None
+    from core.advice.tornado import ops_tornado
+
+    return ops_tornado(scenario, play_name, people)
+
+
+def _tornado_lines(rows: list[dict], base: dict | None) -> list[str]:
+    """Which single ops knob flips the verdict, and the widest movers."""
+    if not rows or base is None:
+        return []
+    flips = [r for r in rows if r["flips"]]
+    out = ["", f"One knob at a time (as set: {base['winner']} wins by {abs(base['gap']):,.0f}); "
+               f"{len(flips)} single move(s) flip it"]
+    for r in (flips or rows[:4])[:10]:
+        out.append(f"  {r['side']} {r['knob']} → {r['level']} ({r['value']}): CRM {r['net_value']['crm']:,.0f}, "
+                   f"CDP {r['net_value']['cdp']:,.0f}  → {r['winner']}")
+    return out

@@ -13,7 +13,7 @@ import pandas as pd
 from core.engine.activation import ActivationConfig, RuleShape, activated_intervals, rule_shape
 from core.engine.bestattempt import within_lookback, without_unseen_events
 from core.engine.views import MODELS, Engine
-from core.engine.plays import Play, with_yardstick
+from core.engine.plays import Play, need_rule, with_yardstick
 from core.engine.rules import FieldCond, Rule, iter_conditions, parse_rule
 
 
@@ -106,6 +106,47 @@ def rejudge(run: PlayRun, yardstick: str) -> PlayRun:
     play = with_yardstick(run.play, yardstick)
     truth = run.needs if yardstick == "latent" else run.engine.intervals(play.rule("truth"), "truth")
     return replace(run, play=play, truth=truth, need=run.needs)
+
+
+def with_need(run: PlayRun, need: str) -> PlayRun:
+    """The same run with campaign effects following another need (``core.engine.plays.NEEDS``).
+
+    Membership, activation and the yardstick stay; only when a message can help changes. The
+    default ('latent') is the world's own need, so ``with_need(run, "latent")`` is ``run``'s physics."""
+    if need == "latent":
+        return replace(run, need=run.needs)
+    return replace(run, need=run.engine.intervals(need_rule(run.play, need), "truth"))
+
+
+def person_time_jaccard(a: pd.DataFrame, b: pd.DataFrame, both: pd.DataFrame, end: pd.Timestamp) -> float:
+    """Person-time Jaccard of two interval sets given their intersection ``both`` (intervals with
+    ``enter``/``exit``; an open exit runs to ``end``): shared person-hours over either's person-hours.
+    1.0 means the two definitions hold for the same people at the same times."""
+    def hours(iv: pd.DataFrame) -> float:
+        if len(iv) == 0:
+            return 0.0
+        exit_ = iv["exit"].fillna(end)
+        return float(((exit_ - iv["enter"]) / pd.Timedelta(hours=1)).clip(lower=0).sum())
+
+    ta, tb, tab = hours(a), hours(b), hours(both)
+    union = ta + tb - tab
+    return tab / union if union > 0 else float("nan")
+
+
+def need_jaccard(engine: Engine, play: Play, other: str) -> float:
+    """Person-time Jaccard between the play's latent need and ``other`` ('crm-rule' | 'cdp-rule')
+    on ground truth: how far the need is from being that system's own rule."""
+    latent = engine.intervals(need_rule(play, "latent"), "truth")
+    rule = engine.intervals(need_rule(play, other), "truth")
+    both = engine.intervals(_intersection(play, other), "truth")
+    return person_time_jaccard(latent, rule, both, engine.world.end)
+
+
+def _intersection(play: Play, other: str) -> Rule:
+    from core.engine.plays import _condition
+
+    side = play.crm if other == "crm-rule" else play.cdp
+    return parse_rule({"name": f"latent need and the {other}", "all": [_condition(play.truth), _condition(side)]})
 
 
 def with_activation(run: PlayRun, activation: ActivationConfig) -> PlayRun:

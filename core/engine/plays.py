@@ -65,6 +65,15 @@ YARDSTICKS: dict[str, str] = {
     "crm-rule": "the CRM segment's rule run on ground truth (all events, true fields)",
     "cdp-rule": "the CDP audience's rule run on ground truth (all events, true fields)",
 }
+#: What a message answers, for the need-sensitivity panel: the latent need (the world's physics, the
+#: default), either system's rule on ground truth, or both rules at once. Effects follow the need,
+#: so unlike a yardstick, swapping it moves the money — the panel shows by how much.
+NEEDS: dict[str, str] = {
+    "latent": "the latent need (intent and trigger events; the default)",
+    "crm-rule": "the CRM segment's rule on ground truth",
+    "cdp-rule": "the CDP audience's rule on ground truth",
+    "both-rules": "both rules at once on ground truth (their intersection)",
+}
 #: Events that count as a conversion of a play's message.
 OUTCOME_EVENTS: tuple[str, ...] = ("purchase", "demo_requested")
 
@@ -83,10 +92,18 @@ class Response:
     """Effect on someone without an open need, in units of Hillstrom's (1 = Hillstrom's; 0 = none)."""
     follow_up_days: float = 7.0
     """Conversion window after the send, in days."""
+    deep_event: str = ""
+    """A trigger event that marks a deeper need (cart abandonment: 'checkout_started'); '' = none (core.measures.depth)."""
+    deep_rel: float = 1.0
+    """Effect multiplier for a need whose trigger reached ``deep_event``."""
+    shallow_rel: float = 1.0
+    """Effect multiplier for a need whose trigger did not."""
 
     def __post_init__(self) -> None:
         if self.outcome_event not in OUTCOME_EVENTS:
             raise UserError(f"outcome_event must be one of {', '.join(OUTCOME_EVENTS)} (got {self.outcome_event!r})")
+        if not (0 <= self.deep_rel <= 10 and 0 <= self.shallow_rel <= 10):
+            raise UserError("deep_rel and shallow_rel must be 0..10")
         if not (0 <= self.off_target_rel <= 10 and 0 <= self.uplift_rel <= 10):
             raise UserError("uplift_rel must be 0..10 and off_target_rel 0..10")
 
@@ -201,7 +218,13 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
             {"all": [{"event": "page_view", "where": {"page": "cart"}, "within": "3d"},
                      {"not": {"field": "last_purchase_date", "op": "within_last_days", "value": 3}}]}]},
         action_window_hours=24,
-        response=Response(outcome_event="purchase", uplift_rel=1.2, half_life_hours=12),
+        # Trigger depth (assumed sizes): a checkout abandoner answers a reminder 1.5× as strongly as the play's
+        # base effect, a cart-only adder 0.75× — a 2:1 ratio, inside the 2:1 to 3.5:1 revenue ratio of
+        # Klaviyo's "Checkout Started" over its "Added to Cart" flow that a store reported at about the same
+        # number of recipients (community.klaviyo.com/campaigns-and-flows-30/abandoned-cart-flow-vs-abandoned-
+        # checkout-flow-performance-comparison-4178); attributed revenue also holds organic purchases, so less.
+        response=Response(outcome_event="purchase", uplift_rel=1.2, half_life_hours=12,
+                          deep_event="checkout_started", deep_rel=1.5, shallow_rel=0.75),
         why_truth="A cart not bought within 30 minutes (a web session's end, GA's default timeout) by someone who has not bought since.",
         why_crm="The shop integration reports abandoned checkouts with the order sync; tracked cart-page visits of known contacts fill the gap.",
         why_cdp="Add-to-cart and purchase events arrive in minutes, so the audience fires an hour after abandonment."),
@@ -250,13 +273,13 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="webinar-follow-up", title="Webinar follow-up",
         goal="Follow up with webinar attendees within a week of the webinar.",
         presets=B2B,
-        truth={"name": "Attended a webinar this week, not a customer", "all": [
-            {"event": "webinar_attended", "within": "7d"}, _not_bought()]},
+        truth={"name": "Attended a webinar this week while in market", "all": [
+            {"event": "webinar_attended", "within": "7d"}, _in_market()]},
         cdp={"name": "Webinar attendees", "all": [{"event": "webinar_attended", "within": "7d"}]},
         crm={"name": "Tagged webinar attendees", "all": [{"field": "attended_webinar", "op": "eq", "value": "true"}]},
         action_window_hours=72,
         response=Response(outcome_event="demo_requested", uplift_rel=0.5, half_life_hours=48),
-        why_truth="The webinar creates the need; it lasts a week unless they have bought.",
+        why_truth="Attending creates the occasion; the need is live only while the person is in market (latent), for a week.",
         why_crm="Attendee lists arrive with the list import and the tag never expires.",
         why_cdp="The webinar platform streams attendance to the CDP the same day."),
     Play(
@@ -281,10 +304,10 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
         name="win-back", title="Win-back of lapsed buyers",
         goal="Re-engage buyers whose last purchase was 60 to 180 days ago.",
         presets=B2C,
-        truth={"name": "Lapsed buyers (all channels)", "all": [
+        truth={"name": "Lapsed buyers shopping again (all channels)", "all": [
             {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
             {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180},
-            _not_bought()]},
+            {"field": "intent", "op": "in", "value": ["in_market", "cooling"]}]},
         cdp={"name": "Lapsed buyers", "all": [
             {"trait": "days_since_last", "event": "purchase", "op": "gte", "value": 60},
             {"trait": "days_since_last", "event": "purchase", "op": "lte", "value": 180}]},
@@ -294,7 +317,8 @@ PLAYS: dict[str, Play] = {p.name: p for p in (
             {"field": "last_purchase_date", "op": "within_last_days", "value": 180}]},
         action_window_hours=24 * 14,
         response=Response(outcome_event="purchase", uplift_rel=0.5, half_life_hours=24 * 14, follow_up_days=14),
-        why_truth="Last purchase in any channel 60–180 days ago: the lapse is the need.",
+        why_truth="Last purchase in any channel 60–180 days ago and in market again or just cooling (latent): a lapse "
+                  "alone is both systems' rule; the need is a lapsed buyer a message can still win back.",
         why_crm="Last purchase date arrives with the nightly order sync: slow, but lapsing is slow too.",
         why_cdp="Purchases in every channel the CDP tracks; store purchases without a loyalty id are missed by both."),
     # ---- hybrid plays: the need is defined by a CRM fact *and* fresh behaviour, so each pure model
@@ -374,6 +398,26 @@ def with_yardstick(play: Play, yardstick: str) -> Play:
     if yardstick not in YARDSTICKS:
         raise UserError(f"unknown yardstick {yardstick!r}; accepted: {', '.join(YARDSTICKS)}")
     return replace(play, yardstick=yardstick, pinned_yardstick=None)
+
+
+def need_rule(play: Play, need: str) -> Rule:
+    """The rule on the truth view that defines when a message can help under ``need`` (:data:`NEEDS`).
+
+    'latent' is the play's own truth rule (whatever yardstick it is judged on); the others run
+    the library's CRM / CDP rule, or both at once, on ground truth."""
+    if need not in NEEDS:
+        raise UserError(f"unknown need {need!r}; accepted: {', '.join(NEEDS)}")
+    crm = {**dict(play.crm), "name": f"{play.crm['name']} (on ground truth)"}
+    cdp = {**dict(play.cdp), "name": f"{play.cdp['name']} (on ground truth)"}
+    rule = {"latent": dict(play.truth), "crm-rule": crm, "cdp-rule": cdp,
+            "both-rules": {"name": "CRM and CDP rules (on ground truth)", "all": [_condition(play.crm),
+                                                                                   _condition(play.cdp)]}}[need]
+    return parse_rule(copy.deepcopy(rule))
+
+
+def _condition(rule: Mapping[str, Any]) -> dict:
+    """A rule's condition without its name and description, to nest inside another rule."""
+    return {k: copy.deepcopy(v) for k, v in rule.items() if k not in ("name", "description", "list", "frozen_at")}
 
 
 def with_rules(play: Play, crm: Mapping[str, Any] | None = None, cdp: Mapping[str, Any] | None = None) -> Play:

@@ -57,6 +57,7 @@ from core.errors import DataError, UserError
 from core.engine.playrun import PlayRun
 from core.measures.response import (OFF_TARGET_WINDOW_DAYS, RELEVANT_CAP, conversion_value, demo_funnel, intent_at,
                                     message_effect, off_target_effect, organic_rates, outcome_within, subscriber_value)
+from core.measures.depth import episode_weights
 from core.measures.stats import LiftReport, lift_report
 
 SEND_MODES = ("triggered", "batch")
@@ -331,6 +332,7 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
     episode, hours = _needs(run, person, t)
     relevant = episode >= 0
     decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
+    decay = decay * episode_weights(run, episode)  # a checkout abandoner vs a cart-only adder (core.measures.depth)
     off = off_target_effect(rho, cfg.off_target_scale * resp.off_target_rel)
     matched = message_effect(rho * decay, resp.uplift_rel, RELEVANT_CAP)
     e = np.clip(np.where(relevant, np.maximum(matched, off), off), -1.0, 1.0)

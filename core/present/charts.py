@@ -386,7 +386,7 @@ def journey_lanes(truth: pd.DataFrame, crm: pd.DataFrame, cdp: pd.DataFrame,
 
 # --------------------------------------------------------------------------- fit advisor
 def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
-    """Incremental revenue (light) and net value (solid) per model over 12 months."""
+    """Incremental revenue (light, a steady year) and net value (solid, a year over the horizon) per model."""
     fig = go.Figure()
     xs = [names.get(m, m) for m in summary["model"]]
     fig.add_bar(x=xs, y=summary["incremental_revenue_12m"], name="Incremental revenue",
@@ -396,8 +396,8 @@ def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure
     _key(fig, "incremental revenue (light)", GREYS[1], opacity=0.45)
     _key(fig, "net value after all costs (solid)", GREYS[1])
     fig.update_layout(barmode="group")
-    return _layout(fig, "Incremental revenue and net value per model, 12 months", "Model",
-                   "Currency units per 12 months")
+    return _layout(fig, "Incremental revenue and net value per model, a year", "Model",
+                   "Currency units a year")
 
 
 def fit_sweep(sweep: pd.DataFrame, detail: Mapping[str, Any], knob_label: str, unit: str,
@@ -414,8 +414,8 @@ def fit_sweep(sweep: pd.DataFrame, detail: Mapping[str, Any], knob_label: str, u
     if detail.get("current") is not None:
         fig.add_vline(x=detail["current"], line_dash="dot", line_color="#999999", annotation_text="yours",
                       annotation_position="bottom")
-    _layout(fig, f"12-month net value per model against: {knob_label}", f"{knob_label} — {unit}",
-            "Net value, currency units per 12 months")
+    _layout(fig, f"Net value a year per model against: {knob_label}", f"{knob_label} — {unit}",
+            "Net value, currency units a year")
     if log_x:
         fig.update_xaxes(type="log")
     return fig
@@ -439,7 +439,7 @@ def tornado(tor: pd.DataFrame) -> go.Figure:
     left, right = float(min(lo.min(), 0)), float(max(hi.max(), 0))
     pad = (right - left) * 0.3 or 1.0
     _layout(fig, "Which knob moves the answer most (tornado)",
-            "Best of CDP/hybrid minus CRM net value, currency units per 12 months", "",
+            "Best of CDP/hybrid/CRM + CDP minus CRM net value, currency units a year", "",
             height=120 + 70 * len(tor))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(range=[left - pad * 0.15, right + pad])
@@ -448,14 +448,14 @@ def tornado(tor: pd.DataFrame) -> go.Figure:
 
 
 def well_vs_poorly(wp: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
-    """12-month net value per model for a well-run and a poorly run CDP, same business and CRM."""
+    """Net value a year per model for a well-run and a poorly run CDP, same business and CRM."""
     fig = go.Figure()
     for m in names:
         tm = wp[wp["model"] == m]
         fig.add_bar(x=tm["variant"], y=tm["net_value"], name=names[m], marker_color=color(m))
     fig.update_layout(barmode="group")
-    return _layout(fig, "12-month net value: well-run vs poorly run CDP, against the same CRM",
-                   "How the CDP is run", "Net value, currency units per 12 months")
+    return _layout(fig, "Net value a year: well-run vs poorly run CDP, against the same CRM",
+                   "How the CDP is run", "Net value, currency units a year")
 
 
 def _wrap(text: str, width: int) -> str:
@@ -476,3 +476,35 @@ def figure_numbers(fig: go.Figure) -> list:
         if getattr(tr, "y", None) is not None:
             out.extend(list(tr.y))
     return out
+
+
+# --------------------------------------------------------------------------- one knob at a time
+def ops_tornado(tor: Mapping[str, Any], knob_labels: Mapping[str, str] | None = None, top: int = 12) -> go.Figure:
+    """Each ops knob moved alone (``core.advice.tornado.ops_tornado``): one bar from the scenario's
+    CDP-minus-CRM gap to the gap at the knob's well-run value, one to its poorly-run value. A bar
+    that crosses the zero line flips the verdict; its text says to whom. The widest knobs first."""
+    base = float(tor["base"]["gap"])
+    rows = list(tor["rows"])
+    order: list[str] = []
+    for r in rows:
+        if r["knob"] not in order:
+            order.append(r["knob"])
+    order = order[:top]
+    names = {k: _wrap(f"{(knob_labels or {}).get(k, k)} ({next(r['side'] for r in rows if r['knob'] == k).upper()})", 34)
+             for k in order}
+    fig = go.Figure()
+    for level, col in (("well-run", CATEGORY_COLORS[3]), ("poorly-run", CATEGORY_COLORS[1])):
+        sel = [r for r in rows if r["level"] == level and r["knob"] in names]
+        fig.add_bar(y=[names[r["knob"]] for r in sel], x=[r["gap"] - base for r in sel], base=base, orientation="h",
+                    marker_color=col, name=f"knob at its {level.replace('-', ' ')} value",
+                    text=[f"→ {r['winner'].upper()}" if r["flips"] else "" for r in sel], textposition="outside",
+                    cliponaxis=False,
+                    hovertext=[f"{r['knob']} = {r['value']}: CRM {r['net_value']['crm']:,.0f}, CDP {r['net_value']['cdp']:,.0f}"
+                               for r in sel])
+    fig.add_vline(x=0, line_color="#000000")
+    fig.add_vline(x=base, line_color=GREYS[1], line_dash="dot")
+    _layout(fig, "Which single ops knob flips the verdict (one knob at a time)",
+            "CDP minus CRM true net value (currency units; right of 0: CDP wins; dotted: as set)", "",
+            height=140 + 44 * len(order), barmode="overlay")
+    fig.update_yaxes(autorange="reversed", automargin=True, categoryorder="array", categoryarray=[names[k] for k in order])
+    return fig

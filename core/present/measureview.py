@@ -4,7 +4,8 @@ Every headline says what it counts: shares travel with the number of qualifying 
 are shares of, medians with the number activated, stale reach as person-days beside the head
 count, tiny shares as "<1%". When nobody truly qualifies, the pages say so instead of showing
 percentages of nothing. The yardstick table shows how the picture moves when a play is judged on
-one system's own rule instead of the latent need.
+one system's own rule instead of the latent need; the need table how the money moves when the need
+itself is one system's rule.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.advice.verdict import net_values, winner
+from core.advice.verdict import need_sensitivity
 from core.engine.playrun import PlayRun, rejudge
 from core.engine.plays import YARDSTICKS
 from core.measures.campaign import CampaignConfig
@@ -75,14 +76,12 @@ def nobody_qualifies(run: PlayRun) -> str | None:
     return None
 
 
-def yardstick_table(run: PlayRun, cfg: CampaignConfig) -> pd.DataFrame:
-    """Per yardstick: how timely and how complete each side looks, and the campaign verdict.
+def yardstick_table(run: PlayRun, cfg: CampaignConfig | None = None) -> pd.DataFrame:
+    """Per yardstick: how timely and how complete each side looks.
 
-    The campaign columns never move with the yardstick (what a message does is the world's), so a
-    verdict that changes here would only be in how fresh and accurate the models *look*.
-    """
+    No money here: what a message does follows the need, not the yardstick, so a net-value column
+    could not move; :func:`need_table` puts the need itself on trial instead."""
     mid = run.start + (run.end - run.start) / 2
-    net = net_values(run, cfg, ("crm", "cdp"))
     rows = []
     for y in YARDSTICKS:
         judged = run if y == run.play.yardstick else rejudge(run, y)
@@ -93,8 +92,25 @@ def yardstick_table(run: PlayRun, cfg: CampaignConfig) -> pd.DataFrame:
                      "CRM reached in time": pct(f.loc["crm", "share_within_window"]) if "crm" in f.index else "–",
                      "CDP reached in time": pct(f.loc["cdp", "share_within_window"]) if "cdp" in f.index else "–",
                      "CRM recall (mid-period)": pct(o.get("crm", {}).get("recall")),
-                     "CDP recall (mid-period)": pct(o.get("cdp", {}).get("recall")),
-                     "campaign winner (true net value)": winner(net).upper()})
+                     "CDP recall (mid-period)": pct(o.get("cdp", {}).get("recall"))})
+    return pd.DataFrame(rows)
+
+
+NEED_LABELS = {"latent": "The latent need (default)", "crm-rule": "The CRM segment's rule on ground truth",
+               "cdp-rule": "The CDP audience's rule on ground truth", "both-rules": "Both rules at once"}
+
+
+def need_table(run: PlayRun, cfg: CampaignConfig) -> pd.DataFrame:
+    """The need on trial: the true net value of each side and the winner when a message helps only
+    people with this need (:func:`core.advice.verdict.need_sensitivity`). A winner that changes
+    down the column means the definition of need, not operations, decides the play."""
+    rows = []
+    for r in need_sensitivity(run, cfg):
+        net = r["net_value"]
+        rows.append({"need": NEED_LABELS[r["need"]],
+                     "CRM true net value": f"{net.get('crm', float('nan')):,.0f}",
+                     "CDP true net value": f"{net.get('cdp', float('nan')):,.0f}",
+                     "winner": r["winner"].upper()})
     return pd.DataFrame(rows)
 
 

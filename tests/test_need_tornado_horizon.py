@@ -1,0 +1,263 @@
+"""Issue 19 items 3–5: the need on trial, one ops knob at a time, and Fit over a horizon.
+
+- The latent need is never one system's rule in disguise: its person-time Jaccard with the CRM's
+  and the CDP's rule on ground truth stays below :data:`JACCARD_BOUND` on every library play.
+- The definition of need moves the money (unlike a yardstick), and can move the verdict.
+- A checkout abandoner answers a reminder more strongly than a cart-only adder.
+- One knob at a time: each row moves exactly one ops knob, and a single deficit can flip a play.
+- Fit: the recommendation does not depend on how many days were simulated; costs follow the
+  headcount entered; a do-nothing baseline and the CRM + CDP option are in every result.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.advice.ops import OPS
+from core.advice.scenario import Scenario, build_engine
+from core.advice.verdict import need_sensitivity
+from core.engine.playrun import need_jaccard, run_play, with_need
+from core.engine.plays import NEEDS, get_play, plays_for
+from core.measures.campaign import simulate
+from core.measures.depth import deep_episodes
+from synthetic.presets import PRESETS
+
+#: The latent need must differ from either system's rule by at least this much person-time overlap
+#: (measured on seeds 7–9 at 1,500 people: at most 0.77, webinar attendees in market vs the CDP's
+#: attendee list; win-back was 1.000 before its need came from latent state).
+JACCARD_BOUND = 0.85
+#: Fit worlds in these tests: small, so four personas at two lengths stay quick.
+SIM_PEOPLE, SIM_SEEDS = 300, 3
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return {preset: build_engine(Scenario.make(preset, seed=7, people=1200, days=60)) for preset in PRESETS}
+
+
+def test_the_latent_need_is_never_a_systems_rule_on_ground_truth(engines):
+    seen = set()
+    for preset, engine in engines.items():
+        for play in plays_for(preset):
+            for other in ("crm-rule", "cdp-rule"):
+                j = need_jaccard(engine, play, other)
+                assert j < JACCARD_BOUND, (preset, play.name, other, j)
+            seen.add(play.name)
+    assert "win-back" in seen and "webinar-follow-up" in seen
+
+
+def test_need_jaccard_is_one_for_a_rule_against_itself(engines):
+    """The measure can fail: a need that *is* the CDP's rule scores 1."""
+    from dataclasses import replace
+
+    play = get_play("win-back")
+    as_cdp = replace(play, truth={**dict(play.cdp), "name": "the CDP rule as the need"})
+    assert need_jaccard(engines["b2c-retail"], as_cdp, "cdp-rule") == pytest.approx(1.0)
+
+
+def test_the_definition_of_need_moves_the_money_and_can_move_the_verdict(engines):
+    engine = engines["b2b-saas"]
+    s = Scenario.make("b2b-saas", seed=7, people=1200, days=60)
+    flipped = []
+    for play in plays_for("b2b-saas"):
+        run = run_play(engine, play, s.activation(), models=("crm", "cdp"))
+        rows = need_sensitivity(run, s.campaign())
+        assert [r["need"] for r in rows] == list(NEEDS)
+        assert rows[0]["net_value"] == {m: simulate(run, m, s.campaign()).true_net_value for m in ("crm", "cdp")}
+        if len({r["winner"] for r in rows}) > 1:
+            flipped.append(play.name)
+    assert flipped, "no play's verdict moved with the definition of need"
+
+
+def test_with_need_changes_only_when_a_message_helps(engines):
+    engine = engines["b2c-retail"]
+    s = Scenario.make("b2c-retail", seed=7, people=1200, days=60)
+    run = run_play(engine, get_play("cart-abandonment"), s.activation(), models=("crm", "cdp"))
+    crm_need = with_need(run, "crm-rule")
+    assert crm_need.members is run.members and crm_need.truth is run.truth
+    assert not crm_need.needs.equals(run.needs)
+    assert with_need(run, "latent").needs.equals(run.needs)
+
+
+def test_a_checkout_abandoner_is_deeper_than_a_cart_only_adder():
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    events = pd.DataFrame({"person_id": [1, 2, 3], "event_type": ["checkout_started", "add_to_cart", "checkout_started"],
+                           "ts": [t0, t0, t0 - pd.Timedelta(days=2)]})
+    needs = pd.DataFrame({"person_id": [1, 2, 3], "enter": [t0 + pd.Timedelta(minutes=30)] * 3,
+                          "exit": [t0 + pd.Timedelta(days=1)] * 3})
+    assert deep_episodes(events, needs, "checkout_started").tolist() == [True, False, False]
+    resp = get_play("cart-abandonment").response
+    assert resp.deep_event == "checkout_started" and resp.deep_rel > resp.shallow_rel
+
+
+def test_depth_weights_move_the_cart_play_value(engines):
+    from dataclasses import replace
+
+    engine = engines["b2c-retail"]
+    s = Scenario.make("b2c-retail", seed=7, people=1200, days=60)
+    play = get_play("cart-abandonment")
+    flat = replace(play, response=replace(play.response, deep_rel=1.0, shallow_rel=1.0))
+    deep = run_play(engine, play, s.activation(), models=("cdp",))
+    same = run_play(engine, flat, s.activation(), models=("cdp",))
+    assert simulate(deep, "cdp", s.campaign()).true_net_value != simulate(same, "cdp", s.campaign()).true_net_value
+
+
+# ------------------------------------------------------------------ one knob at a time
+def test_each_tornado_row_moves_exactly_one_ops_knob():
+    from core.advice.tornado import knob_moves
+
+    base = {"coverage_web": 0.7}
+    moves = knob_moves(base)
+    for key, settings in moves.items():
+        if key == ("base",):
+            continue
+        side, knob, level = key
+        assert settings[knob] == OPS[side][level][knob]
+        changed = {k for k in set(settings) | set(base) if settings.get(k) != base.get(k)}
+        assert changed <= {knob}, (key, changed)
+    assert {k[1] for k in moves if k != ("base",)} == {k for side in OPS.values() for lv in side.values() for k in lv}
+
+
+def test_a_single_cdp_deficit_flips_cart_abandonment():
+    from core.advice.tornado import flipping_knobs, ops_tornado
+
+    tor = ops_tornado(Scenario.make("b2c-retail", seed=7, people=800, days=60), "cart-abandonment", sides=("cdp",))
+    assert tor["base"]["winner"] == "cdp", tor["base"]
+    flips = flipping_knobs(tor)
+    assert flips and all(f.startswith("cdp ") and f.endswith("poorly-run") for f in flips), flips
+    for r in tor["rows"]:
+        assert r["flips"] == (r["winner"] != tor["base"]["winner"])
+        assert set(r["net_value"]) == {"crm", "cdp"}
+
+
+# ------------------------------------------------------------------ Fit over a horizon
+def _personas():
+    """The personas of docs/fit.md (their answers live in tests/test_fit.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("fit_cases", Path(__file__).with_name("test_fit.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return {"sales-led": mod.SALES_LED, "fifty": mod.FIFTY, "retailer": mod.RETAILER, "product-led": mod.PRODUCT_LED}
+
+
+PERSONAS = _personas()
+
+
+#: The product-led persona is left out: at sizes a test can afford its plays hold a handful of
+#: trialists and 2,400-a-plan conversions, so seed noise decides between CDP and CRM + CDP (measured,
+#: 1,000 people × 4 seeds: 60 days → CRM + CDP, 180 days → CDP, each with the other's worlds).
+STABLE_PERSONAS = [p for p in PERSONAS if p != "product-led"]
+
+
+@pytest.mark.parametrize("name", STABLE_PERSONAS)
+def test_the_recommendation_does_not_depend_on_the_simulated_days(name):
+    """Build time is a one-off delay over the horizon and the window measures steady state after a
+    warm-up, so 60 and 180 simulated days give the same advice (small worlds keep the test fast)."""
+    from core.advice.fit import Answers, advise
+
+    recs = {}
+    for days in (60, 180):
+        adv = advise(Answers.from_dict({**PERSONAS[name], "sim_people": SIM_PEOPLE, "sim_days": days}), seeds=SIM_SEEDS,
+                     sweep=False, workers=0)
+        recs[days] = adv.recommendation
+    assert recs[60] == recs[180], recs
+
+
+def test_build_time_is_a_one_off_delay_and_one_off_costs_are_spread():
+    from core.advice.horizon import delay_share
+    from core.advice.fit import Answers
+    from core.advice.costs import tco_split, tco_totals
+
+    assert delay_share(45, 3) == pytest.approx((45 / 365 / 3, 45 / 365))
+    assert delay_share(800, 1) == (1.0, 1.0)
+    a = Answers(cdp_implementation=60_000, horizon_years=3)
+    split = tco_split(a)["cdp"]
+    assert tco_totals(a)["cdp"] == pytest.approx(split["recurring"] + 60_000 / 3)
+    assert tco_totals(Answers(cdp_implementation=60_000, horizon_years=1))["cdp"] > tco_totals(a)["cdp"]
+
+
+def test_every_result_has_a_do_nothing_baseline_and_crm_plus_cdp():
+    from core.advice.fit import Answers, advise, text_report
+
+    adv = advise(Answers.from_dict({**PERSONAS["fifty"], "sim_people": SIM_PEOPLE}), seeds=2, sweep=False, workers=0)
+    assert adv.baseline == adv.net_value["none"] == -adv.answers.crm_seats * adv.answers.crm_seat_cost_month * 12
+    assert "crm+cdp" in adv.net_value and "none" in set(adv.summary["model"])
+    # every model is negative for a 50-person firm; the reasons say doing nothing beats them all
+    if max(adv.net_value[m] for m in ("crm", "cdp", "hybrid", "crm+cdp")) < adv.baseline:
+        assert "no targeted campaigns at all" in adv.reasons[0]
+    else:
+        assert "Against no targeted campaigns" in adv.reasons[0]
+    assert set(adv.routing["crm_cdp_routes"].values()) <= {"crm", "cdp"}
+    assert "test_value_year" in adv.routing
+    report = text_report(adv)
+    assert "no targeted campaigns" in report and "CRM + CDP" in report and "year one" in report
+
+
+def test_a_marketer_run_cdp_sits_between_no_data_team_and_one_fte():
+    from core.advice.fit import Answers, operating_levels
+    from core.advice.costs import tco
+
+    none = operating_levels(Answers(data_people=0))["cdp"]
+    marketers = operating_levels(Answers(data_people=0, cdp_operator="marketers"))["cdp"]
+    one = operating_levels(Answers(data_people=1))["cdp"]
+    assert none < marketers < one
+    items = set(tco(Answers(data_people=0, cdp_operator="marketers")).query("model == 'cdp'")["item"])
+    assert any(i.startswith("marketers running the CDP") for i in items)
+
+
+def test_crm_plus_cdp_routes_follow_prior_and_test():
+    from core.advice.horizon import bayes_route
+
+    assert bayes_route(None, None) == "crm"  # nothing known: the CRM the business already runs
+    assert bayes_route((1000.0, 10.0), None) == "cdp"
+    assert bayes_route((1000.0, 10.0), (-50.0, 1000.0)) == "cdp"  # a noisy test barely moves a firm prior
+    assert bayes_route((10.0, 1000.0), (-500.0, 10.0)) == "crm"  # a sharp test overrules a vague prior
+
+
+def test_the_cdp_licence_scales_with_tracked_users_from_the_published_tier():
+    from core.advice.costs import CDP_LICENCE_FLOOR, cdp_licence
+    from core.advice.fit import Answers
+
+    small, big = Answers(monthly_active_customers=20_000), Answers(monthly_active_customers=2_000_000, monthly_events=0)
+    assert cdp_licence(small) == CDP_LICENCE_FLOOR  # below the floor of an audiences-capable plan
+    assert cdp_licence(big) == pytest.approx(12 * (120 + (2_000_000 - 10_000) * 0.011))
+    assert cdp_licence(Answers(cdp_licence_year=45_000)) == 45_000  # an answer wins
+
+
+def test_compare_json_has_need_sensitivity_and_tornado(tmp_path, capsys):
+    import json
+
+    from core.cli.main import main
+
+    out = tmp_path / "w"
+    assert main(["generate", "--preset", "b2c-retail", "--people", "300", "--days", "30", "--out", str(out)]) == 0
+    capsys.readouterr()
+    args = ["compare", "--world", str(out), "--play", "cart-abandonment", "--sweep-people", "0"]
+    assert main([*args, "--tornado-people", "300", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [n["need"] for n in got["need_sensitivity"]] == list(NEEDS)
+    assert all(set(n) >= {"need", "winner", "net_value"} for n in got["need_sensitivity"])
+    assert got["tornado"] and all(set(r) >= {"knob", "side", "level", "winner", "net_value"} for r in got["tornado"])
+    assert {r["side"] for r in got["tornado"]} == {"crm", "cdp"}
+    assert main([*args, "--tornado-people", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--tornado-people" in err and err.count("\n") == 1
+
+
+def test_the_ops_tornado_chart_marks_the_moves_that_flip():
+    from core.present import charts
+
+    def row(knob, side, level, crm, cdp):
+        return {"knob": knob, "side": side, "level": level, "value": 1, "net_value": {"crm": crm, "cdp": cdp},
+                "gap": cdp - crm, "winner": "cdp" if cdp > crm else "crm", "flips": not cdp > crm}
+    tor = {"base": {"winner": "cdp", "gap": 50.0, "net_value": {"crm": 100.0, "cdp": 150.0}},
+           "rows": [row("coverage_web", "cdp", "poorly-run", 100, 40), row("coverage_web", "cdp", "well-run", 100, 190),
+                    row("crm_build_days", "crm", "well-run", 120, 150), row("crm_build_days", "crm", "poorly-run", 90, 150)]}
+    fig = charts.ops_tornado(tor, {"coverage_web": "Web browsers whose events reach the CDP"})
+    assert fig.layout.title.text and fig.layout.xaxis.title.text
+    texts = [t for tr in fig.data for t in tr.text]
+    assert texts.count("→ CRM") == 1
+    assert any("Web browsers" in str(y) for tr in fig.data for y in tr.y)
+    assert {tr.name for tr in fig.data} == {"knob at its well run value", "knob at its poorly run value"}

@@ -4,6 +4,9 @@
 file calls :func:`frame` (or :func:`ensure_routed`) first and then draws."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import streamlit as st
 
 from core.advice.scenario import Scenario
@@ -11,6 +14,7 @@ from core.engine.plays import Play
 from pages._pagelist import PAGES, ROOT, RUN, page_run_as_app
 from pages._sidebar import sidebar
 from pages._state import current_play, current_scenario, init_state, sync_url
+from pages._worlds import forget_worlds
 
 
 def route() -> None:
@@ -25,6 +29,7 @@ def route() -> None:
     spec = specs.get(current.url_path, PAGES[0])
     st.set_page_config(page_title=f"{spec.title} · Audience Lab")
     RUN.spec = spec
+    RUN.page_globals = None
     if spec.scenario:
         init_state(spec)
         sync_url()
@@ -33,6 +38,22 @@ def route() -> None:
         current.run()
     finally:
         RUN.spec = None
+        if RUN.page_globals is not None:
+            forget_worlds(RUN.page_globals)
+        RUN.page_globals = None
+
+
+def _note_page_globals() -> None:
+    """Remember the globals of the page file now running (found on the call stack), so that
+    :func:`route` can let go of its worlds when the run ends."""
+    files = {str((ROOT / p.file).resolve()) for p in PAGES}
+    frame_ = sys._getframe(1)
+    while frame_ is not None:
+        name = frame_.f_globals.get("__file__")
+        if name and str(Path(name).resolve()) in files:
+            RUN.page_globals = frame_.f_globals
+            return
+        frame_ = frame_.f_back
 
 
 def ensure_routed() -> None:
@@ -42,6 +63,7 @@ def ensure_routed() -> None:
     the frame without navigation. Otherwise Streamlit's legacy ``pages/`` loader ran the page
     directly (the very first run of a server): route it properly, then stop this run."""
     if getattr(RUN, "spec", None) is not None:
+        _note_page_globals()
         return
     spec = page_run_as_app()
     if spec is None:

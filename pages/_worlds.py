@@ -16,12 +16,15 @@ from typing import Any, Callable
 import streamlit as st
 
 from core.advice.fit import PRESET_OF, advise
+from core.engine.views import Engine
+from core.ingest.observed import ObservedWorld
 from core.advice.scenario import PlayResults, Scenario, build_engine, build_world, play_results
 from core.advice.store import WorldStore, limit_malloc_arenas, max_people, world_key, world_mb
 from core.engine.playrun import PlayRun
 from core.engine.plays import Play
 from core.errors import UserError
 from pages._state import check_link_rules, current_play
+from synthetic.world import World
 
 #: Megabytes all live worlds may take together (their measured resident size). Sized with
 #: bench/bench_ws_load.py so a server with 30 sessions stays under the 2 GB workshop target;
@@ -32,18 +35,28 @@ SERVER_MB = float(os.environ.get("AUDIENCE_LAB_SERVER_MB", "1500"))
 #: Heavy computations at once (building a world, running a play, the fit advisor): one per core.
 #: More would only share the two cores, add their working memory and finish everyone later.
 WORK_SLOTS = int(os.environ.get("AUDIENCE_LAB_WORK_SLOTS", "2"))
+#: Seconds a page waits for memory before its world is built beyond the budget (and the page says
+#: so). Worlds nobody shows are let go at once, so a wait means other sessions' pages are drawing
+#: from their worlds right now; a few seconds covers that on a busy machine (issue 23: a silent
+#: 600 s wait was worse than a brief overshoot, which the RSS guard still bounds).
+ADMIT_WAIT_S = float(os.environ.get("AUDIENCE_LAB_ADMIT_WAIT_S", "5"))
+
+
+# Streamlit runs a full garbage collection after every script run (runner.postScriptGC); with the
+# libraries' ~190,000 objects that cost 0.09 CPU-s a run, most of a warm page's work. Frozen
+# objects (everything imported so far) are skipped by the collector; they are module-level and
+# live as long as the server anyway. Frozen here, when this module is first imported, and never
+# inside a page run: a frozen object is never collected, so freezing while a page ran froze that
+# run's globals (a reference cycle through the page's functions), and the world the page then
+# put in them stayed alive, counted against the budget, for the life of the server (issue 23).
+gc.freeze()
 
 
 @st.cache_resource(show_spinner=False)
 def _store() -> WorldStore:
     """One store per server process, shared by every session."""
     limit_malloc_arenas(2)  # as MALLOC_ARENA_MAX=2 (set by `make run` too): freed worlds go back to the OS
-    # Streamlit runs a full garbage collection after every script run (runner.postScriptGC); with
-    # the libraries' ~190,000 objects that cost 0.09 CPU-s a run, most of a warm page's work.
-    # Frozen objects (everything imported so far) are skipped by the collector; they are
-    # module-level and live as long as the server anyway.
-    gc.freeze()
-    return WorldStore(WORLDS_MB, WORK_SLOTS, rss_mb=SERVER_MB)
+    return WorldStore(WORLDS_MB, WORK_SLOTS, admit_wait_s=ADMIT_WAIT_S, rss_mb=SERVER_MB)
 
 
 def _build(key: Scenario):
@@ -109,12 +122,20 @@ def shared_advice(answers: Any, progress: Callable[[float, str], None] | None = 
 
 def engine_or_stop(s: Scenario):
     """The scenario's engine, or the reason it cannot be built shown in place (and the page stops)."""
+    ahead = _store().slots.ahead()
+    queue = f" — {ahead} piece{'s' if ahead != 1 else ''} of work ahead in the queue" if ahead else ""
     try:
-        with st.spinner(f"Building the world ({s.people:,} people, {s.days} days) and the CRM / CDP views…"):
+        with st.spinner(f"Building the world ({s.people:,} people, {s.days} days) and the CRM / CDP views{queue}…"):
             engine = get_engine(s)
     except UserError as exc:
         st.error(str(exc))
         st.stop()
+    late = _store().admitted_late(world_key(s))
+    if late is not None:
+        st.warning(f"The server's memory for worlds was full ({late:,.0f} MB counted of {WORLDS_MB:,.0f} MB) and "
+                   f"nothing could be let go within {ADMIT_WAIT_S:g} s, so this world was built beyond the budget "
+                   "rather than keep you waiting. Other sessions are using their worlds; a smaller world (People) "
+                   "fits sooner.")
     check_link_rules(engine)
     return engine
 
@@ -129,3 +150,32 @@ def results_or_stop(s: Scenario, p: Play | None = None) -> PlayResults:
     except UserError as exc:
         st.error(str(exc))
         st.stop()
+
+
+#: What holds a world's memory: a page's global bound to one of these keeps the world alive.
+_WORLD_TYPES = (Engine, World, ObservedWorld, PlayResults, PlayRun)
+
+
+def _holds_world(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, _WORLD_TYPES):
+        return True
+    if depth < 2 and isinstance(value, (tuple, list)) and len(value) <= 16:
+        return any(_holds_world(v, depth + 1) for v in value)
+    if depth < 2 and isinstance(value, dict) and len(value) <= 64:
+        return any(_holds_world(v, depth + 1) for v in value.values())
+    return False
+
+
+def forget_worlds(namespace: dict) -> list[str]:
+    """Drop a finished page run's names that hold a world (its engine, world, results).
+
+    Why: a page file runs as a module whose globals outlive the run whenever the page registers a
+    widget callback (``on_click=_apply``): the session keeps the callback, the callback keeps the
+    page's globals, and the globals kept the world the page last showed — one world per page per
+    session counted as in use, so after a few worlds a build waited for memory nobody would free
+    (issue 23). Callbacks read the scenario and the session state, never the world."""
+    dropped = [name for name, value in list(namespace.items())
+               if not name.startswith("__") and _holds_world(value)]
+    for name in dropped:
+        del namespace[name]
+    return dropped

@@ -144,6 +144,24 @@ def nbytes(value: Any, _depth: int = 0) -> int:
 
 
 # --------------------------------------------------------------------------- background jobs
+#: CPU priority (nice) of background jobs and the worker processes they start. Pages run at the
+#: server's own priority, so on a starved machine the page a person is looking at gets the CPU
+#: first. Assumed: any positive value orders them; 10 is the conventional "background" level.
+BACKGROUND_NICE = 10
+
+
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: nice is per thread, and processes the
+    thread starts inherit it). Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICE))
+    except (OSError, AttributeError):
+        pass
+
+
 class Job:
     """Shared work running in the background: its progress, and its result once done."""
 
@@ -182,6 +200,60 @@ class Job:
 _MISSING = object()
 
 
+class WorkSlots:
+    """Slots for heavy work (one per core), pages first.
+
+    A page someone is looking at must not queue behind background work (the fit advisor runs
+    for minutes on a busy machine): background work takes a slot only while no page waits for
+    one, and gives its slot back between its steps when a page asks (:meth:`yield_to_pages`).
+    Pages among themselves are served in the order they asked (the condition's wake-ups)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(int(n), 1)
+        self.busy = 0
+        self.pages_waiting = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, background: bool = False) -> None:
+        with self._cond:
+            if not background:
+                self.pages_waiting += 1
+            try:
+                while self.busy >= self.n or (background and self.pages_waiting):
+                    self._cond.wait()
+            finally:
+                if not background:
+                    self.pages_waiting -= 1
+            self.busy += 1
+
+    def release(self) -> None:
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify_all()
+
+    def __enter__(self) -> "WorkSlots":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def ahead(self) -> int:
+        """How many pieces of work a page asking now would wait behind (0 = a slot is free)."""
+        with self._cond:
+            return max(self.busy - self.n + 1, 0) + self.pages_waiting
+
+    def yield_to_pages(self) -> bool:
+        """Called by background work that holds a slot, between its steps: when a page waits, give
+        the slot to it and take one back once no page waits. True if it yielded."""
+        with self._cond:
+            if not self.pages_waiting:
+                return False
+        self.release()
+        self.acquire(background=True)
+        return True
+
+
 class WorldStore:
     """Objects built once per key and shared, with every live one counted against ``budget_mb``.
 
@@ -211,7 +283,7 @@ class WorldStore:
         self.values_mb = float(values_mb)
         self.keep_per_owner = keep_per_owner
         self.rss_limit_mb = rss_mb
-        self.slots = threading.BoundedSemaphore(slots)
+        self.slots = WorkSlots(slots)
         self._cond = threading.Condition(threading.RLock())
         self._cached: OrderedDict[Hashable, Any] = OrderedDict()   # least recently used first
         self._alive: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -224,6 +296,9 @@ class WorldStore:
         self.builds = 0                              # how many objects were built (for tests, logs)
         self.computed = 0                            # how many shared / memo values were computed
         self.peak_mb = 0.0                           # the most ever counted at once
+        self.deadline_hits = 0                       # admissions that waited the whole admit_wait_s
+        self.slowest_admit_s = 0.0                   # the longest any admission waited for memory
+        self._late: OrderedDict[Hashable, float] = OrderedDict()  # admitted at the deadline -> MB counted then
 
     # ------------------------------------------------------------------ accounting
     def used_mb(self) -> float:
@@ -234,6 +309,12 @@ class WorldStore:
     def values_held_mb(self) -> float:
         with self._cond:
             return sum(b for _, b in self._values.values()) / 2**20
+
+    def admitted_late(self, key: Hashable) -> float | None:
+        """MB counted when ``key`` was admitted, if its build waited the whole ``admit_wait_s`` and
+        went over the budget (a page says so), else None."""
+        with self._cond:
+            return self._late.get(key)
 
     def cached_keys(self) -> list:
         with self._cond:
@@ -254,21 +335,30 @@ class WorldStore:
                     self._cached.popitem(last=False)  # freed now unless a caller still holds it
                     evicted = True
                 fits = self.used_mb() + mb <= self.budget_mb or not (self._alive_mb or self._reserved)
-                if fits or time.monotonic() > deadline:
+                late = time.monotonic() > deadline
+                if fits or late:
                     self._reserved[key] = mb
                     self.peak_mb = max(self.peak_mb, self.used_mb())
+                    if late and not fits:
+                        self.deadline_hits += 1
+                        self._late[key] = self.used_mb()
+                        while len(self._late) > 64:
+                            self._late.popitem(last=False)
+                    self.slowest_admit_s = max(self.slowest_admit_s, time.monotonic() - deadline + self.admit_wait_s)
             if evicted:
                 release_memory()
             with self._cond:
                 if key in self._reserved:
                     return
-                self._cond.wait(0.5)
-            rounds += 1
+                if rounds:
+                    self._cond.wait(0.5)
             if rounds % 4 == 0:
                 # A world released inside a reference cycle (a traceback holding a page's frame)
-                # is freed only by the collector; run it outside the lock, where finalizers of
-                # other threads' objects can take the lock too.
+                # is freed only by the collector: run it at once (an evicted world in a cycle
+                # would otherwise cost every build a wait) and every 2 s after, outside the lock,
+                # where finalizers of other threads' objects can take the lock too.
                 gc.collect()
+            rounds += 1
 
     def _release(self, key: Hashable) -> None:
         with self._cond:
@@ -426,12 +516,16 @@ class WorldStore:
             job = self._jobs[key] = Job(key)
 
         def work() -> None:
+            _background_priority()
             try:
                 self._reserve(("job", key), mb)
                 try:
-                    with self.slots:
+                    self.slots.acquire(background=True)
+                    try:
                         job.progress(0.0, "starting")
-                        value = compute(job.progress)
+                        value = compute(lambda fraction, message: self._tick(job, fraction, message))
+                    finally:
+                        self.slots.release()
                 finally:
                     self._release(("job", key))
                 self._keep(key, value)
@@ -446,9 +540,18 @@ class WorldStore:
         return job
 
 
+    def _tick(self, job: Job, fraction: float, message: str) -> None:
+        """A background job's progress; between its steps it lets a waiting page go first."""
+        job.progress(fraction, message)
+        if self.slots.pages_waiting:
+            job.progress(fraction, f"{message} (paused: a page goes first)")
+            self.slots.yield_to_pages()
+            job.progress(fraction, message)
+
+
 class _Retry(Exception):
     """The producer of a single-flight value was interrupted; a waiter produces it instead."""
 
 
-__all__ = ["FIXED_MB", "KB_PER_PERSON", "Job", "WorldStore", "limit_malloc_arenas", "max_people", "nbytes",
+__all__ = ["FIXED_MB", "KB_PER_PERSON", "Job", "WorkSlots", "WorldStore", "limit_malloc_arenas", "max_people", "nbytes",
            "release_memory", "rss_mb", "world_key", "world_mb"]

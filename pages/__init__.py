@@ -21,12 +21,12 @@ from pages._sidebar import MODEL_NAMES, sidebar
 from pages._state import (SS, check_link_rules, current_play, current_scenario, edited_rules, init_state, keep_view,
                           link_warning, reset_rule, set_rules, set_settings, set_view, sync_url, view_from_link,
                           view_param)
-from pages._workshop import WORKSHOP, workshop
+from pages._workshop import WORKSHOP, default_comparison, workshop
 from pages._worlds import (ADMIT_WAIT_S, SERVER_MB, WORK_SLOTS, WORLDS_MB, engine_or_stop, get_engine, get_results, per_world,
                            results_key, results_or_stop, shared_advice)
 
 __all__ = ["ADMIT_WAIT_S", "MODEL_NAMES", "PAGES", "ROOT", "SERVER_MB", "SS", "WORKSHOP", "WORK_SLOTS", "WORLDS_MB", "PageSpec",
-           "check_link_rules", "current_page", "current_play", "current_scenario", "edited_rules", "engine_or_stop",
+           "check_link_rules", "current_page", "current_play", "current_scenario", "default_comparison", "edited_rules", "engine_or_stop",
            "ensure_routed", "frame", "get_engine", "get_results", "hours", "init_state", "keep_view", "link_warning",
            "per_world", "pct", "reset_rule", "results_key", "results_or_stop", "route", "set_rules", "set_settings",
            "set_view", "shared_advice", "sidebar", "sync_url", "view_from_link", "view_param", "workshop"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import time
 from typing import Any, Callable
 
 import streamlit as st
@@ -118,6 +119,24 @@ def shared_advice(answers: Any, progress: Callable[[float, str], None] | None = 
         if progress is not None:
             progress(job.fraction, job.message)
     return job.result()
+
+
+def prepare_job(steps: list[tuple[str, Scenario, Play]]):
+    """Build every given step's world and results in a background job (the facilitator's "Prepare all
+    steps"), once for every session asking; the job's progress says which step it is on. The worlds
+    and results land in the shared store, so each step then opens from memory."""
+    key = ("prepare", tuple((s, results_key(s, p)) for _, s, p in steps))
+
+    def work(tick: Callable[[float, str], None]) -> list[tuple[str, float]]:
+        done = []
+        for i, (title, s, p) in enumerate(steps):
+            tick(i / len(steps), f"preparing {title} ({i + 1} of {len(steps)})")
+            t0 = time.perf_counter()
+            get_results(s, p)
+            done.append((title, round(time.perf_counter() - t0, 1)))
+        return done
+
+    return _store().job(key, work)
 
 
 def engine_or_stop(s: Scenario):

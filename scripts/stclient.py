@@ -47,6 +47,7 @@ class Run:
     status: str = "ok"          # ok | timeout | closed | compile_error
     exceptions: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)   # st.error bodies
+    warnings: list[str] = field(default_factory=list)  # st.warning bodies (e.g. a world built beyond the budget)
     page_not_found: bool = False
     messages: int = 0
     bytes: int = 0
@@ -174,6 +175,8 @@ class Session:
             run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "alert" and element.alert.format == Alert.ERROR:
             run.alerts.append(element.alert.body[:300])
+        elif kind == "alert" and element.alert.format == Alert.WARNING:
+            run.warnings.append(element.alert.body[:300])
         elif kind == "button":
             self.buttons[element.button.label] = element.button.id
 

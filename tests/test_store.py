@@ -134,3 +134,61 @@ def test_world_size_estimates():
     for preset in KB_PER_PERSON:
         most = max_people(preset, 90, 1300)
         assert world_mb(preset, most, 90) <= 1300 < world_mb(preset, most + 100, 90)
+
+
+# ------------------------------------------------------------------ pages first (issue 23)
+def test_background_work_gives_its_slot_to_a_waiting_page():
+    """A page asking for a build while the fit advisor holds the only slot gets it at the
+    advisor's next step, and the advisor resumes only after the page's build."""
+    store = WorldStore(budget_mb=100, slots=1)
+    order: list[str] = []
+    page_asked = threading.Event()
+
+    def advisor(tick):
+        order.append("advisor starts")
+        page_asked.wait(10)
+        while not store.slots.pages_waiting:
+            time.sleep(0.01)
+        tick(0.5, "halfway")  # a step boundary: the waiting page goes first
+        order.append("advisor resumes")
+        return "advice"
+
+    job = store.job("advice", advisor)
+    while "advisor starts" not in order:
+        time.sleep(0.01)
+
+    def page():
+        page_asked.set()
+        store.get("world", lambda: order.append("page builds") or Blob("w"), 1)
+
+    t = threading.Thread(target=page)
+    t.start()
+    assert job.result() == "advice"
+    t.join(10)
+    assert order == ["advisor starts", "page builds", "advisor resumes"]
+
+
+def test_background_work_waits_while_a_page_waits():
+    slots = __import__("core.advice.store", fromlist=["WorkSlots"]).WorkSlots(1)
+    slots.acquire()                      # a page builds
+    got: list[str] = []
+    page = threading.Thread(target=lambda: (slots.acquire(), got.append("page"), slots.release()))
+    page.start()
+    while not slots.pages_waiting:
+        time.sleep(0.01)
+    job = threading.Thread(target=lambda: (slots.acquire(background=True), got.append("job"), slots.release()))
+    job.start()
+    time.sleep(0.1)
+    slots.release()
+    page.join(5), job.join(5)
+    assert got == ["page", "job"]
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_background_jobs_run_at_a_lower_cpu_priority():
+    import os
+    store = WorldStore(budget_mb=10, slots=1)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = store.job("nice", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert job.result() >= max(mine, 10)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "the caller's priority is unchanged"

@@ -62,7 +62,7 @@ def _preparing() -> None:
 def workshop() -> None:
     """The guided story: every step's intro, the current one narrated with the live figures."""
     st.markdown("#### Guided story")
-    st.button("Prepare all steps", key="ws_prepare", on_click=_start_preparing, width="stretch",
+    st.button("Prepare all steps", key="prepare_steps", on_click=_start_preparing, width="stretch",
               help="Builds every step's world and results in the background before the room arrives, so each "
                    "step then opens in a few seconds.")
     _preparing()

@@ -136,7 +136,7 @@ def prepare_job(steps: list[tuple[str, Scenario, Play]]):
             done.append((title, round(time.perf_counter() - t0, 1)))
         return done
 
-    return _store().job(key, work)
+    return _store().job(key, work, background=True)
 
 
 def engine_or_stop(s: Scenario):

@@ -25,7 +25,7 @@ def test_prepare_all_steps_then_each_step_opens_from_memory(monkeypatch):
     at.run()
     at.toggle(key="w_workshop").set_value(True).run()
     builds_before = store.builds
-    at.button(key="ws_prepare").click().run()
+    at.button(key="prepare_steps").click().run()
     job = at.session_state["_ws_prepare"]
     assert job.wait(240), "the preparation did not finish"
     assert [title for title, _ in job.result()] == [s.title for s in STEPS]

@@ -137,35 +137,32 @@ def test_world_size_estimates():
 
 
 # ------------------------------------------------------------------ pages first (issue 23)
-def test_background_work_gives_its_slot_to_a_waiting_page():
-    """A page asking for a build while the fit advisor holds the only slot gets it at the
-    advisor's next step, and the advisor resumes only after the page's build."""
+def test_a_waiting_page_builds_before_background_work():
+    """Preparing the workshop's steps in the background never makes a page wait behind it: with
+    the only slot busy, a page that asks after the background job still builds first."""
     store = WorldStore(budget_mb=100, slots=1)
     order: list[str] = []
-    page_asked = threading.Event()
+    first_started, let_first_finish = threading.Event(), threading.Event()
 
-    def advisor(tick):
-        order.append("advisor starts")
-        page_asked.wait(10)
-        while not store.slots.pages_waiting:
-            time.sleep(0.01)
-        tick(0.5, "halfway")  # a step boundary: the waiting page goes first
-        order.append("advisor resumes")
-        return "advice"
+    def first_build():
+        first_started.set()
+        let_first_finish.wait(10)
+        order.append("page A")
+        return Blob("a")
 
-    job = store.job("advice", advisor)
-    while "advisor starts" not in order:
+    a = threading.Thread(target=lambda: store.get("a", first_build, 1))
+    a.start()
+    first_started.wait(10)
+    job = store.job("prepare", lambda tick: store.get("bg", lambda: order.append("background") or Blob("bg"), 1),
+                    background=True)
+    time.sleep(0.2)  # the background build now waits for the slot
+    b = threading.Thread(target=lambda: store.get("b", lambda: order.append("page B") or Blob("b"), 1))
+    b.start()
+    while not store.slots.pages_waiting:
         time.sleep(0.01)
-
-    def page():
-        page_asked.set()
-        store.get("world", lambda: order.append("page builds") or Blob("w"), 1)
-
-    t = threading.Thread(target=page)
-    t.start()
-    assert job.result() == "advice"
-    t.join(10)
-    assert order == ["advisor starts", "page builds", "advisor resumes"]
+    let_first_finish.set()
+    job.result(), a.join(10), b.join(10)
+    assert order == ["page A", "page B", "background"]
 
 
 def test_background_work_waits_while_a_page_waits():
@@ -189,6 +186,8 @@ def test_background_jobs_run_at_a_lower_cpu_priority():
     import os
     store = WorldStore(budget_mb=10, slots=1)
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    job = store.job("nice", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    job = store.job("nice", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), background=True)
     assert job.result() >= max(mine, 10)
+    watched = store.job("watched", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert watched.result() == mine, "a job a page waits for keeps the server's priority"
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "the caller's priority is unchanged"

@@ -42,6 +42,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -203,10 +204,9 @@ _MISSING = object()
 class WorkSlots:
     """Slots for heavy work (one per core), pages first.
 
-    A page someone is looking at must not queue behind background work (the fit advisor runs
-    for minutes on a busy machine): background work takes a slot only while no page waits for
-    one, and gives its slot back between its steps when a page asks (:meth:`yield_to_pages`).
-    Pages among themselves are served in the order they asked (the condition's wake-ups)."""
+    A page someone is looking at must not queue behind background work (preparing a workshop's
+    steps builds several worlds): background work takes a slot only while no page waits for one,
+    one build or computation at a time, so a page waits at most for the piece under way."""
 
     def __init__(self, n: int) -> None:
         self.n = max(int(n), 1)
@@ -243,16 +243,6 @@ class WorkSlots:
         with self._cond:
             return max(self.busy - self.n + 1, 0) + self.pages_waiting
 
-    def yield_to_pages(self) -> bool:
-        """Called by background work that holds a slot, between its steps: when a page waits, give
-        the slot to it and take one back once no page waits. True if it yielded."""
-        with self._cond:
-            if not self.pages_waiting:
-                return False
-        self.release()
-        self.acquire(background=True)
-        return True
-
 
 class WorldStore:
     """Objects built once per key and shared, with every live one counted against ``budget_mb``.
@@ -284,6 +274,7 @@ class WorldStore:
         self.keep_per_owner = keep_per_owner
         self.rss_limit_mb = rss_mb
         self.slots = WorkSlots(slots)
+        self._local = threading.local()             # .background: this thread runs a background job
         self._cond = threading.Condition(threading.RLock())
         self._cached: OrderedDict[Hashable, Any] = OrderedDict()   # least recently used first
         self._alive: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -420,7 +411,7 @@ class WorldStore:
         def produce():
             self._reserve(key, mb)
             try:
-                with self.slots:
+                with self._slot():
                     value = build()
             except BaseException:
                 self._release(key)
@@ -453,7 +444,7 @@ class WorldStore:
 
         def produce():
             if slot:
-                with self.slots:
+                with self._slot():
                     value = compute()
             else:
                 value = compute()
@@ -482,7 +473,7 @@ class WorldStore:
             work = ("work", key)
             self._reserve(work, mb)
             try:
-                with self.slots:
+                with self._slot():
                     value = compute()
             finally:
                 self._release(work)
@@ -500,10 +491,17 @@ class WorldStore:
                                              or self.values_held_mb() > self.values_mb):
                 self._values.popitem(last=False)
 
-    def job(self, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any], mb: float = 0.0) -> Job:
+    def job(self, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any], mb: float = 0.0,
+            background: bool = False) -> Job:
         """Start ``compute(progress)`` once per key in a background thread, or join the one
         running; a finished value is kept like :meth:`shared`'s. A failed job is forgotten, so
-        asking again retries it."""
+        asking again retries it.
+
+        ``background`` is for work nobody is watching yet (preparing a workshop's steps): it runs
+        at a lower CPU priority and holds no slot of its own; each build or computation it asks
+        the store for waits behind every page waiting for a slot. A job
+        a page waits for (the fit advisor) is not background: lowering it starved it behind every
+        other process on a busy machine."""
         with self._cond:
             if key in self._values:
                 self._values.move_to_end(key)
@@ -516,16 +514,22 @@ class WorldStore:
             job = self._jobs[key] = Job(key)
 
         def work() -> None:
-            _background_priority()
+            if background:
+                # no slot of its own: each build or computation it asks for waits for a slot as
+                # background work (behind every waiting page), one at a time
+                _background_priority()
+                self._local.background = True
             try:
                 self._reserve(("job", key), mb)
                 try:
-                    self.slots.acquire(background=True)
+                    if not background:
+                        self.slots.acquire()
                     try:
                         job.progress(0.0, "starting")
-                        value = compute(lambda fraction, message: self._tick(job, fraction, message))
+                        value = compute(job.progress)
                     finally:
-                        self.slots.release()
+                        if not background:
+                            self.slots.release()
                 finally:
                     self._release(("job", key))
                 self._keep(key, value)
@@ -540,13 +544,15 @@ class WorldStore:
         return job
 
 
-    def _tick(self, job: Job, fraction: float, message: str) -> None:
-        """A background job's progress; between its steps it lets a waiting page go first."""
-        job.progress(fraction, message)
-        if self.slots.pages_waiting:
-            job.progress(fraction, f"{message} (paused: a page goes first)")
-            self.slots.yield_to_pages()
-            job.progress(fraction, message)
+    @contextmanager
+    def _slot(self):
+        """A work slot for the calling thread: a background job's thread waits behind pages."""
+        background = getattr(self._local, "background", False)
+        self.slots.acquire(background=background)
+        try:
+            yield
+        finally:
+            self.slots.release()
 
 
 class _Retry(Exception):

@@ -41,14 +41,13 @@ def _start_preparing() -> None:
     SS["_ws_prepare"] = prepare_job(step_scenarios())
 
 
-@st.fragment(run_every=1.0)
 def _preparing() -> None:
-    """The preparation's progress, redrawn every second until it is done."""
+    """The preparation's progress while it runs, then what it did."""
     job = SS.get("_ws_prepare")
     if job is None:
         return
     if not job.done:
-        st.progress(job.fraction, text=f"Preparing the steps: {job.message}…")
+        _progress()
         return
     try:
         done = job.result()
@@ -57,6 +56,16 @@ def _preparing() -> None:
         return
     st.success("All steps ready: each opens from memory. "
                + "; ".join(f"{title.split(' · ')[0]}: {secs:g} s" for title, secs in done))
+
+
+@st.fragment(run_every=1.0)
+def _progress() -> None:
+    """Redrawn every second only while the preparation runs; when it is done the whole page
+    reruns once (and the timer stops with it)."""
+    job = SS.get("_ws_prepare")
+    if job is None or job.done:
+        st.rerun()
+    st.progress(job.fraction, text=f"Preparing the steps: {job.message}…")
 
 
 def workshop() -> None:

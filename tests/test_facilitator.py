@@ -21,7 +21,7 @@ def test_prepare_all_steps_then_each_step_opens_from_memory(monkeypatch):
     store = WorldStore(2000, slots=2, admit_wait_s=20)
     monkeypatch.setattr(worlds, "_store", lambda: store)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.query_params["people"], at.query_params["days"] = "1000", "30"
+    at.query_params["people"], at.query_params["days"] = "500", "30"
     at.run()
     at.toggle(key="w_workshop").set_value(True).run()
     builds_before = store.builds

@@ -26,7 +26,7 @@ or being built — and shared work in progress against one budget in megabytes:
   that stops waiting (a page rerun, a closed tab) does not cancel it for the others.
 
 No Streamlit here (``core`` never imports it): the dashboard keeps one store per server
-(``pages/__init__.py``), and anything else may use one too.
+(``pages/_worlds.py``), and anything else may use one too.
 """
 from __future__ import annotations
 
@@ -258,9 +258,10 @@ class WorldStore:
     - ``job(key, compute, mb)`` is ``shared`` in a background thread, with progress.
 
     ``admit_wait_s`` is a safety valve: a build waits at most that long for worlds in use to be
-    released, then goes over the budget rather than stall. A caller never waits for a world while
-    holding another (pages ask for one world per run), so in practice the wait ends when a page
-    run ends. ``rss_mb`` (optional) is the process's resident size above which idle cached worlds
+    released, then goes over the budget rather than stall (counted in ``deadline_hits``, and
+    :meth:`admitted_late` lets the page say so). A caller never waits for a world while holding
+    another (pages ask for one world per run, and a finished page run lets go of its worlds), so
+    in practice the wait ends when a page run ends; the dashboard waits a few seconds. ``rss_mb`` (optional) is the process's resident size above which idle cached worlds
     are evicted before a build even when the estimates say they fit.
     """
 

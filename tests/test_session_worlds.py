@@ -103,3 +103,21 @@ def test_a_finished_page_run_lets_go_of_its_world():
     dropped = worlds.forget_worlds(page)
     assert sorted(dropped) == ["engine", "pair", "results", "world"]
     assert page["scenario"] is scenario and page["label"] == "x" and page["__name__"] == "__main__"
+
+
+def test_a_page_that_cannot_get_memory_in_time_says_so(monkeypatch):
+    """When worlds really are in use (here: held by the test) the page waits only the store's short
+    deadline, then builds beyond the budget and says so on the page — never a silent wait."""
+    store = WorldStore(world_mb("b2c-retail", PEOPLE, DAYS) + 1, slots=2, admit_wait_s=0.2)
+    monkeypatch.setattr(worlds, "_store", lambda: store)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["people"], at.query_params["days"] = str(PEOPLE), str(DAYS)
+    at.run()
+    assert not at.exception and not any("beyond the budget" in w.value for w in at.warning)
+    with store._cond:
+        held = list(store._cached.values())  # someone still uses the first world
+    at.sidebar.number_input(key="w_seed").set_value(8).run()
+    assert not at.exception
+    assert store.deadline_hits == 1
+    assert any("beyond the budget" in w.value for w in at.warning), [w.value for w in at.warning]
+    del held

@@ -8,8 +8,8 @@ seeds, presets, the ops buttons, stacks and the four workshop steps (as links, t
 link or a "Set the knobs" button sets them), pages other than the Scenario page, then Fit — and
 reports every step's time, the slowest step, and any "built beyond the budget" warning.
 
-``--hog N`` runs N busy-loop processes beside the server (each bounded by ``timeout``, restarted
-while the run lasts, killed at the end), the starved machine of the issue.
+``--hog N`` runs N busy-loop processes beside the server (each ending by itself after 300 s,
+restarted while the run lasts, killed at the end), the starved machine of the issue.
 
     .venv/bin/python bench/bench_session_worlds.py                # quiet, then with two hogs
     .venv/bin/python bench/bench_session_worlds.py --hogs 0       # quiet only
@@ -68,7 +68,8 @@ def plan(people: int, days: int) -> list[tuple[str, str, str]]:
 
 
 class Hogs:
-    """N busy loops beside the server, each under ``timeout``, restarted while the run lasts."""
+    """N busy loops beside the server, each ending by itself after ``each_s``, restarted while the
+    run lasts, killed at the end."""
 
     def __init__(self, n: int, each_s: int = 300) -> None:
         self.n, self.each_s = n, each_s
@@ -77,7 +78,9 @@ class Hogs:
         self._thread = threading.Thread(target=self._keep, daemon=True)
 
     def _spawn(self) -> subprocess.Popen:
-        return subprocess.Popen(["timeout", str(self.each_s), sys.executable, "-c", "while True: pass"])
+        # bounded by itself (not by a `timeout` wrapper: killing the wrapper orphaned the loop)
+        loop = f"import time\nend = time.monotonic() + {self.each_s}\nwhile time.monotonic() < end: pass"
+        return subprocess.Popen([sys.executable, "-c", loop])
 
     def _keep(self) -> None:
         while not self._stop.wait(1.0):

@@ -192,7 +192,8 @@ def forget_worlds(namespace: dict) -> list[str]:
     widget callback (``on_click=_apply``): the session keeps the callback, the callback keeps the
     page's globals, and the globals kept the world the page last showed — one world per page per
     session counted as in use, so after a few worlds a build waited for memory nobody would free
-    (issue 23). Callbacks read the scenario and the session state, never the world."""
+    (issue 23). Callbacks read the scenario and the session state, never the world; a fragment
+    (``st.fragment``) defined in a page must ask for its world again, as it reruns after this."""
     dropped = [name for name, value in list(namespace.items())
                if not name.startswith("__") and _holds_world(value)]
     for name in dropped:

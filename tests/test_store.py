@@ -191,3 +191,21 @@ def test_background_jobs_run_at_a_lower_cpu_priority():
     watched = store.job("watched", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
     assert watched.result() == mine, "a job a page waits for keeps the server's priority"
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "the caller's priority is unchanged"
+
+
+def test_a_page_sees_how_much_work_is_ahead_of_it():
+    """The spinner's queue position: 0 with a free slot, then one per busy slot beyond the
+    last and one per page already waiting."""
+    from core.advice.store import WorkSlots
+    slots = WorkSlots(1)
+    assert slots.ahead() == 0
+    slots.acquire()
+    assert slots.ahead() == 1
+    waiter = threading.Thread(target=lambda: (slots.acquire(), slots.release()))
+    waiter.start()
+    while not slots.pages_waiting:
+        time.sleep(0.01)
+    assert slots.ahead() == 2
+    slots.release()
+    waiter.join(5)
+    assert slots.ahead() == 0

@@ -18,7 +18,7 @@ from core.measures import liftcsv
 from core.present import charts
 from core.present import liftview as lv
 from core.present.stackview import titled
-from pages import frame, get_engine, get_results, results_or_stop
+from pages import default_comparison, frame, get_engine, get_results, results_or_stop
 
 PAIRS = (("crm", "cdp"), ("crm", "hybrid"), ("cdp", "hybrid"), ("crm", "blast"), ("cdp", "blast"), ("hybrid", "blast"))
 
@@ -67,6 +67,7 @@ st.caption(f"**{p.title}.** Each model's audience gets the campaign through its 
 
 head = st.container()
 repeats = int(st.session_state.get("lift_repeats", lv.DEFAULT_REPEATS))
+default_comparison(PAIRS, "lift_pair")  # the hybrid workshop step opens on CDP vs hybrid
 pair_index = int(st.session_state.get("lift_pair", 0))
 try:
     with st.spinner(f"Sending each model's campaign and repeating its holdout test {repeats:,} times…"):

@@ -47,6 +47,8 @@ class Run:
     status: str = "ok"          # ok | timeout | closed | compile_error
     exceptions: list[str] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)   # st.error bodies
+    warnings: list[str] = field(default_factory=list)  # st.warning bodies (e.g. a world built beyond the budget)
+    successes: list[str] = field(default_factory=list)  # st.success bodies (e.g. "All steps ready")
     page_not_found: bool = False
     messages: int = 0
     bytes: int = 0
@@ -78,6 +80,8 @@ class Session:
         self.query = query.lstrip("?")
         self.pages: dict[str, str] = {}     # url_pathname ("" = home) -> page_script_hash
         self.buttons: dict[str, str] = {}   # label -> widget id, from the last run
+        self.button_ids: list[str] = []     # every button's widget id (its key ends it), from the last run
+        self.toggles: dict[str, str] = {}   # label -> widget id of toggles and checkboxes, from the last run
         self.path = ""
         self._ws = None
 
@@ -104,6 +108,19 @@ class Session:
         state = WidgetState(id=self.buttons[label], trigger_value=True)
         return await self._rerun([state], timeout)
 
+    async def click_key(self, key: str, timeout: float = 300) -> Run:
+        """Click the button created with ``key=`` (buttons sharing a label, e.g. each workshop step's)."""
+        ids = [i for i in self.button_ids if i.endswith(f"-{key}")]
+        if not ids:
+            raise KeyError(f"no button with key {key!r} on /{self.path}")
+        return await self._rerun([WidgetState(id=ids[0], trigger_value=True)], timeout)
+
+    async def set_toggle(self, label: str, value: bool, timeout: float = 300) -> Run:
+        """Set the toggle (or checkbox) with this label on the current page."""
+        if label not in self.toggles:
+            raise KeyError(f"no toggle {label!r} on /{self.path}; toggles: {sorted(self.toggles)}")
+        return await self._rerun([WidgetState(id=self.toggles[label], bool_value=value)], timeout)
+
     def _message(self, widgets: list[WidgetState]) -> bytes:
         state = ClientState(query_string=self.query, page_script_hash=self.pages.get(self.path, ""),
                             page_name=self.path)
@@ -115,7 +132,7 @@ class Session:
 
     async def _rerun(self, widgets: list[WidgetState], timeout: float) -> Run:
         run = Run()
-        self.buttons = {}
+        self.buttons, self.button_ids, self.toggles = {}, [], {}
         start = time.perf_counter()
         deadline = start + timeout
         try:
@@ -174,8 +191,15 @@ class Session:
             run.exceptions.append(f"{element.exception.type}: {element.exception.message}"[:300])
         elif kind == "alert" and element.alert.format == Alert.ERROR:
             run.alerts.append(element.alert.body[:300])
+        elif kind == "alert" and element.alert.format == Alert.WARNING:
+            run.warnings.append(element.alert.body[:300])
+        elif kind == "alert" and element.alert.format == Alert.SUCCESS:
+            run.successes.append(element.alert.body[:300])
+        elif kind == "checkbox":  # st.checkbox and st.toggle
+            self.toggles[element.checkbox.label] = element.checkbox.id
         elif kind == "button":
             self.buttons[element.button.label] = element.button.id
+            self.button_ids.append(element.button.id)
 
 
 def start_streamlit(script: Path, port: int, log: Path | None = None) -> subprocess.Popen:

@@ -134,3 +134,78 @@ def test_world_size_estimates():
     for preset in KB_PER_PERSON:
         most = max_people(preset, 90, 1300)
         assert world_mb(preset, most, 90) <= 1300 < world_mb(preset, most + 100, 90)
+
+
+# ------------------------------------------------------------------ pages first (issue 23)
+def test_a_waiting_page_builds_before_background_work():
+    """Preparing the workshop's steps in the background never makes a page wait behind it: with
+    the only slot busy, a page that asks after the background job still builds first."""
+    store = WorldStore(budget_mb=100, slots=1)
+    order: list[str] = []
+    first_started, let_first_finish = threading.Event(), threading.Event()
+
+    def first_build():
+        first_started.set()
+        let_first_finish.wait(10)
+        order.append("page A")
+        return Blob("a")
+
+    a = threading.Thread(target=lambda: store.get("a", first_build, 1))
+    a.start()
+    first_started.wait(10)
+    job = store.job("prepare", lambda tick: store.get("bg", lambda: order.append("background") or Blob("bg"), 1),
+                    background=True)
+    time.sleep(0.2)  # the background build now waits for the slot
+    b = threading.Thread(target=lambda: store.get("b", lambda: order.append("page B") or Blob("b"), 1))
+    b.start()
+    while not store.slots.pages_waiting:
+        time.sleep(0.01)
+    let_first_finish.set()
+    job.result(), a.join(10), b.join(10)
+    assert order == ["page A", "page B", "background"]
+
+
+def test_background_work_waits_while_a_page_waits():
+    slots = __import__("core.advice.store", fromlist=["WorkSlots"]).WorkSlots(1)
+    slots.acquire()                      # a page builds
+    got: list[str] = []
+    page = threading.Thread(target=lambda: (slots.acquire(), got.append("page"), slots.release()))
+    page.start()
+    while not slots.pages_waiting:
+        time.sleep(0.01)
+    job = threading.Thread(target=lambda: (slots.acquire(background=True), got.append("job"), slots.release()))
+    job.start()
+    time.sleep(0.1)
+    slots.release()
+    page.join(5), job.join(5)
+    assert got == ["page", "job"]
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="per-thread priority is Linux's")
+def test_background_jobs_run_at_a_lower_cpu_priority():
+    import os
+    store = WorldStore(budget_mb=10, slots=1)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = store.job("nice", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), background=True)
+    assert job.result() >= max(mine, 10)
+    watched = store.job("watched", lambda tick: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    assert watched.result() == mine, "a job a page waits for keeps the server's priority"
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine, "the caller's priority is unchanged"
+
+
+def test_a_page_sees_how_much_work_is_ahead_of_it():
+    """The spinner's queue position: 0 with a free slot, then one per busy slot beyond the
+    last and one per page already waiting."""
+    from core.advice.store import WorkSlots
+    slots = WorkSlots(1)
+    assert slots.ahead() == 0
+    slots.acquire()
+    assert slots.ahead() == 1
+    waiter = threading.Thread(target=lambda: (slots.acquire(), slots.release()))
+    waiter.start()
+    while not slots.pages_waiting:
+        time.sleep(0.01)
+    assert slots.ahead() == 2
+    slots.release()
+    waiter.join(5)
+    assert slots.ahead() == 0

@@ -35,3 +35,24 @@ def test_the_sentence_cites_the_pages_own_figures(told):
         assert f"{fig.net['crm']:,.0f}" in text and f"{fig.net['cdp']:,.0f}" in text
     if step.key == "crm-simple":
         assert f"{fig.build_days['crm']:g} day" in text
+
+
+def test_facilitator_notes_say_ask_and_time_from_the_live_figures(told):
+    from core.present.workshop import notes
+    step, scenario, results = told
+    n = notes(step, results, scenario.activation())
+    fig = Figures.of(results, scenario.activation())
+    assert n.say == narrate(step, results, scenario.activation())[1] and n.holds
+    assert n.ask.endswith("?") and 5 <= n.minutes <= 20
+    if step.key == "cdp-fresh":
+        assert pct(1 - fig.timely["crm"]) in n.ask and f"{fig.window_hours:g}-hour" in n.ask
+    if step.key in ("execution", "hybrid"):
+        assert f"{fig.net['cdp']:,.0f}" in n.ask
+    assert any(line.startswith("Time: about") for line in n.lines())
+
+
+def test_the_hybrid_step_compares_cdp_with_hybrid():
+    from core.present.workshop import comparison_for
+    assert comparison_for("hybrid") == ("cdp", "hybrid")
+    assert comparison_for("execution") == ("crm", "cdp") == comparison_for(None)
+    assert sum(s.minutes for s in STEPS) <= 60

@@ -26,7 +26,7 @@ or being built — and shared work in progress against one budget in megabytes:
   that stops waiting (a page rerun, a closed tab) does not cancel it for the others.
 
 No Streamlit here (``core`` never imports it): the dashboard keeps one store per server
-(``pages/__init__.py``), and anything else may use one too.
+(``pages/_worlds.py``), and anything else may use one too.
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,24 @@ def nbytes(value: Any, _depth: int = 0) -> int:
 
 
 # --------------------------------------------------------------------------- background jobs
+#: CPU priority (nice) of background jobs and the worker processes they start. Pages run at the
+#: server's own priority, so on a starved machine the page a person is looking at gets the CPU
+#: first. Assumed: any positive value orders them; 10 is the conventional "background" level.
+BACKGROUND_NICE = 10
+
+
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: nice is per thread, and processes the
+    thread starts inherit it). Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICE))
+    except (OSError, AttributeError):
+        pass
+
+
 class Job:
     """Shared work running in the background: its progress, and its result once done."""
 
@@ -182,6 +201,49 @@ class Job:
 _MISSING = object()
 
 
+class WorkSlots:
+    """Slots for heavy work (one per core), pages first.
+
+    A page someone is looking at must not queue behind background work (preparing a workshop's
+    steps builds several worlds): background work takes a slot only while no page waits for one,
+    one build or computation at a time, so a page waits at most for the piece under way."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(int(n), 1)
+        self.busy = 0
+        self.pages_waiting = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, background: bool = False) -> None:
+        with self._cond:
+            if not background:
+                self.pages_waiting += 1
+            try:
+                while self.busy >= self.n or (background and self.pages_waiting):
+                    self._cond.wait()
+            finally:
+                if not background:
+                    self.pages_waiting -= 1
+            self.busy += 1
+
+    def release(self) -> None:
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify_all()
+
+    def __enter__(self) -> "WorkSlots":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def ahead(self) -> int:
+        """How many pieces of work a page asking now would wait behind (0 = a slot is free)."""
+        with self._cond:
+            return max(self.busy - self.n + 1, 0) + self.pages_waiting
+
+
 class WorldStore:
     """Objects built once per key and shared, with every live one counted against ``budget_mb``.
 
@@ -196,9 +258,10 @@ class WorldStore:
     - ``job(key, compute, mb)`` is ``shared`` in a background thread, with progress.
 
     ``admit_wait_s`` is a safety valve: a build waits at most that long for worlds in use to be
-    released, then goes over the budget rather than stall. A caller never waits for a world while
-    holding another (pages ask for one world per run), so in practice the wait ends when a page
-    run ends. ``rss_mb`` (optional) is the process's resident size above which idle cached worlds
+    released, then goes over the budget rather than stall (counted in ``deadline_hits``, and
+    :meth:`admitted_late` lets the page say so). A caller never waits for a world while holding
+    another (pages ask for one world per run, and a finished page run lets go of its worlds), so
+    in practice the wait ends when a page run ends; the dashboard waits a few seconds. ``rss_mb`` (optional) is the process's resident size above which idle cached worlds
     are evicted before a build even when the estimates say they fit.
     """
 
@@ -211,7 +274,8 @@ class WorldStore:
         self.values_mb = float(values_mb)
         self.keep_per_owner = keep_per_owner
         self.rss_limit_mb = rss_mb
-        self.slots = threading.BoundedSemaphore(slots)
+        self.slots = WorkSlots(slots)
+        self._local = threading.local()             # .background: this thread runs a background job
         self._cond = threading.Condition(threading.RLock())
         self._cached: OrderedDict[Hashable, Any] = OrderedDict()   # least recently used first
         self._alive: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -224,6 +288,9 @@ class WorldStore:
         self.builds = 0                              # how many objects were built (for tests, logs)
         self.computed = 0                            # how many shared / memo values were computed
         self.peak_mb = 0.0                           # the most ever counted at once
+        self.deadline_hits = 0                       # admissions that waited the whole admit_wait_s
+        self.slowest_admit_s = 0.0                   # the longest any admission waited for memory
+        self._late: OrderedDict[Hashable, float] = OrderedDict()  # admitted at the deadline -> MB counted then
 
     # ------------------------------------------------------------------ accounting
     def used_mb(self) -> float:
@@ -234,6 +301,12 @@ class WorldStore:
     def values_held_mb(self) -> float:
         with self._cond:
             return sum(b for _, b in self._values.values()) / 2**20
+
+    def admitted_late(self, key: Hashable) -> float | None:
+        """MB counted when ``key`` was admitted, if its build waited the whole ``admit_wait_s`` and
+        went over the budget (a page says so), else None."""
+        with self._cond:
+            return self._late.get(key)
 
     def cached_keys(self) -> list:
         with self._cond:
@@ -254,21 +327,30 @@ class WorldStore:
                     self._cached.popitem(last=False)  # freed now unless a caller still holds it
                     evicted = True
                 fits = self.used_mb() + mb <= self.budget_mb or not (self._alive_mb or self._reserved)
-                if fits or time.monotonic() > deadline:
+                late = time.monotonic() > deadline
+                if fits or late:
                     self._reserved[key] = mb
                     self.peak_mb = max(self.peak_mb, self.used_mb())
+                    if late and not fits:
+                        self.deadline_hits += 1
+                        self._late[key] = self.used_mb()
+                        while len(self._late) > 64:
+                            self._late.popitem(last=False)
+                    self.slowest_admit_s = max(self.slowest_admit_s, time.monotonic() - deadline + self.admit_wait_s)
             if evicted:
                 release_memory()
             with self._cond:
                 if key in self._reserved:
                     return
-                self._cond.wait(0.5)
-            rounds += 1
+                if rounds:
+                    self._cond.wait(0.5)
             if rounds % 4 == 0:
                 # A world released inside a reference cycle (a traceback holding a page's frame)
-                # is freed only by the collector; run it outside the lock, where finalizers of
-                # other threads' objects can take the lock too.
+                # is freed only by the collector: run it at once (an evicted world in a cycle
+                # would otherwise cost every build a wait) and every 2 s after, outside the lock,
+                # where finalizers of other threads' objects can take the lock too.
                 gc.collect()
+            rounds += 1
 
     def _release(self, key: Hashable) -> None:
         with self._cond:
@@ -330,7 +412,7 @@ class WorldStore:
         def produce():
             self._reserve(key, mb)
             try:
-                with self.slots:
+                with self._slot():
                     value = build()
             except BaseException:
                 self._release(key)
@@ -363,7 +445,7 @@ class WorldStore:
 
         def produce():
             if slot:
-                with self.slots:
+                with self._slot():
                     value = compute()
             else:
                 value = compute()
@@ -392,7 +474,7 @@ class WorldStore:
             work = ("work", key)
             self._reserve(work, mb)
             try:
-                with self.slots:
+                with self._slot():
                     value = compute()
             finally:
                 self._release(work)
@@ -410,10 +492,17 @@ class WorldStore:
                                              or self.values_held_mb() > self.values_mb):
                 self._values.popitem(last=False)
 
-    def job(self, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any], mb: float = 0.0) -> Job:
+    def job(self, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any], mb: float = 0.0,
+            background: bool = False) -> Job:
         """Start ``compute(progress)`` once per key in a background thread, or join the one
         running; a finished value is kept like :meth:`shared`'s. A failed job is forgotten, so
-        asking again retries it."""
+        asking again retries it.
+
+        ``background`` is for work nobody is watching yet (preparing a workshop's steps): it runs
+        at a lower CPU priority and holds no slot of its own; each build or computation it asks
+        the store for waits behind every page waiting for a slot. A job
+        a page waits for (the fit advisor) is not background: lowering it starved it behind every
+        other process on a busy machine."""
         with self._cond:
             if key in self._values:
                 self._values.move_to_end(key)
@@ -426,12 +515,22 @@ class WorldStore:
             job = self._jobs[key] = Job(key)
 
         def work() -> None:
+            if background:
+                # no slot of its own: each build or computation it asks for waits for a slot as
+                # background work (behind every waiting page), one at a time
+                _background_priority()
+                self._local.background = True
             try:
                 self._reserve(("job", key), mb)
                 try:
-                    with self.slots:
+                    if not background:
+                        self.slots.acquire()
+                    try:
                         job.progress(0.0, "starting")
                         value = compute(job.progress)
+                    finally:
+                        if not background:
+                            self.slots.release()
                 finally:
                     self._release(("job", key))
                 self._keep(key, value)
@@ -446,9 +545,20 @@ class WorldStore:
         return job
 
 
+    @contextmanager
+    def _slot(self):
+        """A work slot for the calling thread: a background job's thread waits behind pages."""
+        background = getattr(self._local, "background", False)
+        self.slots.acquire(background=background)
+        try:
+            yield
+        finally:
+            self.slots.release()
+
+
 class _Retry(Exception):
     """The producer of a single-flight value was interrupted; a waiter produces it instead."""
 
 
-__all__ = ["FIXED_MB", "KB_PER_PERSON", "Job", "WorldStore", "limit_malloc_arenas", "max_people", "nbytes",
+__all__ = ["FIXED_MB", "KB_PER_PERSON", "Job", "WorkSlots", "WorldStore", "limit_malloc_arenas", "max_people", "nbytes",
            "release_memory", "rss_mb", "world_key", "world_mb"]

@@ -27,6 +27,9 @@ class Step:
     intro: str                   # what the facilitator says before the figures
     claim: Callable[["Figures"], tuple[bool, str]]  # (does the world bear it out, the sentence)
     plays: Mapping[str, str] | None = None  # preset → the play this step switches to (None: keep the current play)
+    ask: Callable[["Figures"], str] | None = None  # the question the facilitator puts to the room, from the figures
+    minutes: int = 10                # how long the step takes in the room (assumed; see MINUTES_NOTE)
+    compare: tuple[str, str] = ("crm", "cdp")  # the comparison Campaign lift opens on for this step
 
     def play_for(self, preset: str) -> str | None:
         return (self.plays or {}).get(preset)
@@ -106,24 +109,53 @@ def _hybrid(f: Figures) -> tuple[bool, str]:
                    f"{money(crm)}: without CRM fields in the rule, the extra sync only adds delay.")
 
 
+def _ask_simple(f: Figures) -> str:
+    gap = f.build_days["cdp"] - f.build_days["crm"]
+    return (f"Which of your campaigns would still matter if it shipped {_days(gap)} later? "
+            "What does your team's segment look like as one sentence?")
+
+
+def _ask_fresh(f: Figures) -> str:
+    missed = 1 - f.timely.get("crm", 0.0)
+    return (f"The CRM misses {pct(missed)} of these moments inside the {f.window_hours:g}-hour window: which of "
+            "your plays live or die on that window, and which can wait a day?")
+
+
+def _ask_execution(f: Figures) -> str:
+    return (f"The well-run CRM nets {money(f.net.get('crm', 0.0))}, the poorly run CDP {money(f.net.get('cdp', 0.0))}: "
+            "which knob on the Scenario page would you fix first on your own CDP, and who owns it?")
+
+
+def _ask_hybrid(f: Figures) -> str:
+    return (f"The hybrid nets {money(f.net.get('hybrid', 0.0))} against the CDP's {money(f.net.get('cdp', 0.0))}: "
+            "which CRM field would your best audience need, and how quickly does it reach your sending tool today?")
+
+
+#: Step durations are assumed: a 45-minute session (a common workshop slot) split by how much each
+#: step has to show — the two money steps need the Campaign lift page explained, so they get more.
+MINUTES_NOTE = "assumed: a 45-minute session split by how much each step has to show"
+
 STEPS: tuple[Step, ...] = (
     Step("crm-simple", "1 · A CRM segment is simple and fast to ship", "Segments",
          {**ops_settings({"crm": "well-run"}), "cdp_build_days": 3.0},
-         "A CRM segment is a filter on fields and tracked visits a team already has.", _fast_crm),
+         "A CRM segment is a filter on fields and tracked visits a team already has.", _fast_crm,
+         ask=_ask_simple, minutes=8),
     Step("cdp-fresh", "2 · A well-run CDP is fresh and cross-channel", "Freshness",
          ops_settings({"cdp": "well-run"}),
-         "With good tracking and real-time audiences the CDP sees behaviour minutes after it happens.", _fresh_cdp),
+         "With good tracking and real-time audiences the CDP sees behaviour minutes after it happens.", _fresh_cdp,
+         ask=_ask_fresh, minutes=10),
     Step("execution", "3 · A poorly run CDP loses to a well-run CRM", "Campaign_lift",
          ops_settings({"crm": "well-run", "cdp": "poorly-run"}),
          "Low tracking coverage, few identified sessions, daily batches and six weeks to ship an audience.",
-         _crm_beats_poor_cdp),
+         _crm_beats_poor_cdp, ask=_ask_execution, minutes=12),
     Step("hybrid", "4 · Hybrid: CDP audiences, the CRM's sending tool", "Campaign_lift",
          {**ops_settings({"crm": "well-run", "cdp": "well-run"}), "hybrid_sync_minutes": 15.0},
          "The CDP collects and resolves identity, the CRM stays the system of record, and its marketing tool "
          "sends the synced audience: on a play whose need is a CRM fact plus fresh behaviour, only the hybrid "
          "has both halves.", _hybrid,
          plays={"b2c-retail": "valued-browse-abandonment", "omnichannel": "valued-browse-abandonment",
-                "b2b-saas": "open-deal-pricing"}),
+                "b2b-saas": "open-deal-pricing"},
+         ask=_ask_hybrid, minutes=15, compare=("cdp", "hybrid")),
 )
 
 
@@ -138,6 +170,35 @@ def narrate(s: Step, results, activation) -> tuple[bool, str]:
     """The step's sentence with the live figures, and whether this world bears the point out."""
     ok, sentence = s.claim(Figures.of(results, activation))
     return ok, f"{s.intro} {sentence}"
+
+
+@dataclass(frozen=True)
+class Notes:
+    """What the facilitator says, asks and how long the step takes, from the live figures."""
+
+    say: str
+    ask: str
+    minutes: int
+    holds: bool  # whether this world bears the step's point out (else ``say`` says what happened)
+
+    def lines(self) -> list[str]:
+        return [f"Say: {self.say}", f"Ask: {self.ask}", f"Time: about {self.minutes} minutes ({MINUTES_NOTE})."]
+
+
+def notes(s: Step, results, activation) -> Notes:
+    """The facilitator's notes for one step, rendered from the same results the page shows."""
+    fig = Figures.of(results, activation)
+    ok, sentence = s.claim(fig)
+    ask = s.ask(fig) if s.ask else "What surprised you on this page?"
+    return Notes(say=f"{s.intro} {sentence}", ask=ask, minutes=s.minutes, holds=ok)
+
+
+def comparison_for(step_key: str | None) -> tuple[str, str]:
+    """The pair Campaign lift compares first: the hybrid step is about CDP vs hybrid, the rest CRM vs CDP."""
+    for s in STEPS:
+        if s.key == step_key:
+            return s.compare
+    return ("crm", "cdp")
 
 
 def figures_table(results) -> pd.DataFrame:

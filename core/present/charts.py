@@ -216,6 +216,23 @@ def precision_recall(overlap: Mapping[str, Any]) -> go.Figure:
                    "Share (%)", yaxis_range=[0, 115])
 
 
+def scenario_pair(pairs: pd.DataFrame, title: str, y_title: str, names: Sequence[str] = ("A", "B"),
+                  scale: float = 1.0) -> go.Figure:
+    """Two scenarios side by side per model: A plain, B hatched, each bar in its model's colour.
+
+    ``pairs`` has columns model, a, b (NaN = not measured in that scenario); ``scale`` turns shares
+    into percent."""
+    fig = go.Figure()
+    models = list(pairs["model"])
+    for col, letter, name, pattern in (("a", "A", names[0], ""), ("b", "B", names[1], "/")):
+        ys = [None if _num(v) is None else _num(v) * scale for v in pairs[col]]
+        fig.add_bar(x=[label(m) for m in models], y=ys, name=name, marker_color=[color(m) for m in models],
+                    marker_pattern_shape=pattern, showlegend=False,
+                    text=["" if y is None else f"{letter} {y:,.0f}" for y in ys], textposition="outside")
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, f"Model (plain = {names[0]}, hatched = {names[1]})", y_title)
+
+
 # --------------------------------------------------------------------------- lift
 def lift_chart(lift: pd.DataFrame) -> go.Figure:
     """Measured absolute lift with its 95% CI per model, next to the true lift (diamond)."""

@@ -160,7 +160,7 @@ def side_by_side(results_a: Any, results_b: Any, names: Mapping[str, str] | None
         {"Measure": "Truly qualifying people at mid-period", "A": _count(sa["truth"]), "B": _count(sb["truth"]),
          "B − A": _signed(_minus(sb["truth"], sa["truth"]), "{:+,.0f}")},
         {"Measure": "Overlap of CRM segment and CDP audience (Jaccard)", "A": _share(sa["jaccard"]),
-         "B": _share(sb["jaccard"]), "B − A": _signed(None if _minus(sb["jaccard"], sa["jaccard"]) is None else 100 * _minus(sb["jaccard"], sa["jaccard"]), "{:+.0f} pts")},
+         "B": _share(sb["jaccard"]), "B − A": _signed(_minus(_pts(sb["jaccard"]), _pts(sa["jaccard"])), "{:+.0f} pts")},
         {"Measure": "Best targeted model by true net value", "A": _best(sa), "B": _best(sb),
          "B − A": _signed(_minus(sb["best_net_value"], sa["best_net_value"]), "{:+,.0f}")},
     ])
@@ -178,6 +178,10 @@ def _get(frame: pd.DataFrame, model: str, key: str) -> float | None:
 
 def _minus(b: float | None, a: float | None) -> float | None:
     return None if a is None or b is None else b - a
+
+
+def _pts(x: float | None) -> float | None:
+    return None if x is None else 100 * x
 
 
 def _signed(x: float | None, fmt: str) -> str:

@@ -97,3 +97,23 @@ def test_the_sentence_names_the_scenario_that_makes_more_money(pair):
     same = cv.side_by_side(ra, ra)
     assert same.sentences[0].startswith("Both make the same true net value")
     assert (same.values["diff"].dropna() == 0).all()
+
+
+def test_a_cadence_map_on_one_side_only_reads_in_words():
+    a = cv.parse_scenario_link(SMALL, "A")
+    b = cv.parse_scenario_link(f"{SMALL}&stack_cdp=segment-realtime", "B")
+    line = next(d for d in cv.setting_differences(a, b) if d.startswith("How often the CDP computes an audience"))
+    assert ": one cadence for every rule → simple event real time" in line, line
+
+
+def test_the_pair_chart_puts_both_scenarios_beside_each_model():
+    import pandas as pd
+
+    from core.present import charts
+
+    fig = charts.scenario_pair(pd.DataFrame({"model": ["crm", "cdp"], "a": [1787.0, 5262.0], "b": [1787.0, float("nan")]}),
+                               "True net value per model", "Currency units", ("Today", "Proposed"))
+    a, b = fig.data
+    assert list(a.y) == [1787.0, 5262.0] and list(b.y)[1] is None  # not measured is no bar, not a zero
+    assert list(a.text) == ["A 1.8k", "A 5.3k"] and list(a.marker.color) == [charts.COLORS["crm"], charts.COLORS["cdp"]]
+    assert b.marker.pattern.shape == "/" and "plain = Today, hatched = Proposed" in fig.layout.xaxis.title.text

@@ -216,6 +216,11 @@ def precision_recall(overlap: Mapping[str, Any]) -> go.Figure:
                    "Share (%)", yaxis_range=[0, 115])
 
 
+def _short(y: float) -> str:
+    """A bar label that fits beside its neighbour: 5,262 → '5.3k', 32.4 → '32'."""
+    return f"{y / 1000:,.1f}k" if abs(y) >= 1000 else f"{y:,.0f}"
+
+
 def scenario_pair(pairs: pd.DataFrame, title: str, y_title: str, names: Sequence[str] = ("A", "B"),
                   scale: float = 1.0) -> go.Figure:
     """Two scenarios side by side per model: A plain, B hatched, each bar in its model's colour.
@@ -228,7 +233,8 @@ def scenario_pair(pairs: pd.DataFrame, title: str, y_title: str, names: Sequence
         ys = [None if _num(v) is None else _num(v) * scale for v in pairs[col]]
         fig.add_bar(x=[label(m) for m in models], y=ys, name=name, marker_color=[color(m) for m in models],
                     marker_pattern_shape=pattern, showlegend=False,
-                    text=["" if y is None else f"{letter} {y:,.0f}" for y in ys], textposition="outside")
+                    text=["" if y is None else f"{letter} {_short(y)}" for y in ys], textposition="outside",
+                    textfont={"size": 10})
     fig.update_layout(barmode="group")
     return _layout(fig, title, f"Model (plain = {names[0]}, hatched = {names[1]})", y_title)
 

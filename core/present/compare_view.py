@@ -125,7 +125,10 @@ def setting_differences(a: Link, b: Link) -> list[str]:
 
 
 def _value(knob: str, value: Any, preset: str) -> str:
-    return "not set" if value is None else value_text(knob, value, preset)
+    if value is None or value == "":
+        # an empty cadence map means one cadence for every rule (core.advice.stacks.map_choices)
+        return "one cadence for every rule" if knob.endswith("_by_rule_type") else "not set"
+    return value_text(knob, value, preset)
 
 
 # --------------------------------------------------------------------------- side by side

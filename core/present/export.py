@@ -137,9 +137,9 @@ def handout_html(scenario: Any, results: Any, figures: Mapping[str, go.Figure] |
     play = results.run.play
     figures = report_figures(results) if figures is None else figures
     charts_html = []
-    for i, (name, fig) in enumerate(figures.items()):
+    for i, fig in enumerate(figures.values()):
         small = go.Figure(fig).update_layout(width=PRINT_WIDTH, height=PRINT_HEIGHT, margin={"t": 50, "b": 50})
-        charts_html.append(f"<div class='chart'><h3>{html.escape(name)}</h3>"
+        charts_html.append("<div class='chart'>"  # the figure's own title names it
                            + small.to_html(full_html=False, include_plotlyjs=(i == 0),
                                            config={"staticPlot": True, "displayModeBar": False}) + "</div>")
     table = headline.headline_table(results)

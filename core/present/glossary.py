@@ -71,8 +71,8 @@ TERMS: tuple[Term, ...] = (
                  "true lift is known to the simulator; the measured lift is what one holdout test reports."),
     Term("pp", "Percentage points: the difference between two percentages (4% → 6% is +2 pp, a 50% relative "
                "lift)."),
-    Term("95% interval", "The range a test's estimate is given with; across many reruns of the same test, 95 in "
-                         "100 such ranges contain the true value."),
+    Term("interval (95%)", "The range a test's estimate is given with; across many reruns of the same test, 95 "
+                           "in 100 such ranges contain the true value."),
     Term("p-value", "How surprising the measured difference would be if the message did nothing; below 0.05 is "
                     "called significant."),
     Term("power", "The chance a test of this size and holdout detects an effect of a given size; below the "

@@ -95,7 +95,7 @@ st.caption("Freshness per qualifying episode, precision and recall at mid-period
            "from each scenario's simulated campaign. True figures come from the ground truth; the measured lift is "
            "what one holdout test of each run reports.")
 table = view.table.rename(columns={"A": names["A"], "B": names["B"], "B − A": f"{names['B']} − {names['A']}"})
-st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 4)  # every row, no inner scroll
+st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)  # every row, no inner scroll
 st.download_button("Download the comparison (CSV)", to_safe_csv(table), file_name="audience-lab-comparison.csv",
                    mime="text/csv")
 st.caption("Share this comparison: this page's address carries both links. Open either scenario on its own: "

@@ -117,3 +117,25 @@ def test_the_pair_chart_puts_both_scenarios_beside_each_model():
     assert list(a.y) == [1787.0, 5262.0] and list(b.y)[1] is None  # not measured is no bar, not a zero
     assert list(a.text) == ["A 1.8k", "A 5.3k"] and list(a.marker.color) == [charts.COLORS["crm"], charts.COLORS["cdp"]]
     assert b.marker.pattern.shape == "/" and "plain = Today, hatched = Proposed" in fig.layout.xaxis.title.text
+
+
+def test_a_slower_model_is_named_with_both_medians(pair):
+    ra, rb = pair
+    view = cv.side_by_side(ra, rb, {"A": "Today", "B": "Poorly run CDP"})
+    v = view.values.set_index(["measure", "model"])
+    line = next((x for x in view.sentences if x.startswith("Median time to activation")), "")
+    a, b = v.loc[("median_hours", "crm"), "a"], v.loc[("median_hours", "crm"), "b"]
+    assert a == b and "CRM segment" not in line  # the CDP's ops never move the CRM
+    if v.loc[("median_hours", "cdp"), "diff"] == v.loc[("median_hours", "cdp"), "diff"]:
+        assert "CDP audience" in line, view.sentences
+
+
+def test_the_median_sentence_names_only_models_that_moved():
+    import pandas as pd
+
+    values = pd.DataFrame([{"measure": "median_hours", "model": "crm", "a": 13.7, "b": 13.7, "diff": 0.0},
+                           {"measure": "median_hours", "model": "cdp", "a": 0.7, "b": 5.2, "diff": 4.5},
+                           {"measure": "median_hours", "model": "hybrid", "a": 1.2, "b": 1.25, "diff": 0.05}])
+    none = {"best": None, "best_net_value": None}
+    lines = cv._sentences(values, none, none, {"A": "Today", "B": "With Segment"})
+    assert lines == ["Median time to activation, Today → With Segment: CDP audience 0.7 h → 5.2 h."]

@@ -21,6 +21,7 @@ from core.errors import UserError
 from core.present import labels
 from core.present.charts import label
 from core.present.headline import MEASURES, headline_values, scenario_values
+from core.present.measureview import hours
 from core.present.stackview import short_name, value_text
 from core.present.urlstate import MAX_QUERY_CHARS, RULE_PARAMS, Link, decode_link, make_link, preset_defaults
 
@@ -223,6 +224,11 @@ def _sentences(values: pd.DataFrame, sa: Mapping[str, Any], sb: Mapping[str, Any
         out.append(f"Episodes reached in time, {a_name} → {b_name}: " + ", ".join(moved) + ".")
     elif len(timely):
         out.append("Freshness is the same in both: every model reaches the same share of episodes in time.")
+    median = values[(values["measure"] == "median_hours") & values["diff"].notna()]
+    slower = [f"{label(r.model)} {hours(r.a)} → {hours(r.b)}" for r in median.itertuples()
+              if abs(r.diff) >= max(0.1 * min(r.a, r.b), 0.05)]
+    if slower:
+        out.append(f"Median time to activation, {a_name} → {b_name}: " + ", ".join(slower) + ".")
     return out
 
 

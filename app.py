@@ -2,7 +2,7 @@
 
 ``streamlit run app.py`` registers the pages listed in ``pages/__init__.py`` (``PAGES``) with
 ``st.navigation``, so the sidebar reads Scenario, Journeys, Segments, Freshness, Overlap, Campaign
-lift, Fit, Your data; the Scenario page is ``pages/1_Scenario.py``. The glossary sits at the top of
+lift, Fit, Your data, Compare; the Scenario page is ``pages/1_Scenario.py``. The glossary sits at the top of
 every page's sidebar (drawn first, so a page that stops early still has it).
 """
 import sys

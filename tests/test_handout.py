@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 import os
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
 from core.advice.scenario import Scenario, build_engine, build_world, play_results
 from core.engine.plays import get_play
-from core.present import glossary, headline
+from core.present import glossary, headline, pdf
 from core.present.export import handout_html, html_report, scenario_lines
 from core.present.pdf import CHROMIUM, PdfUnavailable, html_to_pdf
 
@@ -80,10 +82,42 @@ def test_a_missing_chromium_is_named_with_what_to_do_instead(tmp_path):
         html_to_pdf("<html></html>", chromium=str(tmp_path / "nowhere"))
 
 
-def test_a_print_that_hangs_is_stopped_and_said(tmp_path):
-    exe = _fake_chromium(tmp_path, "exec sleep 30")
+def _gone(pid: int, wait_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":  # killed, waiting to be reaped
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_print_that_hangs_is_stopped_with_its_helpers_and_said(tmp_path):
+    """Chromium starts helper processes; a hung print must not leave them running on the server."""
+    exe = _fake_chromium(tmp_path, f"sleep 30 & echo $! > {tmp_path}/helper.pid; wait")
     with pytest.raises(PdfUnavailable, match="within 1 s"):
         html_to_pdf("<html></html>", chromium=exe, timeout_s=1)
+    assert _gone(int((tmp_path / "helper.pid").read_text()))
+
+
+def test_prints_beyond_the_slots_wait_then_say_the_server_is_busy(tmp_path):
+    exe = _fake_chromium(tmp_path, "exit 1")
+    held = [pdf._SLOTS.acquire(timeout=5) for _ in range(pdf.PRINT_SLOTS)]
+    try:
+        assert all(held)
+        with pytest.raises(PdfUnavailable, match="busy printing other hand-outs"):
+            html_to_pdf("<html></html>", chromium=exe, timeout_s=0.3)
+    finally:
+        for _ in held:
+            pdf._SLOTS.release()
+    with pytest.raises(PdfUnavailable, match="no PDF"):  # a free slot: the print runs (and this fake fails)
+        html_to_pdf("<html></html>", chromium=exe, timeout_s=5)
 
 
 def test_a_print_that_writes_nothing_is_said_with_its_exit_code(tmp_path):

@@ -11,6 +11,7 @@ from core.present import charts
 from core.present import compare_view as cv
 from core.present.export import to_safe_csv
 from pages import SS, ensure_routed, get_results
+from pages.extras.handout import pdf_buttons, site_address
 
 ensure_routed()
 st.title("Compare two scenarios")
@@ -80,13 +81,14 @@ st.table(view.overall.rename(columns={"A": names["A"], "B": names["B"], "B − A
          .set_index("Measure"))
 
 c1, c2 = st.columns(2)
-c1.plotly_chart(charts.scenario_pair(cv.pair_frame(view.values, "net_value"), "True net value per model",
-                                     "Currency units", (names["A"], names["B"])), width="stretch")
+fig_net = charts.scenario_pair(cv.pair_frame(view.values, "net_value"), "True net value per model", "Currency units",
+                              (names["A"], names["B"]))
+fig_time = charts.scenario_pair(cv.pair_frame(view.values, "in_time"), "Qualifying episodes reached in time",
+                               "Share of qualifying episodes (%)", (names["A"], names["B"]), scale=100)
+c1.plotly_chart(fig_net, width="stretch")
 c1.caption("Read: each model's true net value in both scenarios — plain bars the first, hatched the second; the "
            "blast (everyone reachable) is the baseline each targeted model must beat.")
-c2.plotly_chart(charts.scenario_pair(cv.pair_frame(view.values, "in_time"), "Qualifying episodes reached in time",
-                                     "Share of qualifying episodes (%)", (names["A"], names["B"]), scale=100),
-                width="stretch")
+c2.plotly_chart(fig_time, width="stretch")
 c2.caption("Read: the share of qualifying episodes each model reaches within the play's action window, in both "
            "scenarios; a gap here is usually where a gap in money comes from.")
 
@@ -98,5 +100,10 @@ table = view.table.rename(columns={"A": names["A"], "B": names["B"], "B − A": 
 st.dataframe(table, hide_index=True, width="stretch", height=35 * (len(table) + 1) + 3)  # every row, no inner scroll
 st.download_button("Download the comparison (CSV)", to_safe_csv(table), file_name="audience-lab-comparison.csv",
                    mime="text/csv")
+figures = {"net": fig_net, "in_time": fig_time}
+pdf_buttons("compare", str(SS["_cmp_seen"]) + repr(names),
+            lambda: cv.handout_html(links, view, differences, names, figures,
+                                    {side: site_address(cv.with_query(links[side])) for side in cv.SIDES}),
+            "audience-lab-comparison.pdf", "comparison")
 st.caption("Share this comparison: this page's address carries both links. Open either scenario on its own: "
            + " · ".join(f"[{names[side]}](/?{cv.with_query(links[side])})" for side in cv.SIDES) + ".")

@@ -98,3 +98,25 @@ def test_the_scenario_page_prints_the_handout_then_offers_it():
     assert not at.exception and not at.error, [e.value for e in at.error]
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Download the PDF hand-out" in labels, labels
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (make test installs it)")
+def test_the_comparison_prints_as_a_pdf_with_both_scenarios():
+    pypdf = pytest.importorskip("pypdf")
+    import io
+
+    at = run(COMPARE, a=SMALL + "&stack_crm=hubspot-active-lists", b=SMALL + "&stack_crm=sales-crm-nightly-import")
+    at.text_input(key="cmp_name_a").set_value("Today").run()
+    next(b for b in at.button if b.label.startswith("Prepare a PDF comparison")).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    button = next(d for d in at.get("download_button") if d.proto.label == "Download the PDF comparison")
+    assert button.proto.label
+    # the bytes the button offers are kept in the session under the page's key
+    key, data = at.session_state["_al_pdf_compare"]
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", " ".join(" ".join(p.extract_text().split())
+                                                  for p in pypdf.PdfReader(io.BytesIO(data)).pages))  # ﬁ → fi
+    assert "Audience Lab — Today vs B" in text
+    assert "CRM product: HubSpot active lists → Sales CRM with nightly imports" in text
+    assert "Every headline figure" in text and "B − Today" in text and "qualifying episode: one interval" in text

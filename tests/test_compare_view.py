@@ -139,3 +139,22 @@ def test_the_median_sentence_names_only_models_that_moved():
     none = {"best": None, "best_net_value": None}
     lines = cv._sentences(values, none, none, {"A": "Today", "B": "With Segment"})
     assert lines == ["Median time to activation, Today → With Segment: CDP audience 0.7 h → 5.2 h."]
+
+
+def test_differences_that_round_to_nothing_never_read_as_minus_zero():
+    from core.present.headline import MEASURE_BY_KEY
+
+    assert MEASURE_BY_KEY["in_time"].diff_fmt(-0.002) == "0 pts"
+    assert MEASURE_BY_KEY["in_time"].diff_fmt(-0.006) == "-1 pts"
+    assert MEASURE_BY_KEY["median_hours"].diff_fmt(-0.01) == "0.0 h"
+    assert MEASURE_BY_KEY["median_hours"].diff_fmt(4.5) == "+4.5 h"
+    assert cv._pair_pct(0.224, 0.216) == "22.4% → 21.6%" and cv._pair_pct(0.22, 0.31) == "22% → 31%"
+
+
+def test_an_engine_knob_reads_in_words():
+    a = cv.parse_scenario_link(f"{SMALL}&stack_crm=hubspot-active-lists", "A")
+    b = cv.parse_scenario_link(f"{SMALL}&stack_crm=sales-crm-nightly-import", "B")
+    diffs = cv.setting_differences(a, b)
+    assert any(d.startswith("Tracked behaviour the CRM's lists can filter on: ") and d.endswith("no behaviour (fields only)")
+               for d in diffs), diffs
+    assert not any(d.startswith("Crm event types") for d in diffs)

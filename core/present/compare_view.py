@@ -18,11 +18,10 @@ import pandas as pd
 from core.advice.scenario import Scenario
 from core.engine.plays import get_play
 from core.errors import UserError
-from core.present import labels
 from core.present.charts import label
 from core.present.headline import MEASURES, headline_values, scenario_values
 from core.present.measureview import hours
-from core.present.stackview import short_name, value_text
+from core.present.stackview import knob_label, short_name, value_text
 from core.present.urlstate import MAX_QUERY_CHARS, RULE_PARAMS, Link, decode_link, make_link, preset_defaults
 
 #: A pasted link longer than this is refused before parsing (a page's own links stay under
@@ -120,7 +119,7 @@ def setting_differences(a: Link, b: Link) -> list[str]:
         va, vb = ka.get(knob), kb.get(knob)
         if va != vb:
             preset = sb.preset
-            words = labels.label(knob, preset, with_unit=False)
+            words = knob_label(knob, preset)
             out.append(f"{words}: {_value(knob, va, sa.preset)} → {_value(knob, vb, preset)}")
     return out
 
@@ -219,7 +218,7 @@ def _sentences(values: pd.DataFrame, sa: Mapping[str, Any], sb: Mapping[str, Any
                        f"{min(sa['best_net_value'], sb['best_net_value']):,.0f} for {worse}'s "
                        f"({label((sa if gap > 0 else sb)['best'])}), {abs(gap):,.0f} more.")
     timely = values[(values["measure"] == "in_time") & values["diff"].notna()]
-    moved = [f"{label(r.model)} {r.a:.0%} → {r.b:.0%}" for r in timely.itertuples() if abs(r.diff) >= 0.005]
+    moved = [f"{label(r.model)} {_pair_pct(r.a, r.b)}" for r in timely.itertuples() if round(abs(r.diff) * 100) >= 1]
     if moved:
         out.append(f"Episodes reached in time, {a_name} → {b_name}: " + ", ".join(moved) + ".")
     elif len(timely):
@@ -232,11 +231,46 @@ def _sentences(values: pd.DataFrame, sa: Mapping[str, Any], sb: Mapping[str, Any
     return out
 
 
+def _pair_pct(a: float, b: float) -> str:
+    """'22% → 31%', with a decimal when whole percents would read as no change ('22.4% → 21.6%')."""
+    digits = 0 if f"{a:.0%}" != f"{b:.0%}" else 1
+    return f"{a:.{digits}%} → {b:.{digits}%}"
+
+
 def pair_frame(values: pd.DataFrame, measure: str) -> pd.DataFrame:
     """One measure's A and B values per model, for the side-by-side chart (models with a value)."""
     sub = values[values["measure"] == measure]
     return sub[sub["a"].notna() | sub["b"].notna()][["model", "a", "b"]].reset_index(drop=True)
 
 
-__all__ = ["SIDES", "SideBySide", "edited_play", "pair_frame", "parse_scenario_link", "setting_differences",
+def handout_html(links: Mapping[str, Link], view: SideBySide, differences: list[str], names: Mapping[str, str],
+                 figures: Mapping[str, Any], addresses: Mapping[str, str] | None = None) -> str:
+    """The comparison as a printable page (core.present.pdf prints it): both scenarios in words,
+    what differs, the sentences, the overall and per-model tables with B − A, the two charts."""
+    import html
+    import re
+
+    from core.present.export import print_page, scenario_lines
+
+    def bold(text: str) -> str:  # the sentences' **markdown** as HTML, after escaping
+        return re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text))
+
+    sides = "".join(
+        f"<h3>{html.escape(names[side])}</h3><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in
+                  [f"Play: {get_play(links[side].play).title}", *scenario_lines(links[side].scenario)])
+        + "</ul>" + (f"<p class='small'>{html.escape(addresses[side])}</p>" if addresses and addresses.get(side) else "")
+        for side in SIDES)
+    diff_html = ("<ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in differences) + "</ul>") if differences else \
+        "<p>The two links describe the same scenario.</p>"
+    rename = {"A": names["A"], "B": names["B"], "B − A": f"{names['B']} − {names['A']}"}
+    body = ("<h2>The two scenarios</h2>" + sides + f"<h2>What differs from {html.escape(names['A'])} to "
+            f"{html.escape(names['B'])}</h2>" + diff_html + "<h2>Side by side</h2>"
+            + "".join(f"<p>{bold(x)}</p>" for x in view.sentences)
+            + view.overall.rename(columns=rename).to_html(index=False, escape=True)
+            + "<h2>Every headline figure</h2>" + view.table.rename(columns=rename).to_html(index=False, escape=True))
+    return print_page(f"Audience Lab — {names['A']} vs {names['B']}", body, figures)
+
+
+__all__ = ["SIDES", "handout_html", "SideBySide", "edited_play", "pair_frame", "parse_scenario_link", "setting_differences",
            "side_by_side", "with_query"]

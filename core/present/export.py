@@ -136,26 +136,27 @@ def handout_html(scenario: Any, results: Any, figures: Mapping[str, go.Figure] |
     at page width and the glossary — what a room takes away. Chromium prints it (core.present.pdf)."""
     play = results.run.play
     figures = report_figures(results) if figures is None else figures
-    charts_html = []
-    for i, fig in enumerate(figures.values()):
-        small = go.Figure(fig).update_layout(width=PRINT_WIDTH, height=PRINT_HEIGHT, margin={"t": 50, "b": 50})
-        charts_html.append("<div class='chart'>"  # the figure's own title names it
-                           + small.to_html(full_html=False, include_plotlyjs=(i == 0),
-                                           config={"staticPlot": True, "displayModeBar": False}) + "</div>")
     table = headline.headline_table(results)
-    scen = scenario_lines(scenario)
     link_html = (f"<p class='small'>Open this scenario: <a href='{html.escape(link)}'>{html.escape(link)}</a></p>"
                  if link else "")
-    heading = title or f"Audience Lab — {play.title}"
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(heading)}</title><style>{PRINT_CSS}</style></head><body>"
-        f"<h1>{html.escape(heading)}</h1><p>{html.escape(play.goal)} Action window: {play.action_window_hours:g} h.</p>"
-        "<h2>The scenario</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in scen) + "</ul>" + link_html
-        + "<h2>The models side by side</h2>" + table.to_html(escape=True)
-        + f"<p class='small'>Freshness counts qualifying episodes; precision and recall are at mid-period on reachable "
-          f"people; true figures come from the simulator's ground truth, measured ones from this run's holdout test. "
-          f"{_sentence(html.escape(glossary.net_value_defined('campaign')))}.</p>"
-        + "<h2>Charts</h2>" + "".join(charts_html)
-        + "<h2>The words</h2>" + glossary.as_html() + "</body></html>"
-    )
+    body = (f"<p>{html.escape(play.goal)} Action window: {play.action_window_hours:g} h.</p>"
+            "<h2>The scenario</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in scenario_lines(scenario))
+            + "</ul>" + link_html + "<h2>The models side by side</h2>" + table.to_html(escape=True)
+            + "<p class='small'>Freshness counts qualifying episodes; precision and recall are at mid-period on "
+              "reachable people; true figures come from the simulator's ground truth, measured ones from this run's "
+              f"holdout test. {_sentence(html.escape(glossary.net_value_defined('campaign')))}.</p>")
+    return print_page(title or f"Audience Lab — {play.title}", body, figures)
+
+
+def print_page(heading: str, body: str, figures: Mapping[str, go.Figure] | None = None) -> str:
+    """A printable A4 page: a heading, HTML body, the figures at page width and the glossary."""
+    charts_html = []
+    for i, fig in enumerate((figures or {}).values()):
+        small = go.Figure(fig).update_layout(width=PRINT_WIDTH, height=PRINT_HEIGHT, margin={"t": 50, "b": 50})
+        charts_html.append("<div class='chart'>" + small.to_html(full_html=False, include_plotlyjs=(i == 0),
+                                                                 config={"staticPlot": True, "displayModeBar": False})
+                           + "</div>")
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(heading)}</title><style>{PRINT_CSS}</style></head><body>"
+            f"<h1>{html.escape(heading)}</h1>" + body + ("<h2>Charts</h2>" + "".join(charts_html) if charts_html else "")
+            + "<h2>The words</h2>" + glossary.as_html() + "</body></html>")

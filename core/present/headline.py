@@ -47,14 +47,18 @@ class Measure:
 
 
 def _share_diff(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:+.0f} pts"
+    """Percentage points, never '-0 pts': a difference that rounds to nothing reads '0 pts'."""
+    if x is None:
+        return "–"
+    return "0 pts" if round(x * 100) == 0 else f"{x * 100:+.0f} pts"
 
 
 def _hours_diff(x: float | None) -> str:
     if x is None:
         return "–"
-    sign = "+" if x >= 0 else "−"
-    return sign + hours(abs(x))
+    if round(x, 1) == 0:
+        return "0.0 h"
+    return ("+" if x > 0 else "−") + hours(abs(x))
 
 
 def _money_diff(x: float | None) -> str:

@@ -1,12 +1,13 @@
-"""The PDF hand-out button: print the scenario's report with Chromium, then offer the file.
+"""The PDF hand-out buttons: print a page's hand-out with Chromium, then offer the file.
 
 Two steps, so a failure is said in place (an st.error naming the problem) instead of a broken
-download: "Prepare the PDF hand-out" prints (core.present.pdf), then "Download the PDF hand-out"
-offers the bytes, kept in the session for this scenario and play only.
+download: "Prepare …" prints (core.present.pdf), then "Download …" offers the bytes, kept in the
+session for what was printed only (a changed scenario hides a stale file).
 """
 from __future__ import annotations
 
 import json
+from typing import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -14,8 +15,6 @@ import streamlit as st
 from core.errors import UserError
 from core.present.export import handout_html
 from core.present.pdf import PdfUnavailable, chromium_path, html_to_pdf
-
-_HELD = "_al_handout"
 
 
 def page_link() -> str | None:
@@ -27,26 +26,41 @@ def page_link() -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(st.query_params.to_dict()), ""))
 
 
-def handout_ui(scenario, play, file_name: str) -> None:
-    """The hand-out's two buttons under the HTML report's (one call from a page)."""
-    from pages import get_results  # the shared, cached results (pages/__init__.py)
+def site_address(query: str) -> str:
+    """The dashboard's home page with this query, as a whole address when the browser told us the
+    URL (else just the query, which the Compare page and every page read too)."""
+    url = getattr(st.context, "url", None)
+    if not url:
+        return f"?{query}"
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/", query, ""))
 
+
+def pdf_buttons(name: str, key: str, make_html: Callable[[], str], file_name: str, what: str) -> None:
+    """'Prepare a PDF …' then 'Download the PDF …' for one printable page (``name`` keys the widgets)."""
     if chromium_path() is None:
         st.caption("A PDF hand-out needs Chromium on the server (scripts/ensure_system.sh installs Debian's "
-                   "chromium); until then, print the HTML report from your browser.")
+                   "chromium); until then, print the page from your browser.")
         return
-    key = json.dumps([scenario.to_dict(), play.name, dict(play.crm), dict(play.cdp)], sort_keys=True, default=str)
-    if st.button("Prepare a PDF hand-out (A4, charts and glossary)", key="handout_prepare",
-                 help="Prints this scenario's headline table, charts and the glossary to a PDF with Chromium; "
-                      "takes a few seconds."):
+    held_key = f"_al_pdf_{name}"
+    if st.button(f"Prepare a PDF {what} (A4, charts and glossary)", key=f"pdf_prepare_{name}",
+                 help="Printed on the server by Chromium; takes a few seconds."):
         try:
-            with st.spinner("Printing the hand-out with Chromium…"):
-                pdf = html_to_pdf(handout_html(scenario, get_results(scenario, play), link=page_link()))
-            st.session_state[_HELD] = (key, pdf)
+            with st.spinner(f"Printing the {what} with Chromium…"):
+                st.session_state[held_key] = (key, html_to_pdf(make_html()))
         except (PdfUnavailable, UserError) as exc:
-            st.session_state.pop(_HELD, None)
-            st.error(f"The PDF hand-out could not be printed: {exc}.")
-    held = st.session_state.get(_HELD)
+            st.session_state.pop(held_key, None)
+            st.error(f"The PDF {what} could not be printed: {exc}.")
+    held = st.session_state.get(held_key)
     if held and held[0] == key:
-        st.download_button("Download the PDF hand-out", held[1], file_name=file_name, mime="application/pdf",
-                           key="handout_download", help=f"{len(held[1]) / 1e6:.1f} MB, A4.")
+        st.download_button(f"Download the PDF {what}", held[1], file_name=file_name, mime="application/pdf",
+                           key=f"pdf_download_{name}", help=f"{len(held[1]) / 1e6:.1f} MB, A4.")
+
+
+def handout_ui(scenario, play, file_name: str) -> None:
+    """The scenario hand-out's buttons under the HTML report's (one call from the Scenario page)."""
+    from pages import get_results  # the shared, cached results (pages/__init__.py)
+
+    key = json.dumps([scenario.to_dict(), play.name, dict(play.crm), dict(play.cdp)], sort_keys=True, default=str)
+    pdf_buttons("handout", key, lambda: handout_html(scenario, get_results(scenario, play), link=page_link()),
+                file_name, "hand-out")

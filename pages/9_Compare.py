@@ -31,6 +31,16 @@ elif "cmp_a" not in SS:
 SS.setdefault("cmp_name_a", "A")
 SS.setdefault("cmp_name_b", "B")
 
+
+def _b_from_a(ops: str) -> None:
+    """B = A with one side run another way (A must read first; otherwise say why, in place)."""
+    try:
+        SS["cmp_b"] = cv.with_ops_level(cv.parse_scenario_link(SS["cmp_a"], "A"), ops)
+        SS["cmp_name_b"] = f"{SS['cmp_name_a'].strip() or 'A'}, {ops[:1].lower() + ops[1:]}"[:40]
+    except UserError as exc:
+        SS["_cmp_ops_error"] = str(exc)
+
+
 links = {}
 cols = st.columns(2)
 for col, side in zip(cols, cv.SIDES):
@@ -43,6 +53,13 @@ for col, side in zip(cols, cv.SIDES):
             links[side] = cv.parse_scenario_link(SS[f"cmp_{side.lower()}"], side)
         except UserError as exc:
             st.error(str(exc)[:1].upper() + str(exc)[1:])
+st.caption("Or set B to A with one side run another way — only that side's knobs move, the products stay:")
+for col, ops in zip(st.columns(len(cv.OPS_CHOICES)), cv.OPS_CHOICES):
+    col.button(f"B = A, {ops[:1].lower() + ops[1:]}", key=f"cmp_ops_{ops}", on_click=_b_from_a, args=(ops,),
+               width="stretch")
+ops_error = SS.pop("_cmp_ops_error", None)
+if ops_error:
+    st.error(f"B cannot be set from A: {ops_error}")
 if len(links) < 2:
     st.stop()
 names = {side: (SS[f"cmp_name_{side.lower()}"].strip() or side) for side in cv.SIDES}

@@ -120,3 +120,17 @@ def test_the_comparison_prints_as_a_pdf_with_both_scenarios():
     assert "Audience Lab — Today vs B" in text
     assert "CRM product: HubSpot active lists → Sales CRM with nightly imports" in text
     assert "Every headline figure" in text and "B − Today" in text and "qualifying episode: one interval" in text
+
+
+def test_an_ops_button_sets_b_to_a_with_that_side_run_another_way():
+    at = run(COMPARE, a=SMALL + "&stack_cdp=segment-batch", b=SMALL)
+    next(b for b in at.button if b.label == "B = A, well-run CRM").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    b = q(at, "b")
+    assert "stack_cdp=segment-batch" in b and "crm_" in b  # the product stays; the CRM's knobs moved
+    text = " ".join(m.value for m in at.markdown)
+    assert "CDP product" not in text and "How the CDP" not in text  # nothing of the CDP differs
+    assert at.text_input(key="cmp_name_b").value == "A, well-run CRM"
+    at.text_area(key="cmp_a").set_value("not a link").run()
+    next(b for b in at.button if b.label == "B = A, poorly run CDP").click().run()
+    assert any(e.value.startswith("B cannot be set from A: link A") for e in at.error), [e.value for e in at.error]

@@ -158,3 +158,19 @@ def test_an_engine_knob_reads_in_words():
     assert any(d.startswith("Tracked behaviour the CRM's lists can filter on: ") and d.endswith("no behaviour (fields only)")
                for d in diffs), diffs
     assert not any(d.startswith("Crm event types") for d in diffs)
+
+
+@pytest.mark.parametrize("ops, side", [("Well-run CRM", "crm"), ("Poorly run CRM", "crm"), ("Well-run CDP", "cdp"),
+                                       ("Poorly run CDP", "cdp")])
+def test_an_ops_level_moves_only_its_own_sides_knobs(ops, side):
+    from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
+
+    own = {"crm": {**GOOD_CRM, **POOR_CRM}, "cdp": {**WELL_RUN, **POORLY_RUN}}[side]
+    a = cv.parse_scenario_link(f"{SMALL}&holdout_share=0.2", "A")
+    b = cv.parse_scenario_link(cv.with_ops_level(a, ops), "B")
+    moved = {k for k in set(a.scenario.effective_settings()) | set(b.scenario.effective_settings())
+             if a.scenario.effective_settings().get(k) != b.scenario.effective_settings().get(k)}
+    assert moved and moved <= set(own), moved - set(own)
+    assert dict(b.scenario.settings)["holdout_share"] == 0.2  # the user's own knob stays
+    with pytest.raises(UserError, match="accepted: Well-run CRM"):
+        cv.with_ops_level(a, "Heroic CDP")

@@ -72,17 +72,36 @@ def edited_play(link: Link):
     return with_rules(base, crm=link.rules.get("crm"), cdp=link.rules.get("cdp")) if link.rules else base
 
 
+#: The ops levels a facilitator can set B to in one click (core.advice.ops), by button label.
+OPS_CHOICES = ("Well-run CRM", "Poorly run CRM", "Well-run CDP", "Poorly run CDP")
+
+
+def _ops(name: str) -> dict[str, Any]:
+    from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
+
+    return {"Well-run CRM": GOOD_CRM, "Poorly run CRM": POOR_CRM, "Well-run CDP": WELL_RUN,
+            "Poorly run CDP": POORLY_RUN}[name]
+
+
+def with_ops_level(link: Link, ops: str) -> str:
+    """The link's scenario with one side run another way (an ops button), as a query: only that
+    side's knobs move, the user's other knobs and the chosen products (and their documented
+    figures) stay — so A and B differ in that side's operations alone."""
+    from core.present.stackview import with_ops
+
+    if ops not in OPS_CHOICES:
+        raise UserError(f"unknown ops level {ops!r}; accepted: {', '.join(OPS_CHOICES)}")
+    s = link.scenario
+    b = Scenario.make(s.preset, s.seed, s.people, s.days, {**dict(s.settings), **with_ops(dict(s.settings), _ops(ops))})
+    return with_query(Link(b, link.play, link.rules))
+
+
 def example_pair(params: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """The page's starting pair: A = the scenario these parameters describe (the defaults without
     any), B = the same business with a poorly run CDP — two ops levels, the product's point that
-    execution beats precision. Only the CDP's own knobs move; a stack's documented figures stay."""
-    from core.advice.ops import POORLY_RUN
-    from core.present.stackview import with_ops
-
+    execution beats precision."""
     link = decode_link(dict(params or {}))
-    b = Scenario.make(link.scenario.preset, link.scenario.seed, link.scenario.people, link.scenario.days,
-                      {**dict(link.scenario.settings), **with_ops(dict(link.scenario.settings), POORLY_RUN)})
-    return with_query(link), with_query(Link(b, link.play, link.rules))
+    return with_query(link), with_ops_level(link, "Poorly run CDP")
 
 
 # --------------------------------------------------------------------------- what differs
@@ -272,5 +291,5 @@ def handout_html(links: Mapping[str, Link], view: SideBySide, differences: list[
     return print_page(f"Audience Lab — {names['A']} vs {names['B']}", body, figures)
 
 
-__all__ = ["SIDES", "handout_html", "SideBySide", "edited_play", "pair_frame", "parse_scenario_link", "setting_differences",
+__all__ = ["OPS_CHOICES", "SIDES", "handout_html", "with_ops_level", "SideBySide", "edited_play", "pair_frame", "parse_scenario_link", "setting_differences",
            "side_by_side", "with_query"]

@@ -66,12 +66,16 @@ def html_report(scenario: Any, results: Any, figures: Iterable[Any] | Mapping[st
                 tables.append(f"<h2>{title}</h2><div style='overflow-x:auto'>" + df.to_html(
                     index=False, float_format=lambda v: f"{v:.4g}", escape=True) + "</div>")
     settings = scenario.to_dict() if hasattr(scenario, "to_dict") else dict(scenario)
+    words = ("<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in scenario_lines(scenario)) + "</ul>"
+             if hasattr(scenario, "stacks") else "")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Audience Lab report</title>"
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
         "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px}</style>"
         "</head><body><h1>Audience Lab report</h1>"
-        f"<h2>Scenario</h2><pre>{html.escape(json.dumps(settings, indent=2, default=str))}</pre>"
+        "<h2>Scenario</h2>" + words
+        + f"<details><summary>Settings as data</summary><pre>{html.escape(json.dumps(settings, indent=2, default=str))}"
+          "</pre></details>"
         + "".join(tables) + "<h2>Charts</h2>" + "".join(parts)
         + "<h2>The words</h2>" + glossary.as_html() + "</body></html>"
     )

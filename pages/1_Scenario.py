@@ -4,11 +4,12 @@ import streamlit as st
 from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN
 from core.measures.freshness import lags
 from core.present import charts, labels
-from core.present.export import html_report
+from core.present.export import html_report, report_figures
 from core.present.tornadoview import PAGE_TORNADO_PEOPLE, tornado_for_page
 from core.present.stackview import stack_panel, stack_set, with_ops, with_stack
 from core.present.urlstate import knob_catalog, preset_defaults
 from pages import SS, engine_or_stop, frame, get_results, pct, per_world, set_settings
+from pages.extras.handout import handout_ui
 from synthetic.presets import PRESETS
 
 scenario, play = frame()
@@ -228,20 +229,12 @@ st.caption("The URL in your address bar carries the preset, seed, size, play, ev
 def build_report() -> bytes:
     """Runs only when the download button is clicked (Streamlit calls it lazily)."""
     results = get_results(scenario, play)
-    figs = {
-        "Events per day": fig_events, "Identity quality": fig_identity,
-        "Time to activation": charts.freshness_cdf(results.curves, play.action_window_hours),
-        "Reached in time": charts.freshness_bars(results.freshness),
-        "Lag distribution": charts.lag_histogram({mm: lags(results.run, mm) for mm in results.run.models}),
-        "Overlap at mid-period": charts.venn(results.overlap_mid),
-        "Overlap over time": charts.overlap_over_time(results.overlap_series),
-        "Precision and recall": charts.precision_recall(results.overlap_mid),
-        "Campaign lift": charts.lift_chart(results.lift),
-        "Incremental revenue": charts.roi_bars(results.lift),
-    }
+    figs = {"Events per day": fig_events, "Identity quality": fig_identity,
+            **report_figures(results, {mm: lags(results.run, mm) for mm in results.run.models})}
     return html_report(scenario, results, figs).encode("utf-8")
 
 
 st.download_button("Download an interactive HTML report (one file, works offline)", build_report,
                    file_name=f"audience-lab-{scenario.preset}-{play.name}.html", mime="text/html",
                    help="All charts of this scenario and play, with plotly.js embedded once.")
+handout_ui(scenario, play, f"audience-lab-{scenario.preset}-{play.name}.pdf")

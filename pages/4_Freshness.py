@@ -41,7 +41,8 @@ for col, card in zip(cols, freshness_cards(table)):
         st.metric("Median time to activation", card.median, help="Over activated episodes only; missed ones are "
                   "counted as never activated, not as zero.")
         st.caption(card.median_of)
-        st.metric("Never activated", card.never, help="Qualifying episodes the model never reached in time.")
+        st.metric("Never activated", card.never, help="Qualifying episodes the model never reached at all, inside "
+                  "the episode or its action window (late ones are neither in time nor never).")
         st.metric("Stale reach", card.stale, help="People the model could still message for at least a day while "
                   "they did not qualify.")
         st.caption(card.stale_days)

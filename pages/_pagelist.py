@@ -36,6 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/6_Campaign_lift.py", "Campaign lift", ":material/trending_up:", "Campaign_lift"),
     PageSpec("pages/7_Fit.py", "Fit", ":material/balance:", "Fit", scenario=False),
     PageSpec("pages/8_Your_data.py", "Your data", ":material/upload_file:", "Your_data", scenario=False),
+    PageSpec("pages/9_Compare.py", "Compare", ":material/compare_arrows:", "Compare", scenario=False),
 )
 
 #: Per script-run thread: the page being run by the router. Streamlit's legacy ``pages/``

@@ -132,3 +132,19 @@ def test_the_blast_baseline_has_its_own_name_and_colour():
     measured = charts.roi_bars(lift).data[0]
     assert list(measured.marker.color) == [charts.COLORS["crm"], charts.color("blast")]
     assert list(measured.x) == ["CRM segment", "Blast (everyone)"]
+
+
+def test_freshness_charts_count_episodes_as_the_cards_do():
+    """The cards say 'of N qualifying episodes'; the charts beside them must not say 'people'."""
+    from core.present.measureview import freshness_cards
+
+    table = pd.DataFrame({"model": ["crm", "cdp"], "share_within_window": [0.2, 0.6], "share_never": [0.5, 0.1],
+                          "n_qualified": [40, 40], "n_people_qualified": [30, 30], "n_activated": [20, 36],
+                          "median_hours": [30.0, 2.0], "p90_hours": [70.0, 9.0], "n_stale_people": [3, 4],
+                          "stale_person_days": [5.0, 6.0]})
+    lag = {"crm": pd.DataFrame({"lag_hours": [1.0, 30.0]}), "cdp": pd.DataFrame({"lag_hours": [0.5, 2.0]})}
+    figs = [charts.freshness_cdf(_curves(), 48), charts.freshness_bars(table), charts.lag_histogram(lag)]
+    for fig in figs:
+        words = " ".join([fig.layout.title.text, fig.layout.xaxis.title.text or "", fig.layout.yaxis.title.text or ""])
+        assert "episode" in words and "people" not in words, words
+    assert "episodes" in freshness_cards(table)[0].timely_of

@@ -43,3 +43,4 @@ def test_html_report_embeds_plotly_once_and_works_offline():
     assert html.count('class="plotly-graph-div"') == 3
     assert "<script src=\"https://cdn" not in html
     assert "b2c-retail" in html and "chart 2" in html
+    assert "<li>Business: B2C e-commerce (b2c-retail); 2,000 people over 90 days; seed 7.</li>" in html  # in words

@@ -131,7 +131,7 @@ def test_story_ranks_every_model_by_true_net_value_blast_included(view):
 
 # --------------------------------------------------------------------------- the tables
 REQUIRED_VALUE_ROWS = ["True incremental revenue", "Measured incremental revenue (95% CI)",
-                       "True net value (after send, unsubscribe and fixed costs)", "True net value per 1,000 sends",
+                       "True net value", "True net value per 1,000 sends",
                        "True lift per contact/profile", "Measured lift per contact/profile (95% CI)", "p-value",
                        lv.BH_ROW, "Power at the true effect",
                        "Cost (sends + fixed)", lv.ROI_ROW, "Held out (contacts/profiles)", "Sample ratio check"]
@@ -416,3 +416,16 @@ def test_the_planner_says_a_year_is_not_enough_instead_of_hundreds_of_weeks(view
     assert "Not detectable within a year at this size" in tiny
     assert "the smallest lift a quarter could detect is +" in tiny
     assert not re.search(r"\d[\d,]* weeks at a", tiny)
+
+
+def test_net_value_is_defined_once_on_the_page_in_the_glossarys_words(view):
+    """The story states what net value subtracts; the table uses the bare term (one definition a page)."""
+    from core.present.glossary import lookup, net_value_defined
+
+    value, _ = lv.model_tables(view)
+    words = [*lv.story(view, None).lines, *value.frame.index]
+    defining = [w for w in words if "net value" in w.lower() and "minus" in w]
+    assert defining == [lv.story(view, None).lines[0]]
+    assert net_value_defined("campaign") in defining[0]
+    assert "True net value" in value.frame.index and "(after" not in " ".join(value.frame.index)
+    assert net_value_defined("campaign").split(" minus ")[1] in lookup("net value").meaning

@@ -262,7 +262,7 @@ def test_generate_records_the_stacks_and_compare_refuses_a_world_made_without_th
 
 # --------------------------------------------------------------------------- the page's panel
 def test_the_stack_panel_shows_each_choice_in_words_with_sources_and_user_overrides():
-    from core.present.stackview import stack_panel, titled, with_stack
+    from core.present.stackview import SHORT_NAMES, stack_panel, titled, with_stack
 
     s = Scenario.make("b2c-retail", 7, 1000, 30, {**stack_keys(["sales-crm-nightly-import", "segment-realtime"]),
                                                   "crm_import_days": 3})
@@ -276,8 +276,9 @@ def test_the_stack_panel_shows_each_choice_in_words_with_sources_and_user_overri
     assert {line.knob: line.value for line in cdp.settings}["audience_cadence_by_rule_type"] == (
         "simple event real time; sequence, time window, account every 8 h")
     assert cdp.sources == get_stack("segment-realtime").sources and cdp.not_modelled
-    assert titled("Freshness", s) == "Freshness — sales-crm-nightly-import · segment-realtime"
+    assert titled("Freshness", s) == "Freshness — Sales CRM with nightly imports · Segment real-time"
     assert titled("Freshness", Scenario()) == "Freshness"
+    assert set(SHORT_NAMES) == set(STACKS) and len(set(SHORT_NAMES.values())) == len(STACKS)  # every product named, once
     assert with_stack(dict(s.settings), "crm", "") == {"crm_import_days": 3, "stack_cdp": "segment-realtime"}
     with pytest.raises(ValueError, match="not a CRM profile"):
         with_stack({}, "crm", "segment-realtime")
@@ -330,6 +331,8 @@ def test_freshness_overlap_and_lift_name_the_stack_in_their_titles():
     pytest.importorskip("streamlit")
     for path in ("pages/4_Freshness.py", "pages/5_Overlap.py", "pages/6_Campaign_lift.py"):
         at = _page(path, stack_crm="hubspot-active-lists", stack_cdp="segment-batch")
-        assert at.title[0].value.endswith("— hubspot-active-lists · segment-batch"), path
+        # product names a room reads, never the --stack slugs
+        assert at.title[0].value.endswith("— HubSpot active lists · Segment batch"), path
+        assert "hubspot-active-lists" not in at.title[0].value
     at = _page("pages/4_Freshness.py", stack_crm="segment-batch")
     assert any("stack_crm" in w.value for w in at.warning) and at.title[0].value == "Freshness"

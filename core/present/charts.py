@@ -117,7 +117,8 @@ def members_over_time(counts: pd.DataFrame) -> go.Figure:
 
 # --------------------------------------------------------------------------- freshness
 def freshness_cdf(curves: pd.DataFrame, window_hours: float | None = None) -> go.Figure:
-    """Cumulative share of truly qualified people activated within x hours, per model."""
+    """Cumulative share of qualifying episodes activated within x hours, per model (the cards count
+    episodes too: a person whose need opens twice counts twice)."""
     fig = go.Figure()
     for model, g in curves.groupby("model", sort=False):
         fig.add_scatter(x=g["hours"], y=g["share_activated"] * 100, mode="lines", name=label(model),
@@ -125,12 +126,12 @@ def freshness_cdf(curves: pd.DataFrame, window_hours: float | None = None) -> go
     if window_hours:
         fig.add_vline(x=window_hours, line_dash="dash", line_color="#666666",
                       annotation_text=f"action window {window_hours:g} h", annotation_position="top left")
-    return _layout(fig, "Time to activation (share of truly qualified people reached)",
-                   "Hours since the person truly qualified", "Activated (% of qualified)", yaxis_range=[0, 100])
+    return _layout(fig, "Time to activation (share of qualifying episodes reached)",
+                   "Hours since the episode opened", "Activated (% of qualifying episodes)", yaxis_range=[0, 100])
 
 
 def lag_histogram(lags: Mapping[str, pd.DataFrame], max_hours: float | None = None) -> go.Figure:
-    """Overlaid histograms of activation lag per model (activated people only)."""
+    """Overlaid histograms of activation lag per model (activated episodes only)."""
     fig = go.Figure()
     for model, lg in lags.items():
         x = lg["lag_hours"].dropna()
@@ -138,7 +139,7 @@ def lag_histogram(lags: Mapping[str, pd.DataFrame], max_hours: float | None = No
             x = x[x <= max_hours]
         fig.add_histogram(x=x, name=label(model), marker_color=color(model), opacity=0.6, nbinsx=60)
     fig.update_layout(barmode="overlay")
-    return _layout(fig, "Activation lag distribution", "Hours from qualifying to activation", "Times qualified (count)")
+    return _layout(fig, "Activation lag distribution", "Hours from qualifying to activation", "Activated episodes (count)")
 
 
 def freshness_bars(table: pd.DataFrame) -> go.Figure:
@@ -154,7 +155,7 @@ def freshness_bars(table: pd.DataFrame) -> go.Figure:
     fig.add_bar(x=[label(m) for m in models], y=later, name="reached later", marker_color=GREYS[2])
     fig.add_bar(x=[label(m) for m in models], y=never, name="never reached", marker_color=GREYS[1])
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Qualified people reached in time", "Model", "Share of qualified people (%)")
+    return _layout(fig, "Qualifying episodes reached in time", "Model", "Share of qualifying episodes (%)")
 
 
 # --------------------------------------------------------------------------- overlap
@@ -213,6 +214,29 @@ def precision_recall(overlap: Mapping[str, Any]) -> go.Figure:
     fig.update_layout(barmode="group")
     return _layout(fig, "Precision and recall against truth", "Model (plain = precision, hatched = recall)",
                    "Share (%)", yaxis_range=[0, 115])
+
+
+def _short(y: float) -> str:
+    """A bar label that fits beside its neighbour: 5,262 → '5.3k', 32.4 → '32'."""
+    return f"{y / 1000:,.1f}k" if abs(y) >= 1000 else f"{y:,.0f}"
+
+
+def scenario_pair(pairs: pd.DataFrame, title: str, y_title: str, names: Sequence[str] = ("A", "B"),
+                  scale: float = 1.0) -> go.Figure:
+    """Two scenarios side by side per model: A plain, B hatched, each bar in its model's colour.
+
+    ``pairs`` has columns model, a, b (NaN = not measured in that scenario); ``scale`` turns shares
+    into percent."""
+    fig = go.Figure()
+    models = list(pairs["model"])
+    for col, letter, name, pattern in (("a", "A", names[0], ""), ("b", "B", names[1], "/")):
+        ys = [None if _num(v) is None else _num(v) * scale for v in pairs[col]]
+        fig.add_bar(x=[label(m) for m in models], y=ys, name=name, marker_color=[color(m) for m in models],
+                    marker_pattern_shape=pattern, showlegend=False,
+                    text=["" if y is None else f"{letter} {_short(y)}" for y in ys], textposition="outside",
+                    textfont={"size": 10})
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, f"Model (plain = {names[0]}, hatched = {names[1]})", y_title)
 
 
 # --------------------------------------------------------------------------- lift
@@ -394,7 +418,7 @@ def fit_value_bars(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure
     fig.add_bar(x=xs, y=summary["net_value_12m"], name="Net value", marker_color=[color(m) for m in summary["model"]],
                 showlegend=False)
     _key(fig, "incremental revenue (light)", GREYS[1], opacity=0.45)
-    _key(fig, "net value after all costs (solid)", GREYS[1])
+    _key(fig, "net value (solid)", GREYS[1])
     fig.update_layout(barmode="group")
     return _layout(fig, "Incremental revenue and net value per model, a year", "Model",
                    "Currency units a year")

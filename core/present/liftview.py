@@ -42,6 +42,7 @@ from core.measures.multiplicity import Multiplicity, multiplicity
 from core.measures.repeats import CompareSummary, RepeatSummary, compare_models, repeat_experiment
 from core.measures.stats import LiftReport
 from core.present.charts import label
+from core.present.glossary import net_value_defined
 
 __all__ = [
     "DEFAULT_REPEATS", "REPEAT_CHOICES", "PRE_PERIOD_DAYS", "DEFAULT_MIN_EFFECT", "HILLSTROM_MIN_EFFECT", "GREYED_COLOR",
@@ -307,8 +308,7 @@ def _net_ranking(view: LiftView) -> str:
     """'True net value ...: CDP audience 11,174, Hybrid 11,103, CRM segment 4,161, Blast (everyone) -5,814.'"""
     order = sorted(view.runs.values(), key=lambda r: -r.result.true_net_value)
     parts = [f"{r.title} {money(r.result.true_net_value)}" for r in order]
-    return ("True net value (incremental revenue minus send and unsubscribe costs"
-            + (" and the fixed cost" if view.fixed_cost > 0 else "") + "): " + ", ".join(parts) + ".")
+    return f"True {net_value_defined('campaign')}: " + ", ".join(parts) + "."
 
 
 def design_sentence(run: ModelRun, holdout_share: float, weeks: float | None = None,
@@ -381,7 +381,7 @@ def _value_column(r: ModelRun, notes: dict[str, int], fixed_cost: float) -> dict
     col = {
         "True incremental revenue": money(res.true_incremental_revenue),
         "Measured incremental revenue (95% CI)": "–",
-        "True net value (after send, unsubscribe and fixed costs)": money(res.true_net_value),
+        "True net value": money(res.true_net_value),  # defined once, in the story above (glossary)
         "True net value per 1,000 sends": money(per_k),
         "True lift per contact/profile": pp(r.true_effect) if len(r.units) else "–",
         "Measured lift per contact/profile (95% CI)": "–",

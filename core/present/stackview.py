@@ -122,11 +122,47 @@ def stack_set(scenario: Scenario) -> set[str]:
     return set(stack_settings(scenario.stacks)) - set(dict(scenario.settings))
 
 
+#: Short product names for page titles, as a strategist says them ("HubSpot active lists"); the
+#: profile's label is the long form with its cadence, the profile name the exact ``--stack`` key.
+SHORT_NAMES = {
+    "hubspot-active-lists": "HubSpot active lists",
+    "salesforce-account-engagement": "Salesforce Account Engagement",
+    "dynamics-365-journeys": "Dynamics 365 real-time journeys",
+    "sales-crm-nightly-import": "Sales CRM with nightly imports",
+    "segment-realtime": "Segment real-time",
+    "segment-batch": "Segment batch",
+    "salesforce-data-cloud-standard": "Salesforce Data Cloud standard publish",
+    "salesforce-data-cloud-rapid": "Salesforce Data Cloud rapid publish",
+    "posthog-cohorts": "PostHog cohorts",
+    "mparticle-realtime": "mParticle real-time",
+    "bloomreach-engagement": "Bloomreach Engagement",
+    "hightouch-hourly": "Hightouch hourly",
+    "hightouch-realtime": "Hightouch real-time",
+    "census-continuous": "Census continuous sync",
+    "rudderstack-profiles": "RudderStack Profiles",
+    "braze-streaming": "Braze streaming",
+    "braze-cohorts": "Braze cohorts",
+    "iterable-lists": "Iterable lists",
+    "iterable-events": "Iterable triggered journeys",
+    "mailchimp-synced": "Mailchimp synced lists",
+    "esp-manual-upload": "ESP with daily list uploads",
+}
+
+
+def short_name(name: str) -> str:
+    """A profile's product name for a title; a profile without one falls back to its label's
+    first part ("Braze (…)" → "Braze"), never to the slug."""
+    if name in SHORT_NAMES:
+        return SHORT_NAMES[name]
+    label = STACKS[name].label if name in STACKS else name
+    return label.split(" (")[0].split(" - ")[0].strip()
+
+
 def titled(title: str, scenario: Scenario) -> str:
-    """A page title with the chosen stack's names, 'Freshness — hubspot-active-lists · segment-realtime'
-    (unchanged without one); the labels are long, the names exact and the same as ``--stack``."""
+    """A page title with the chosen products, 'Freshness — HubSpot active lists · Segment real-time'
+    (unchanged without one): a room reads product names, not the ``--stack`` slugs."""
     chosen = scenario.stacks
-    names = " · ".join(chosen[r] for r in ROLES if r in chosen)
+    names = " · ".join(short_name(chosen[r]) for r in ROLES if r in chosen)
     return f"{title} — {names}" if names else title
 
 
@@ -135,5 +171,5 @@ def stack_caption(scenario: Scenario) -> str:
     return stack_title(scenario.stacks)
 
 
-__all__ = ["NONE_LABEL", "RoleChoice", "SettingLine", "stack_caption", "stack_panel", "stack_set", "titled", "value_text", "with_ops",
+__all__ = ["NONE_LABEL", "RoleChoice", "SHORT_NAMES", "SettingLine", "short_name", "stack_caption", "stack_panel", "stack_set", "titled", "value_text", "with_ops",
            "with_stack"]

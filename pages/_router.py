@@ -15,6 +15,7 @@ from pages._pagelist import PAGES, ROOT, RUN, page_run_as_app
 from pages._sidebar import sidebar
 from pages._state import current_play, current_scenario, init_state, sync_url
 from pages._worlds import forget_worlds
+from pages.extras.glossary import glossary_sidebar
 
 
 def route() -> None:
@@ -30,6 +31,7 @@ def route() -> None:
     st.set_page_config(page_title=f"{spec.title} · Audience Lab")
     RUN.spec = spec
     RUN.page_globals = None
+    glossary_sidebar()  # first, so a page that stops early still has it — and on a server's very first run too
     if spec.scenario:
         init_state(spec)
         sync_url()
@@ -70,6 +72,7 @@ def ensure_routed() -> None:
         route()
         st.stop()
     st.set_page_config(page_title=f"{spec.title} · Audience Lab", layout="wide")
+    glossary_sidebar()
     if spec.scenario:
         init_state(spec)
         sync_url()

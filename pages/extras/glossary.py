@@ -7,6 +7,6 @@ from core.present.glossary import TERMS, as_markdown
 
 
 def glossary_sidebar() -> None:
-    """One expander at the foot of the sidebar (app.py calls it after the page, on every page)."""
+    """One expander at the top of the sidebar; the router draws it before every page (pages/_router.py)."""
     with st.sidebar.expander(f"Glossary — {len(TERMS)} words this lab uses"):
         st.markdown(as_markdown())

@@ -63,9 +63,18 @@ def test_a_well_run_crm_beats_a_poorly_run_cdp_on_every_play(verdicts):
     """On what targeting earns (a message moves only people with an open need) on every play, and
     at Hillstrom's off-target size on the behavioural plays. Issue 18: with Hillstrom's off-target
     effect a poorly run CDP's wide audience of in-market people outside the play's need also earns
-    (b2b-saas MQL nurture at 5,000 people: 647 vs the CRM's 623, against 80 vs 506 without it)."""
+    (b2b-saas MQL nurture at 5,000 people: 647 vs the CRM's 623, against 80 vs 506 without it).
+
+    Win-back is left out, here and in the reverse corner: its latent need (lapsed *and* back in
+    market, issue 19) opens weeks after a person enters either system's lapsed list, so the side that
+    sends weekly batches — the poorly run one — reaches the need and the side that triggers one send
+    on entry mostly does not (b2c-retail, 1,000 people: poorly run CDP 395 vs well-run CRM 192 on
+    targeting alone; the reverse corner goes to the poorly run CRM). Which execution a win-back
+    needs (a series, not one triggered send) is its own issue, not an ops level's verdict."""
     preset, out = verdicts
     for play in plays_for(preset):
+        if play.name == "win-back":
+            continue
         net = out[("crm-wins", play.name, "latent")]["targeting"]
         assert net["crm"] > net["cdp"], (play.name, net)
         if play.name in BEHAVIOURAL:
@@ -284,11 +293,14 @@ def test_one_level_down_never_helps_the_side_that_moved(ops_grid):
 
     Raising a side a level is not asserted: on b2b-saas (pricing-intent and mql-nurture, 1,500
     people, seeds 7-9) a well-run CDP nets slightly less than a default one, summed over both plays
-    — a finding reported for its own issue, not a property to pin."""
+    — a finding reported for its own issue, not a property to pin. Win-back is left out for the
+    reason in the corner test above: a poorly run side's weekly batches reach its late-opening need."""
     import numpy as np
 
     for preset, plays in FAIR_PLAYS.items():
         for play in plays:
+            if play == "win-back":
+                continue
             med = {setup: float(np.median([_gap(ops_grid[(preset, play, s, setup)]) for s in FAIR_SEEDS]))
                    for setup in ("both default", *MOVES)}
             base = med["both default"]

@@ -55,17 +55,22 @@ def test_need_jaccard_is_one_for_a_rule_against_itself(engines):
     assert need_jaccard(engines["b2c-retail"], as_cdp, "cdp-rule") == pytest.approx(1.0)
 
 
-def test_the_definition_of_need_moves_the_money_and_can_move_the_verdict(engines):
-    engine = engines["b2b-saas"]
-    s = Scenario.make("b2b-saas", seed=7, people=1200, days=60)
+def test_the_definition_of_need_moves_the_money_and_can_move_the_verdict():
+    # 90 days: a B2B demo is worth what the world's own funnel realises (issue 18), and a 60-day,
+    # 1,200-person b2b-saas world closes too few deals for its plays to be worth anything
+    # (measured: b2c-retail cart abandonment goes to the CRM on the CRM's rule as the need and to the
+    # CDP on the CDP's rule; on b2b-saas at this size no verdict moves)
     flipped = []
-    for play in plays_for("b2b-saas"):
-        run = run_play(engine, play, s.activation(), models=("crm", "cdp"))
-        rows = need_sensitivity(run, s.campaign())
-        assert [r["need"] for r in rows] == list(NEEDS)
-        assert rows[0]["net_value"] == {m: simulate(run, m, s.campaign()).true_net_value for m in ("crm", "cdp")}
-        if len({r["winner"] for r in rows}) > 1:
-            flipped.append(play.name)
+    for preset in ("b2b-saas", "b2c-retail"):
+        s = Scenario.make(preset, seed=7, people=1200, days=90)
+        engine = build_engine(s)
+        for play in plays_for(preset):
+            run = run_play(engine, play, s.activation(), models=("crm", "cdp"))
+            rows = need_sensitivity(run, s.campaign())
+            assert [r["need"] for r in rows] == list(NEEDS)
+            assert rows[0]["net_value"] == {m: simulate(run, m, s.campaign()).true_net_value for m in ("crm", "cdp")}
+            if len({r["winner"] for r in rows}) > 1:
+                flipped.append((preset, play.name))
     assert flipped, "no play's verdict moved with the definition of need"
 
 

@@ -4,7 +4,8 @@ Each case picks a CRM and a CDP from the catalogue (core.advice.stacks) and comp
 the same world: timely reach (share of qualifying episodes reached inside the play's window), true
 incremental revenue and true net value (revenue minus send and unsubscribe costs).
 
-- HubSpot active lists vs Segment real-time audiences, cart abandonment on b2c-retail. Cart
+- HubSpot active lists vs Segment real-time audiences, cart abandonment on b2c-retail: every CDP is
+  timelier, HubSpot nets more since this round's sizes (see the test). Cart
   abandonment is a funnel (add to cart, then no purchase), and Segment computes funnels in batch
   every eight hours whatever the audience mode, so "Segment batch audiences" gives the same figures.
   A third row reads Segment's `within` windows as real time (the audiences page allows them; the
@@ -13,9 +14,10 @@ incremental revenue and true net value (revenue minus send and unsubscribe costs
 - A sales-led B2B world with a sales-only CRM (nightly imports, no marketing tracking) vs
   Salesforce Data Cloud standard segments (12-hour publish): the CRM cannot build a list on
   behaviour, but it wins where the need is a recorded fact (target industry and stage); on
-  webinar attendance it reaches people sooner but sends in weekly batches, and loses.
-- The hybrid plays (a CRM fact and fresh behaviour) with HubSpot and Segment: the hybrid beats
-  both pure models; with a sales-only CRM it sends through that CRM's batches and loses to the CDP.
+  webinar attendance the CDP reaches people sooner and the money is now a near tie.
+- The hybrid plays (a CRM fact and fresh behaviour) with HubSpot and Segment: HubSpot now sees the
+  behaviour half itself; with a sales-only CRM the hybrid sends through that CRM's batches and loses
+  to the CDP.
 
 Run ``.venv/bin/python tests/test_stack_thesis.py --people 20000`` for the README table.
 """
@@ -92,12 +94,18 @@ def test_segment_computes_a_cart_funnel_in_batch_in_either_mode(results):
     assert results["hubspot-vs-segment-windows-realtime"] == results["hubspot-vs-segment-batch"]
 
 
-def test_every_cdp_nets_more_than_hubspot_on_carts_even_on_an_eight_to_24_hour_batch(results):
+def test_every_cdp_is_timelier_than_hubspot_on_carts_but_hubspot_nets_more(results):
     """HubSpot lists refresh in minutes, but see only tracked cart-page visits of identified browsers
-    (and abandoned checkouts with the nightly order sync); a CDP sees every stitched cart."""
+    (and abandoned checkouts with the nightly order sync); a CDP sees every stitched cart, so every
+    CDP reaches more abandoners in time even on an 8-24 hour batch. The money verdict changed in
+    this round (issues 18 and 19): HubSpot now identifies logged-in shoppers as the CDP's tag does,
+    a cart message's effect is bounded at 3 pp (Klaviyo's 3.65 per recipient as the ceiling) so two
+    or three points of timely reach are worth little, and HubSpot nets more than each CDP at seed 7,
+    3,000 people (1,031 vs Segment 899, Data Cloud 844, PostHog 722)."""
     for case in ("hubspot-vs-segment-batch", "hubspot-vs-data-cloud-cart", "hubspot-vs-posthog-cart"):
         f = results[case]
-        assert f["cdp"]["timely"] > f["crm"]["timely"] and f["cdp"]["net"] > f["crm"]["net"], case
+        assert f["cdp"]["timely"] > f["crm"]["timely"], case
+        assert f["crm"]["net"] > f["cdp"]["net"], case
 
 
 def test_reading_windows_as_real_time_lands_browse_messages_sooner(results):
@@ -110,11 +118,12 @@ def test_a_sales_only_crm_wins_where_the_need_is_a_recorded_fact(results):
     """Target industry and stage are fields: nightly imports beat a 12-hour publish of behaviour."""
     f = results["sales-crm-vs-data-cloud-nurture"]
     assert f["crm"]["timely"] > f["cdp"]["timely"] and f["crm"]["net"] > f["cdp"]["net"]
-    # webinar follow-up: sent in weekly batches, the CRM nets far less. (Before generator 3.0.0 it also
+    # webinar follow-up: sent in weekly batches. (Before generator 3.0.0 the CRM also
     # reached attendees sooner, 90% vs 89%; with prospects no longer carrying a login's user id before
     # the won deal, the CDP's profiles split less and it reaches 97% vs 88% — seeds 7-9 agree.)
+    # On money the two are now within 4% (CRM 450, CDP 435 at seed 7): not asserted either way.
     web = results["sales-crm-vs-data-cloud-webinar"]
-    assert web["cdp"]["timely"] > web["crm"]["timely"] and web["cdp"]["net"] > web["crm"]["net"]
+    assert web["cdp"]["timely"] > web["crm"]["timely"]
 
 
 def test_a_sales_only_crm_cannot_act_on_pricing_behaviour(results):
@@ -127,10 +136,11 @@ def test_on_hybrid_plays_hubspot_sees_the_behaviour_half_itself(results):
     pricing). Before generator 3.0.0 the hybrid netted the most on both at seed 7. Now that HubSpot's
     tracking script identifies logged-in visitors like the CDP's tag does (issue 19), the CRM's own
     segment nets the most at seed 7 (valued browse: seeds 8, 9 agree; open deals: seed 9 agrees, on
-    seed 8 the hybrid leads), and the hybrid still beats the CDP alone on open deals."""
+    seed 8 the hybrid leads), and the hybrid still beats the CDP alone on open deals. On valued browse
+    the CRM stays the timeliest but, with message effects bounded (issue 18), the CDP's wider
+    audience nets a little more (CDP 378, hybrid 374, CRM 338 at seed 7): money is not asserted there."""
     f = results["hubspot-vs-segment-valued-browse"]
-    assert f["crm"]["net"] > max(f["hybrid"]["net"], f["cdp"]["net"])
-    assert f["crm"]["timely"] > f["cdp"]["timely"]
+    assert f["crm"]["timely"] > max(f["cdp"]["timely"], f["hybrid"]["timely"])
     f = results["hubspot-vs-segment-open-deals"]
     assert f["crm"]["net"] > f["hybrid"]["net"] > f["cdp"]["net"]
 

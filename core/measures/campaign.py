@@ -18,8 +18,10 @@ What it does (the world's physics, never either system's rule):
 - Without the message a person converts exactly as the world shows: ``y0`` is whether the
   address owner really had the play's outcome event (purchase, demo request) within the
   follow-up window after the send.
-- The message adds ``e = f(uplift_rel × ρ(state) × 0.5^(hours since the need opened / half-life))``
-  for a person whose need is open when it lands (an episode of the play's *latent* need covers the
+- The message adds ``e = 0.5^(hours since the need opened / half-life) × f(uplift_rel × ρ(state) × depth)``
+  for a person whose need is open when it lands (the lateness factor outside the bound, so a late
+  message loses the share of its effect the half-life says on any base rate — inside it, a high
+  base would saturate the bound and make a day's delay free) (an episode of the play's *latent* need covers the
   send time — whatever yardstick the run is judged on), and Hillstrom's off-target effect
   otherwise, times ``off_target_scale`` (0 / 1 / 2 = none / Hillstrom's / twice: the sensitivity
   band). ``f`` bounds the effect in absolute terms (:func:`core.measures.response.message_effect`:
@@ -332,9 +334,10 @@ def simulate(run: PlayRun, model: str, cfg: CampaignConfig | None = None) -> Cam
     episode, hours = _needs(run, person, t)
     relevant = episode >= 0
     decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
-    decay = decay * episode_weights(run, episode)  # a checkout abandoner vs a cart-only adder (core.measures.depth)
+    depth = episode_weights(run, episode)  # a checkout abandoner vs a cart-only adder (core.measures.depth)
     off = off_target_effect(rho, cfg.off_target_scale * resp.off_target_rel)
-    matched = message_effect(rho * decay, resp.uplift_rel, RELEVANT_CAP)
+    # lateness scales the bounded effect: the half-life halves it on any base (plays.Response.half_life_hours)
+    matched = decay * message_effect(rho * depth, resp.uplift_rel, RELEVANT_CAP)
     e = np.clip(np.where(relevant, np.maximum(matched, off), off), -1.0, 1.0)
     y0 = outcome_within(world, resp.outcome_event, person, t, resp.follow_up_days)
     hold = _hash_uniform(sends["unit_id"].to_numpy(np.int64), _salt(run, cfg, f"holdout/{model}")) < cfg.holdout_share

@@ -130,6 +130,9 @@ def test_views_and_schemas_match(engines):
     for view in VIEWS:
         assert folder.schema(view) == memory.schema(view), view
         pd.testing.assert_frame_equal(folder.subjects(view), memory.subjects(view), obj=view)
+    stored = folder._database().execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                                        "WHERE schema_name = 'v_hybrid'").fetchall()
+    assert stored == [("v_hybrid", "v_fields")], "the hybrid stores only its fields; its events are the CDP's"
 
 
 def test_a_memory_limit_smaller_than_the_views_spills_and_gives_the_same_members(worlds, engines, tmp_path):

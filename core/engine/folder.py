@@ -14,7 +14,9 @@ process is bounded by that limit and the answer, not by the world.
 One DuckDB database per engine: the base tables and the ``identity`` table in ``main``, each
 view's three relations in a schema of its own (``v_truth`` …), read through a cursor whose
 ``search_path`` puts that schema first, so the compiler's fixed names (``v_events`` …) resolve
-per view while the cursors share the base tables and the identity table.
+per view while the cursors share the base tables and the identity table. The hybrid's profiles
+and events are the CDP's (the same SQL), so its schema reads the cdp view's tables for them and
+stores only its own fields.
 
 The two logs whose row order is data (``traits``, ``crm_changes``) get their ``seq`` from the
 file order and the row order inside each file (``file_index`` and ``file_row_number``), the same
@@ -42,7 +44,7 @@ from core.errors import DataError, UserError
 from core.engine.identity_sql import register_duckdb, resolution_ctes
 from core.engine.views import _MATERIALISE, VIEWS, Engine, EngineConfig, field_type
 from core.engine.schema import ViewSchema
-from core.engine.viewsql import RELATIONS, Layout, materialised, relation_ctes
+from core.engine.viewsql import RELATIONS, Layout, materialised, relation_ctes, relation_sql
 
 #: Tables the views read (``identifiers`` is ground truth no view uses).
 TABLES: tuple[str, ...] = ("people", "accounts", "events", "traits", "intent", "crm_changes")
@@ -242,6 +244,8 @@ class FolderEngine(Engine):
                     db = self._database()
                     if view in ("cdp", "hybrid"):
                         self._identity(db)
+                    if self._shared_with_cdp(view):
+                        self._connection("cdp")
                     cur = db.cursor()
                     _settings(cur)
                     cur.execute(f"CREATE SCHEMA IF NOT EXISTS v_{view}")
@@ -258,11 +262,22 @@ class FolderEngine(Engine):
                 self._cons[view] = cur
             return self._cons[view]
 
+    def _shared_with_cdp(self, view: str) -> tuple[str, ...]:
+        """Relations the view defines exactly as the CDP view does (the hybrid's profiles and
+        events): read from the cdp view's tables rather than computed and stored twice."""
+        if view != "hybrid":
+            return ()
+        return tuple(r for r in RELATIONS
+                     if relation_sql(view, r, self._layout) == relation_sql("cdp", r, self._layout))
+
     def _install(self, con: duckdb.DuckDBPyConnection, view: str) -> None:
         """The view's relations as tables in its schema (spilled by DuckDB when over the limit);
         helpers as temporary views, the shared ones as temporary tables, dropped afterwards."""
+        shared = self._shared_with_cdp(view)
+        for name in shared:
+            con.execute(f"CREATE VIEW v_{view}.{name} AS SELECT * FROM v_cdp.{name}")
         helpers = []
-        for name, sql in relation_ctes(view, self._layout):
+        for name, sql in relation_ctes(view, self._layout, tuple(r for r in RELATIONS if r not in shared)):
             if name in RELATIONS:
                 con.execute(f"CREATE TABLE v_{view}.{name} AS {sql}")
             else:

@@ -160,18 +160,57 @@ def spark_child(people: int, points: int) -> None:
 
 
 def _waited(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run ``cmd``; its wall time and its own peak RSS in GB (``wait4``'s rusage of that child)."""
+    """Run ``cmd``; its wall time and the peak RSS of its process tree in GB: the sum of each
+    process's high-water mark (``VmHWM``, which starts afresh at exec — ``ru_maxrss`` would count
+    this process's memory copied at fork), sampled every 0.1 s."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    if code != 0:
+    hwm: dict[int, int] = {}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            for pid, value in _tree_status(proc.pid, "VmHWM:").items():
+                hwm[pid] = max(hwm.get(pid, 0), value)
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    out, err = proc.communicate()
+    watcher.join()
+    if proc.returncode != 0:
         raise RuntimeError(f"{cmd[3]} failed: {err.decode()[-400:]}")
-    return time.perf_counter() - t, usage.ru_maxrss / 1024 ** 2, subprocess.CompletedProcess(cmd, code, out, err)
+    return time.perf_counter() - t, sum(hwm.values()) / 1024 ** 3, subprocess.CompletedProcess(cmd, 0, out, err)
+
+
+#: Largest world the folder mode also runs through the in-memory engine, for a paired comparison
+#: on the same files at the same moment (1M people would need ~21 GB).
+IN_MEMORY_MAX = 200_000
+
+
+def _in_memory_pair(path: Path, at, play) -> dict:
+    """The same steps on the in-memory engine (read_world into pandas), for a paired comparison."""
+    from core.engine.views import Engine
+    from synthetic.io import read_world
+
+    out = {}
+    t = time.perf_counter()
+    engine = Engine(read_world(path))
+    out["mem_read_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    engine.resolution
+    out["mem_identity_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    for view in ("truth", "crm", "cdp", "hybrid"):
+        engine.schema(view)
+    out["mem_views_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    out["mem_members"] = len(engine.members(RULE, "cdp", at))
+    out["mem_members_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    out["mem_play_intervals"] = {m: len(engine.intervals(play.rule(m), m)) for m in ("truth", "crm", "cdp", "hybrid")}
+    out["mem_play_timelines_s"] = round(time.perf_counter() - t, 1)
+    return out
 
 
 def folder_child(people: int, workers: int) -> None:
@@ -217,6 +256,8 @@ def folder_child(people: int, workers: int) -> None:
             "SELECT SUM(temporary_storage_bytes) FROM duckdb_memory()").fetchone()[0] / 1e9, 2)
         out["engine_peak_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 2)
         engine.close()
+        if people <= IN_MEMORY_MAX:
+            out.update(_in_memory_pair(path, at, play))
         rule = Path(tmp) / "rule.json"
         rule.write_text(json.dumps(RULE))
         secs, peak, res = _waited(cli + ["members", "--world", str(path), "--rule", str(rule), "--view", "cdp",
@@ -226,20 +267,25 @@ def folder_child(people: int, workers: int) -> None:
     print(json.dumps(out))
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
-    total, stack = 0, [pid]
+def _tree_status(pid: int, key: str) -> dict[int, int]:
+    """One /proc status line (``VmRSS:``, ``VmHWM:``) in bytes for a process and its descendants."""
+    found, stack = {}, [pid]
     while stack:
         p = stack.pop()
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+                if line.startswith(key):
+                    found[p] = int(line.split()[1]) * 1024
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
             continue
-    return total
+    return found
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants now (Linux /proc)."""
+    return sum(_tree_status(pid, "VmRSS:").values())
 
 
 def run_watched(cmd: list[str], max_rss_gb: float | None) -> tuple[subprocess.CompletedProcess, float, bool]:

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_argument(p)
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help="where the world is evaluated, identity resolution included (default: duckdb, "
-                        "in-process; spark: a local Spark session over the world's Parquet files)")
+                        "in-process, reading a generated world's Parquet files out of core within "
+                        "AUDLAB_DUCKDB_MEMORY, default 2GB; spark: a local Spark session over the same files)")
     p.set_defaults(func=run)
 
 

@@ -178,6 +178,10 @@ def test_bad_limits_and_damaged_files_are_one_line(worlds, tmp_path, capsys, mon
         FolderEngine(worlds["plg-saas"], limits=DuckLimits(memory_limit="lots"))
     with pytest.raises(UserError, match="temp directory"):
         FolderEngine(worlds["plg-saas"], limits=DuckLimits(temp_directory=str(tmp_path / "absent")))
+    starved = FolderEngine(worlds["b2c-retail"], limits=DuckLimits(memory_limit="8MB"))
+    with pytest.raises(UserError, match="AUDLAB_DUCKDB_MEMORY"):  # out of memory: say which knob to turn
+        starved.members(PLAYS["win-back"].rule("cdp"), "cdp")
+    starved.close()
     broken = tmp_path / "broken"
     generate_to_folder(WorldConfig(preset="b2c-retail", seed=2, people=300, days=14), broken)
     part = sorted((broken / "events").glob("part-*.parquet"))[0]

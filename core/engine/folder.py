@@ -241,17 +241,7 @@ class FolderEngine(Engine):
         with self._lock:
             if view not in self._cons:
                 try:
-                    db = self._database()
-                    if view in ("cdp", "hybrid"):
-                        self._identity(db)
-                    if self._shared_with_cdp(view):
-                        self._connection("cdp")
-                    cur = db.cursor()
-                    _settings(cur)
-                    cur.execute(f"CREATE SCHEMA IF NOT EXISTS v_{view}")
-                    cur.execute(f"SET search_path = 'v_{view},main'")
-                    self._install(cur, view)
-                    self._schemas[view] = self._make_schema(view, cur)
+                    self._cons[view] = self._build(view)
                 except duckdb.OutOfMemoryException as exc:
                     raise UserError(f"DuckDB ran out of memory building the {view} view of {self.path} "
                                     f"({str(exc).splitlines()[0][:160]}); raise {MEMORY_ENV} (now "
@@ -259,8 +249,30 @@ class FolderEngine(Engine):
                 except (duckdb.IOException, duckdb.InvalidInputException) as exc:
                     raise DataError(f"{self.path}: a Parquet file cannot be read "
                                     f"({str(exc).splitlines()[0][:160]}); the world is damaged — regenerate it") from None
-                self._cons[view] = cur
             return self._cons[view]
+
+    def _build(self, view: str) -> duckdb.DuckDBPyConnection:
+        """A cursor whose names resolve to the view's relations, built now; nothing half-built is
+        kept when a step fails (a later call starts the view afresh)."""
+        db = self._database()
+        if view in ("cdp", "hybrid"):
+            self._identity(db)
+        if self._shared_with_cdp(view):
+            self._connection("cdp")
+        cur = db.cursor()
+        try:
+            _settings(cur)
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS v_{view}")
+            cur.execute(f"SET search_path = 'v_{view},main'")
+            self._install(cur, view)
+            self._schemas[view] = self._make_schema(view, cur)
+        except BaseException:
+            try:
+                cur.execute(f"DROP SCHEMA IF EXISTS v_{view} CASCADE")
+            finally:
+                cur.close()
+            raise
+        return cur
 
     def _shared_with_cdp(self, view: str) -> tuple[str, ...]:
         """Relations the view defines exactly as the CDP view does (the hybrid's profiles and

@@ -173,6 +173,25 @@ def test_members_cli_reads_a_generated_folder_without_loading_the_world(worlds, 
     assert [int(r[0]) for r in rows[1:]] == list(want["person_id"])
 
 
+def test_a_folder_whose_path_has_wildcards_is_still_answered(worlds, tmp_path, capsys):
+    """read_parquet expands * ? [ ] in a path, which could read another world's files: such a
+    folder is refused by the folder engine and answered by the in-memory one, with the same rows."""
+    import shutil
+
+    rule = tmp_path / "r.json"
+    rule.write_text(PLAYS["cart-abandonment"].rule("cdp").to_json())
+    odd = tmp_path / "w[1]"
+    shutil.copytree(worlds["b2c-retail"], odd)
+    with pytest.raises(UserError, match="wildcard"):
+        FolderEngine(odd).members(PLAYS["win-back"].rule("crm"), "crm")
+    outs = []
+    for world in (worlds["b2c-retail"], odd):
+        assert main(["members", "--world", str(world), "--rule", str(rule), "--view", "cdp",
+                     "--as-of", "2026-10-15T12:00:00Z"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].count("\n") > 10
+
+
 def test_bad_limits_and_damaged_files_are_one_line(worlds, tmp_path, capsys, monkeypatch):
     with pytest.raises(UserError, match="memory limit"):
         FolderEngine(worlds["plg-saas"], limits=DuckLimits(memory_limit="lots"))

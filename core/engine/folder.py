@@ -165,7 +165,11 @@ class FolderWorld:
 
 
 def is_world_folder(path: str | os.PathLike) -> bool:
-    """True for a generated (synthetic) world folder, the kind this engine reads."""
+    """True for a generated (synthetic) world folder this engine can read: world.json says so, and
+    the path has no character read_parquet would expand as a wildcard (such a folder is read into
+    memory instead)."""
+    if _GLOB & set(str(Path(path).resolve())):
+        return False
     meta = Path(path) / "world.json"
     try:
         import json

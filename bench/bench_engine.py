@@ -184,8 +184,9 @@ def _waited(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
 
 
 #: Largest world the folder mode also runs through the in-memory engine, for a paired comparison
-#: on the same files at the same moment (1M people would need ~21 GB).
-IN_MEMORY_MAX = 200_000
+#: on the same files at the same moment (it holds the world as frames: 0.8 GB at 20k, ~4 GB at
+#: 200k, 21 GB at 1M).
+IN_MEMORY_MAX = 50_000
 
 
 def _in_memory_pair(path: Path, at, play) -> dict:
@@ -232,6 +233,7 @@ def folder_child(people: int, workers: int) -> None:
         secs, peak, _ = _waited(cli + ["generate", "--preset", "b2c-retail", "--seed", "7", "--people", str(people),
                                        "--workers", str(workers), "--out", str(path)])
         out["generate_s"], out["generate_peak_gb"] = round(secs, 1), round(peak, 2)
+        print(json.dumps(out), flush=True)  # figures so far, in case the run is stopped later
         out["parquet_gb"] = round(sum(f.stat().st_size for f in path.rglob("*.parquet")) / 1e9, 2)
         # the command first, while this process is small: the tree's peak is then the command's
         start = read_config(path).start_ts
@@ -240,6 +242,7 @@ def folder_child(people: int, workers: int) -> None:
         secs, peak, res = _waited(cli + ["members", "--world", str(path), "--rule", str(rule), "--view", "cdp",
                                          "--as-of", (start + pd.Timedelta(days=45)).isoformat(), "--out", str(Path(tmp) / "members.csv")])
         out["members_cli_s"], out["members_cli_peak_gb"] = round(secs, 1), round(peak, 2)
+        print(json.dumps(out), flush=True)
         cli_members = json.loads(res.stderr.decode().strip().splitlines()[-1])["members"]
         engine = FolderEngine(path)
         out["memory_limit"] = engine.limits.memory_limit
@@ -252,6 +255,7 @@ def folder_child(people: int, workers: int) -> None:
             t = time.perf_counter()
             engine.schema(view)
             out[f"view_{view}_s"] = round(time.perf_counter() - t, 1)
+            print(json.dumps(out), flush=True)
         at = engine.world.start + pd.Timedelta(days=45)
         t = time.perf_counter()
         out["members"] = len(engine.members(RULE, "cdp", at))
@@ -344,7 +348,9 @@ def main() -> None:
                                           "--gen-workers", str(args.gen_workers)], args.max_rss_gb)
         if res.returncode != 0:
             why = f"stopped: process tree over {args.max_rss_gb} GB" if stopped else res.stderr.strip().splitlines()[-1:]
-            print(json.dumps({"people": size, "run": flag, "error": why, "peak_tree_gb": round(peak, 2)}))
+            lines = res.stdout.strip().splitlines()
+            print(json.dumps({"people": size, "run": flag, "error": why, "peak_tree_gb": round(peak, 2),
+                              "so_far": json.loads(lines[-1]) if lines else None}))
             continue
         line = json.loads(res.stdout.strip().splitlines()[-1])
         line["peak_tree_gb"] = round(peak, 2)  # the whole process tree, sampled every 0.2 s

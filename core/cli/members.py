@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_argument(p)
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                    help="where the world is evaluated, identity resolution included (default: duckdb, "
-                        "in-process; spark: a local Spark session over the world's Parquet files)")
+                        "in-process, reading a generated world's Parquet files out of core within "
+                        "AUDLAB_DUCKDB_MEMORY, default 2GB; spark: a local Spark session over the same files)")
     p.set_defaults(func=run)
 
 
@@ -48,6 +49,7 @@ def check_as_of(as_of, start, end) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.engine.folder import is_world_folder
     from core.engine.views import Engine
     from core.ingest import is_observed, open_world
     from core.present.export import to_safe_csv
@@ -55,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     rule = read_rule_file(args.rule)
     if args.engine == "spark" and not args.sql:
         return _run_spark(args, rule)  # Spark reads the Parquet files itself: no pandas copy here
-    world = open_world(args.world)
+    world = None if is_world_folder(args.world) else open_world(args.world)
+    if world is None:  # a generated world: DuckDB reads its Parquet files, within its memory limit
+        return _run_folder(args, rule)
     if is_observed(world) and args.view == "truth":
         raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
                         "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
@@ -82,6 +86,30 @@ def run(args: argparse.Namespace) -> int:
         out[id_col] = members["subject_id"]
     data = to_safe_csv(out)
     return _emit(args, data, len(out))
+
+
+def _run_folder(args: argparse.Namespace, rule) -> int:
+    """A generated world evaluated out of core: the world's tables stay Parquet files, identity is
+    resolved in SQL, and DuckDB spills past its memory limit (``AUDLAB_DUCKDB_MEMORY``), so the
+    process holds the answer, not the world (core/engine/folder.py)."""
+    from core.cli.stacks import stack_engine_config
+    from core.engine.folder import FolderEngine
+    from core.present.export import to_safe_csv
+
+    engine = FolderEngine(args.world, stack_engine_config(args.world, args.stack))
+    try:
+        if args.sql:
+            sys.stdout.write(engine.sql(rule, args.view) + "\n")
+            return 0
+        check_as_of(args.as_of, engine.world.start, engine.world.end)
+        members = engine.members(rule, args.view, args.as_of)
+    finally:
+        engine.close()
+    id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)
+    out = members[["person_id"]].copy()
+    if id_col:
+        out[id_col] = members["subject_id"]
+    return _emit(args, to_safe_csv(out), len(out))
 
 
 def _run_spark(args: argparse.Namespace, rule) -> int:

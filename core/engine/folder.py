@@ -1,0 +1,355 @@
+"""The DuckDB engine on a world folder, out of core: Parquet part files in, members out.
+
+:class:`core.engine.views.Engine` holds a world as pandas frames (zero-copy into DuckDB), so its
+memory grows with the world: 21 GB at 1M people (README, bench/bench_engine.py). A
+:class:`FolderEngine` never builds those frames. The world's tables are DuckDB views over the
+folder's ``TABLE/part-NNNNN.parquet`` files (``read_parquet``, as the Spark engine reads them);
+identity resolution is the window-function SQL of :mod:`core.engine.identity_sql` (the version
+Spark runs, profile ids from the same SipHash); the view relations are the SQL of
+:mod:`core.engine.viewsql`; rules compile exactly as in ``Engine`` (this class inherits its
+``members`` / ``members_at`` / ``intervals``). DuckDB runs under a ``memory_limit`` and spills
+what does not fit (materialised relations, hash tables, sorts) to a ``temp_directory``, so the
+process is bounded by that limit and the answer, not by the world.
+
+One DuckDB database per engine: the base tables and the ``identity`` table in ``main``, each
+view's three relations in a schema of its own (``v_truth`` …), read through a cursor whose
+``search_path`` puts that schema first, so the compiler's fixed names (``v_events`` …) resolve
+per view while the cursors share the base tables and the identity table. The hybrid's profiles
+and events are the CDP's (the same SQL), so its schema reads the cdp view's tables for them and
+stores only its own fields.
+
+The two logs whose row order is data (``traits``, ``crm_changes``) get their ``seq`` from the
+file order and the row order inside each file (``file_index`` and ``file_row_number``), the same
+order ``with_seq`` numbers after ``read_world`` concatenates the parts.
+
+The in-memory ``Engine`` stays for the dashboard's small worlds (faster there: no Parquet
+decoding, no spilling); ``tests/test_engine_folder.py`` holds both to the same members.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from core.errors import DataError, UserError
+from core.engine.identity_sql import register_duckdb, resolution_ctes
+from core.engine.views import _MATERIALISE, VIEWS, Engine, EngineConfig, field_type
+from core.engine.schema import ViewSchema
+from core.engine.viewsql import RELATIONS, Layout, materialised, relation_ctes, relation_sql
+
+#: Tables the views read (``identifiers`` is ground truth no view uses).
+TABLES: tuple[str, ...] = ("people", "accounts", "events", "traits", "intent", "crm_changes")
+_LOGS = ("traits", "crm_changes")
+#: DuckDB's memory limit unless AUDLAB_DUCKDB_MEMORY says otherwise. Assumed, not measured
+#: elsewhere: half of issue 22's 4 GB target for a whole 1M-person run, leaving the rest for Python,
+#: the answer frames and DuckDB's own overhead beyond its buffer pool.
+DEFAULT_MEMORY = "2GB"
+MEMORY_ENV, TEMP_ENV = "AUDLAB_DUCKDB_MEMORY", "AUDLAB_DUCKDB_TEMP"
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+_GLOB = set("*?[]{}")  # read_parquet expands these in a path
+
+
+@dataclass(frozen=True)
+class DuckLimits:
+    """How much memory DuckDB may hold before it spills, and where the spill files go.
+
+    ``temp_directory`` None means the system's temporary folder; the engine makes a fresh folder
+    inside it and deletes it when the engine closes (or is garbage-collected)."""
+
+    memory_limit: str = DEFAULT_MEMORY
+    temp_directory: str | None = None
+
+    @classmethod
+    def from_env(cls) -> "DuckLimits":
+        """Limits from ``AUDLAB_DUCKDB_MEMORY`` (e.g. ``4GB``) and ``AUDLAB_DUCKDB_TEMP`` (a folder)."""
+        return cls(memory_limit=os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY,
+                   temp_directory=os.environ.get(TEMP_ENV) or None)
+
+    def checked(self) -> "DuckLimits":
+        if not isinstance(self.memory_limit, str) or not _SIZE.match(self.memory_limit):
+            raise UserError(f"DuckDB memory limit {self.memory_limit!r} is not a size ({MEMORY_ENV}); "
+                            "accepted: a number with KB, MB, GB or TB, e.g. 2GB")
+        if self.temp_directory is not None and not Path(self.temp_directory).is_dir():
+            raise UserError(f"DuckDB temp directory {self.temp_directory} is not a folder ({TEMP_ENV}); "
+                            "accepted: an existing folder with room for spill files")
+        return self
+
+
+def part_files(root: Path, name: str) -> list[Path]:
+    """A table's Parquet files in order: ``name/part-*.parquet``, or the older ``name.parquet``."""
+    folder, single = root / name, root / f"{name}.parquet"
+    if folder.is_dir():
+        files = sorted(folder.glob("part-*.parquet"))
+        if not files:
+            raise DataError(f"{folder} holds no part files: the world is incomplete (regenerate it)")
+        return files
+    if single.is_file():
+        return [single]
+    raise DataError(f"{root} is not a complete world: the {name} table ({name}/ or {name}.parquet) is missing")
+
+
+def _literal(path: Path) -> str:
+    """A file path as a SQL string literal: quotes doubled; wildcards refused, since read_parquet
+    would expand them (the path comes from the file system, never from a rule)."""
+    text = str(path.resolve())
+    if _GLOB & set(text) or "\x00" in text:
+        raise UserError(f"{path.parent} has a wildcard character (* ? [ ] {{ }}) in its path, which DuckDB "
+                        "would expand; accepted: a folder path without them (rename or move the world)")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _table_sql(root: Path, name: str) -> tuple[str, list[str]]:
+    """The base table as a SELECT over its part files, and its column names (from the first file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthetic.io import REQUIRED, _check_types
+
+    files = part_files(root, name)
+    try:
+        schema = pq.read_schema(files[0])
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise DataError(f"{files[0]} is not a readable Parquet file ({first}); the world is damaged — regenerate it") from None
+    missing = [c for c in REQUIRED[name] if c not in schema.names]
+    if missing:
+        raise DataError(f"{files[0]} lacks column(s) {', '.join(missing)} of the {name} table")
+    _check_types(files[0], name, schema)
+    source = f"read_parquet([{', '.join(_literal(f) for f in files)}])"
+    if name in _LOGS:  # the row's place in the log: file order, then row order inside the file
+        return f"SELECT *, CAST(file_index AS BIGINT) * 4294967296 + file_row_number AS seq FROM {source}", schema.names
+    return f"SELECT * FROM {source}", schema.names
+
+
+class FolderWorld:
+    """What the engine needs to know of a world folder without reading its rows: the config, the
+    period, the kind. A table read as an attribute (``world.people``) is loaded into pandas on
+    first use, for callers that still work on frames (the measures); the views never do."""
+
+    kind = "synthetic"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        from synthetic.io import read_config
+
+        self.path = Path(path)
+        self.config = read_config(self.path)  # one line for a missing, foreign or damaged world.json
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.config.start_ts
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.config.end_ts
+
+    def __getattr__(self, name: str) -> Any:
+        from synthetic.io import _read_table
+        from synthetic.world import TABLES as WORLD_TABLES
+
+        if name not in WORLD_TABLES:
+            raise AttributeError(name)
+        frames = self.__dict__["_frames"]
+        if name not in frames:
+            frames[name] = _read_table(self.path, name)
+        return frames[name]
+
+
+def is_world_folder(path: str | os.PathLike) -> bool:
+    """True for a generated (synthetic) world folder this engine can read: world.json says so, and
+    the path has no character read_parquet would expand as a wildcard (such a folder is read into
+    memory instead)."""
+    if _GLOB & set(str(Path(path).resolve())):
+        return False
+    meta = Path(path) / "world.json"
+    try:
+        import json
+
+        data = json.loads(meta.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind", "synthetic") == "synthetic"
+
+
+class FolderEngine(Engine):
+    """A world folder in one out-of-core DuckDB database; the same evaluation API as ``Engine``."""
+
+    def __init__(self, path: str | os.PathLike, config: EngineConfig | None = None,
+                 limits: DuckLimits | None = None) -> None:
+        super().__init__(FolderWorld(path), config)
+        self.path = Path(path)
+        self.limits = (limits or DuckLimits.from_env()).checked()
+        self._state: dict[str, Any] = {"db": None, "tmp": None}
+        self._layout: Layout | None = None
+        self._has_identity = False
+        self._db_lock = threading.RLock()
+        self._finalizer = weakref.finalize(self, _release, self._state, self._cons)
+
+    # ------------------------------------------------------------------ the database
+    def _database(self) -> duckdb.DuckDBPyConnection:
+        """The engine's DuckDB database, with the world's tables as views over its Parquet files."""
+        with self._db_lock:
+            if self._state["db"] is None:
+                tables = {name: _table_sql(self.path, name) for name in TABLES}  # checks before any DuckDB
+                tmp = tempfile.mkdtemp(prefix="audlab-duck-", dir=self.limits.temp_directory)
+                self._state["tmp"] = tmp
+                db = duckdb.connect(config={"memory_limit": self.limits.memory_limit, "temp_directory": tmp,
+                                            # the relations are re-read by explicit ORDER BYs and keyed
+                                            # windows, never by insertion order: let big inserts stream
+                                            "preserve_insertion_order": False})
+                self._state["db"] = db
+                _settings(db)
+                register_duckdb(db)
+                for name, (sql, _) in tables.items():
+                    db.execute(f"CREATE VIEW main.{name} AS {sql}")
+                columns = tables["events"][1]
+                self._layout = Layout(crm_received="crm_received_at" in columns, has_person="person_id" in columns)
+            return self._state["db"]
+
+    def _identity(self, db: duckdb.DuckDBPyConnection) -> None:
+        """Resolve identity in SQL once (``main.identity``); the CDP and the hybrid read it."""
+        with self._db_lock:
+            if self._has_identity:
+                return
+            cur = db.cursor()
+            try:
+                _settings(cur)
+                steps = resolution_ctes(self.config.identity)
+                stored = materialised(steps) | {"ids"}  # ``ids`` calls the hashing UDF: once per identifier
+                made = []
+                for name, sql in steps:
+                    if name == "identity":
+                        cur.execute(f"CREATE TABLE main.identity AS {sql}")
+                    else:
+                        kind = "TABLE" if name in stored else "VIEW"
+                        cur.execute(f"CREATE TEMP {kind} {name} AS {sql}")
+                        made.append((kind, name))
+                for kind, name in reversed(made):
+                    cur.execute(f"DROP {kind} {name}")
+            finally:
+                cur.close()
+            self._has_identity = True
+
+    def _connection(self, view: str) -> duckdb.DuckDBPyConnection:
+        if view not in VIEWS:
+            raise UserError(f"unknown view {view!r}; accepted: {', '.join(VIEWS)}")
+        with self._lock:
+            if view not in self._cons:
+                try:
+                    self._cons[view] = self._build(view)
+                except duckdb.OutOfMemoryException as exc:
+                    raise UserError(f"DuckDB ran out of memory building the {view} view of {self.path} "
+                                    f"({str(exc).splitlines()[0][:160]}); raise {MEMORY_ENV} (now "
+                                    f"{self.limits.memory_limit}) or free room in the temp directory") from None
+                except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                    raise DataError(f"{self.path}: a Parquet file cannot be read "
+                                    f"({str(exc).splitlines()[0][:160]}); the world is damaged — regenerate it") from None
+            return self._cons[view]
+
+    def _build(self, view: str) -> duckdb.DuckDBPyConnection:
+        """A cursor whose names resolve to the view's relations, built now; nothing half-built is
+        kept when a step fails (a later call starts the view afresh)."""
+        db = self._database()
+        if view in ("cdp", "hybrid"):
+            self._identity(db)
+        if self._shared_with_cdp(view):
+            self._connection("cdp")
+        cur = db.cursor()
+        try:
+            _settings(cur)
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS v_{view}")
+            cur.execute(f"SET search_path = 'v_{view},main'")
+            self._install(cur, view)
+            self._schemas[view] = self._make_schema(view, cur)
+        except BaseException:
+            try:
+                cur.execute(f"DROP SCHEMA IF EXISTS v_{view} CASCADE")
+            finally:
+                cur.close()
+            raise
+        return cur
+
+    def _shared_with_cdp(self, view: str) -> tuple[str, ...]:
+        """Relations the view defines exactly as the CDP view does (the hybrid's profiles and
+        events): read from the cdp view's tables rather than computed and stored twice."""
+        if view != "hybrid":
+            return ()
+        return tuple(r for r in RELATIONS
+                     if relation_sql(view, r, self._layout) == relation_sql("cdp", r, self._layout))
+
+    def _install(self, con: duckdb.DuckDBPyConnection, view: str) -> None:
+        """The view's relations as tables in its schema (spilled by DuckDB when over the limit);
+        helpers as temporary views, the shared ones as temporary tables, dropped afterwards."""
+        shared = self._shared_with_cdp(view)
+        for name in shared:
+            con.execute(f"CREATE VIEW v_{view}.{name} AS SELECT * FROM v_cdp.{name}")
+        helpers = []
+        for name, sql in relation_ctes(view, self._layout, tuple(r for r in RELATIONS if r not in shared)):
+            if name in RELATIONS:
+                con.execute(f"CREATE TABLE v_{view}.{name} AS {sql}")
+            else:
+                kind = "TABLE" if name in _MATERIALISE else "VIEW"
+                con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
+                helpers.append((kind, name))
+        for kind, name in reversed(helpers):
+            con.execute(f"DROP {kind} {name}")
+
+    def _make_schema(self, view: str, con: duckdb.DuckDBPyConnection) -> ViewSchema:
+        names = [r[0] for r in con.execute("SELECT DISTINCT field FROM v_fields WHERE field IS NOT NULL ORDER BY 1").fetchall()]
+        b2b = con.execute("SELECT COUNT(*) > 0 FROM main.accounts").fetchone()[0]
+        kw = {"event_types": self.config.crm_event_types} if view == "crm" else {}
+        return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True,
+                          has_accounts=bool(b2b), **kw)
+
+    def identity(self) -> pd.DataFrame:
+        """The identity table resolved in SQL (identifier_type, identifier, profile_id, link_time,
+        root_type, first_seen), sorted; small next to the events (one row per identifier)."""
+        db = self._database()
+        self._identity(db)
+        with self._lock:
+            cur = db.cursor()
+            try:
+                _settings(cur)
+                return cur.execute("SELECT * FROM main.identity ORDER BY identifier_type, identifier").df()
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        """Close the database and delete its spill folder (also done when the engine is collected)."""
+        self._finalizer()
+
+
+def _settings(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout
+    con.execute("SET merge_join_threshold = 0")  # members_at's range join as an IEJoin (see views.Engine)
+
+
+def _release(state: dict[str, Any], cons: dict[str, duckdb.DuckDBPyConnection]) -> None:
+    for cur in list(cons.values()):
+        try:
+            cur.close()
+        except duckdb.Error:
+            pass
+    cons.clear()
+    if state.get("db") is not None:
+        try:
+            state["db"].close()
+        except duckdb.Error:
+            pass
+        state["db"] = None
+    if state.get("tmp"):
+        shutil.rmtree(state["tmp"], ignore_errors=True)
+        state["tmp"] = None
+
+
+__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "is_world_folder", "part_files"]

@@ -106,3 +106,20 @@ def test_room_detection_is_not_vacuous():
     assert RANK[room("core.measures.stats")] > RANK[room("core.engine.rules")]
     tree_imports = imports_of(ROOT / "core" / "advice" / "scenario.py")
     assert any(room(i) == "core.measures" for i in tree_imports)
+
+
+#: The command line's shared helpers (not commands): every command may import these, and only these.
+CLI_SHARED = {"core.cli", "core.cli.args", "core.cli.worldmeta", "core.cli.main"}
+
+
+def test_no_command_imports_another_command():
+    """Each subcommand is one module a reader follows from ``register`` to ``run``; what several need
+    (argument parsing, what a world folder recorded) lives in core/cli/args.py and worldmeta.py."""
+    commands = {module_name(p) for p in (ROOT / "core" / "cli").glob("*.py")} - CLI_SHARED
+    assert len(commands) >= 10, commands  # the detection sees the commands
+    for path in (ROOT / "core" / "cli").glob("*.py"):
+        me = module_name(path)
+        if me in CLI_SHARED:
+            continue
+        others = {m for m in imports_of(path) if m in commands and m != me}
+        assert not others, f"{me} imports the command(s) {sorted(others)}; move what they share to core/cli/args.py"

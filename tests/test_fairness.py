@@ -182,7 +182,7 @@ BEHAVIOUR_COLUMNS = ["event_id", "person_id", "ts", "channel", "event_type", "pa
 
 def _world_variants(preset: str, seed: int) -> dict[str, object]:
     from core.advice.stacks import stack_settings, stacks_for
-    from core.cli.stacks import world_part
+    from core.cli.worldmeta import world_part
     from synthetic.config import apply_overrides
     from synthetic.generator import generate
     from synthetic.presets import preset_config

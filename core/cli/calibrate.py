@@ -12,10 +12,10 @@ from core.errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from synthetic.presets import PRESETS
+    from synthetic.preset_names import PRESET_NAMES
 
     p = sub.add_parser("calibrate", help="the calibration sheet: each anchor's source, band, the world's value and whether it is inside")
-    p.add_argument("--preset", default="b2c-retail", help=f"one of: {', '.join(PRESETS)} (default b2c-retail)")
+    p.add_argument("--preset", default="b2c-retail", help=f"one of: {', '.join(PRESET_NAMES)} (default b2c-retail)")
     p.add_argument("--people", type=int, default=6_000, help="people in the world (default 6000)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--json", action="store_true", help='print JSON: {"preset", "anchors": [{"name", "source", "low", "high", "value", "within"}]}')

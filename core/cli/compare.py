@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from core.cli.generate import parse_number as _number, parse_sets
+from core.cli.args import parse_number as _number, parse_sets
 from core.jsonsafe import json_safe
 
 
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
                    help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's activation and "
                         "sending knobs; --set still overrides single knobs; a world's recorded ops apply otherwise")
-    from core.cli.stacks import add_stack_argument
+    from core.cli.args import add_stack_argument
 
     add_stack_argument(p)
     p.add_argument("--yardstick", default="latent", help="what truth is: latent (default), crm-rule or cdp-rule")
@@ -62,7 +62,7 @@ def run_compare(args: argparse.Namespace) -> int:
     ops = {**recorded_ops(args.world), **parse_ops(args.ops)}
     applied = {k: v for k, v in ops_settings(ops).items() if k not in world_knobs}  # the world's part is already in it
     from core.advice.stacks import parse_stacks, stack_keys, stack_settings
-    from core.cli.stacks import check_world_matches, recorded_stacks
+    from core.cli.worldmeta import check_world_matches, recorded_stacks
 
     given = parse_stacks(args.stack)
     check_world_matches(given, _settings_from_world(world), args.world)

@@ -4,20 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from core.errors import UserError
-
-
-def parse_sets(pairs: list[str] | None) -> dict[str, str]:
-    """``key=value`` strings → dict, with a clear message for anything else."""
-    out: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set expects key=value (got {pair!r})")
-        out[key.strip()] = value.strip()
-    return out
+from core.cli.args import parse_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
                    help="how well a side is run: crm=well-run|default|poorly-run, cdp=… (repeatable); sets that "
                         "side's world knobs and is recorded in world.json, where compare applies the rest")
-    from core.cli.stacks import add_stack_argument
+    from core.cli.args import add_stack_argument
 
     add_stack_argument(p)
     p.add_argument("--out", required=True, help="output folder")
@@ -45,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Stream the world to ``--out`` unit by unit, so memory stays flat however many people."""
     from core.advice.ops import ops_settings, parse_ops
     from core.advice.stacks import parse_stacks, stack_settings
-    from core.cli.stacks import record_meta, world_part
+    from core.cli.worldmeta import record_meta, world_part
     from synthetic import preset_config
     from synthetic.io import generate_to_folder
 
@@ -65,15 +53,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_number(text: str) -> Any:
-    """A ``--set`` value as bool, int or float when it reads as one, else the text."""
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from core.cli.args import check_as_of, read_rule_file
 from core.errors import UserError
 
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", help="ISO time (default: the end of the world's period)")
     p.add_argument("--out", help="CSV file to write (default: stdout)")
     p.add_argument("--sql", action="store_true", help="print the compiled SQL instead of members")
-    from core.cli.stacks import add_stack_argument
+    from core.cli.args import add_stack_argument
 
     add_stack_argument(p)
     p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
@@ -26,26 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "in-process, reading a generated world's Parquet files out of core within "
                         "AUDLAB_DUCKDB_MEMORY, default 2GB; spark: a local Spark session over the same files)")
     p.set_defaults(func=run)
-
-
-def read_rule_file(path: str):
-    """The parsed rule; the rules module refuses a file over its size limit before reading it."""
-    from core.engine.rules import read_rule_file as read
-
-    return read(path)
-
-
-def check_as_of(as_of, start, end) -> None:
-    """An --as-of outside the world's period would answer with an empty list that looks like a
-    result; say so instead (no system has data about a time outside what it observed)."""
-    if as_of is None:
-        return
-    from core.engine.views import _utc
-
-    t = _utc(as_of)
-    if not start <= t <= end:
-        raise UserError(f"--as-of {as_of} is outside the world's period; accepted: a time from "
-                        f"{start:%Y-%m-%dT%H:%M}Z to {end:%Y-%m-%dT%H:%M}Z")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if is_observed(world) and args.view == "truth":
         raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
                         "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
-    from core.cli.stacks import stack_engine_config
+    from core.cli.worldmeta import stack_engine_config
 
     engine = Engine(world, stack_engine_config(args.world, args.stack))
     if args.sql:
@@ -92,7 +73,7 @@ def _run_folder(args: argparse.Namespace, rule) -> int:
     """A generated world evaluated out of core: the world's tables stay Parquet files, identity is
     resolved in SQL, and DuckDB spills past its memory limit (``AUDLAB_DUCKDB_MEMORY``), so the
     process holds the answer, not the world (core/engine/folder.py)."""
-    from core.cli.stacks import stack_engine_config
+    from core.cli.worldmeta import stack_engine_config
     from core.engine.folder import FolderEngine
     from core.present.export import to_safe_csv
 

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from core.cli.generate import parse_number as _number, parse_sets
+from core.cli.args import parse_number as _number, parse_sets
 from core.errors import DataError
 from core.jsonsafe import json_safe
 
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any knob (world, identity, activation, campaign)")
     s.add_argument("--ops", action="append", metavar="SIDE=LEVEL",
                    help="crm=well-run|default|poorly-run or cdp=... (repeatable): that side's knobs; --set overrides single knobs")
-    from core.cli.stacks import add_stack_argument
+    from core.cli.args import add_stack_argument
 
     add_stack_argument(s)
     s.add_argument("--repeats", type=_positive_int, metavar="N",

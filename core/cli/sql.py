@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cli.members import read_rule_file
+    from core.cli.args import read_rule_file
     from core.engine.portable import portable_sql
 
     rule = read_rule_file(args.rule)

@@ -69,7 +69,9 @@ class Behaviour:
 
     base_sessions_per_week: float = knob(0.8, 0, 50, "Sessions per week of a person who is not in market.", "behaviour")
     in_market_sessions_per_day: float = knob(1.2, 0, 50, "Extra sessions per day while in market, at full intent strength.", "behaviour")
-    episodes_per_year: float = knob(4.0, 0, 52, "In-market episodes a person (or account) starts per year.", "behaviour")
+    # up to daily: a wholesale or subscription buyer orders several times a week (issue 21's line-item
+    # log: purchases per buyer per week beyond what 52 a year can reach)
+    episodes_per_year: float = knob(4.0, 0, 365, "In-market episodes a person (or account) starts per year.", "behaviour")
     episode_days: float = knob(6.0, 0.5, 365, "Median length of an in-market episode, in days.", "behaviour")
     pages_per_session: float = knob(4.0, 1, 30, "Mean page views per session.", "behaviour")
     lifetime_days: float = knob(240.0, 7, 3650, "Mean days before a customer lapses and stops visiting (churn).", "behaviour")

@@ -74,7 +74,9 @@ TARGETS: tuple[Target, ...] = (
     Target("rate:purchase_rate", "users who purchased", ("episodes_per_year",)),
     Target("rate:purchases_per_buyer_week", "purchases per buyer per week", ("episodes_per_year",),
            unless="rate:purchase_rate"),
-    Target("rate:identified_event_share", "identified events", ("identified_share",)),
+    # logged-in browsing is the business (login_share); whether a tag identifies a login is the CDP's
+    # ops (identified_share): an export's identified share is mostly the first, so it moves first
+    Target("rate:identified_event_share", "identified events", ("login_share", "identified_share"), "chain"),
     Target("rate:multi_device_share", "identified users on 2+ devices", ("devices_per_person",)),
     Target("rate:ad_clicks_per_session", "ad clicks per session", ("ad_click_share",)),
     Target("per_user_week:email_open", "e-mail opens per user per week", ("email_open_rate",)),

@@ -292,7 +292,10 @@ def test_compare_sets_two_scenarios_side_by_side_and_names_a_bad_link(server, br
     assert texts(browser, "h1")[0] == "Compare two scenarios"
     main = browser.find_element(By.CSS_SELECTOR, "[data-testid='stMain']").text
     assert "CRM product: HubSpot active lists → Sales CRM with nightly imports" in main, main
-    assert "makes more money" in main and "Episodes reached in time, A → B: CRM segment" in main, main
+    # which side makes more money is the world's answer (here both may tie on the CDP's best model);
+    # the page must say one or the other, and where the reach moved
+    assert ("makes more money" in main or "make the same true net value" in main), main
+    assert "Episodes reached in time, A → B: CRM segment" in main, main
     assert "Glossary" in browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
     assert "stack_crm=sales-crm-nightly-import" in query(browser)["b"]  # the comparison is in the page's link
 

@@ -212,7 +212,8 @@ class FolderEngine(Engine):
                 for name, (sql, _) in tables.items():
                     db.execute(f"CREATE VIEW main.{name} AS {sql}")
                 columns = tables["events"][1]
-                self._layout = Layout(crm_received="crm_received_at" in columns, has_person="person_id" in columns)
+                self._layout = Layout(crm_received="crm_received_at" in columns, has_person="person_id" in columns,
+                                      crm_identify="crm_identify_email" in columns)
             return self._state["db"]
 
     def _identity(self, db: duckdb.DuckDBPyConnection) -> None:

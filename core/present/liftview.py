@@ -101,6 +101,14 @@ def _share(x: Any) -> str:
     return f"{v:.0%}"
 
 
+def _right_share(share: float | None) -> str:
+    """'7 times in 10 (68%)' — the exact share beside the rounded picture, once (small shares are already
+    said as a percentage)."""
+    words = times_in_ten(share)
+    v = _finite(share)
+    return words if v is None or "%" in words else f"{words} ({_share(v)})"
+
+
 def times_in_ten(share: float | None) -> str:
     """'8 times in 10' for a share a room can picture; small and large shares as percentages."""
     v = _finite(share)
@@ -276,8 +284,7 @@ class ComparisonView:
         win, lose = (self.a, self.b) if s.true_winner == self.a else (self.b, self.a)
         return (f"{_cap(the(win))} truly adds {money(abs(s.true_diff))} more incremental revenue than {the(lose)}. "
                 f"Over {s.measurable:,} repeated tests with a {s.holdout_share:.0%} holdout, the measured comparison "
-                f"was significant and right {times_in_ten(s.significant_right_share)} "
-                f"({_share(s.significant_right_share)}), significant and wrong in {_share(s.significant_wrong_share)} "
+                f"was significant and right {_right_share(s.significant_right_share)}, significant and wrong in {_share(s.significant_wrong_share)} "
                 f"and inconclusive in {_share(s.inconclusive_share)}; its sign alone pointed to {the(win)} in "
                 f"{_share(s.right_winner_share)}.")
 

@@ -16,16 +16,14 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.bench_ws_load import MemorySampler, load_average  # noqa: E402
+from bench.bench_ws_load import load_average, served_app  # noqa: E402
 from core.present.workshop import STEPS  # noqa: E402
-from scripts.browser import free_port, wait_healthy  # noqa: E402
-from scripts.stclient import Session, start_streamlit  # noqa: E402
+from scripts.stclient import Session  # noqa: E402
 
 
 async def facilitate(url: str, people: int, limit_s: float) -> dict:
@@ -63,24 +61,10 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=900.0, help="seconds allowed for the preparation and each step")
     parser.add_argument("--json", help="write the report to this file")
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = Path(tempfile.mkstemp(prefix="facilitator-", suffix=".log")[1])
-    server = start_streamlit(ROOT / "app.py", port, log)
-    sampler = MemorySampler(server.pid)
-    sampler.start()
-    try:
-        if not wait_healthy(url, timeout=120):
-            raise SystemExit(f"streamlit did not become healthy; see {log}")
+    with served_app("facilitator") as (url, sampler):
         report = asyncio.run(facilitate(url, args.people, args.limit))
         report["load_average_end"] = round(load_average(), 1)
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except Exception:
-            server.kill()
-        peak = sampler.stop()
+    peak, log = sampler.peak_kb, sampler.log
     report.update({"people": args.people, "server_peak_gb": round(peak / 1024 ** 2, 2), "server_log": str(log),
                    "slowest_step_s": max((s["total_s"] for s in report["steps"]), default=None)})
     print(json.dumps(report, indent=2))

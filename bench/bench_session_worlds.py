@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,14 +31,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.bench_ws_load import MemorySampler, load_average  # noqa: E402
-from core.advice.ops import GOOD_CRM, POOR_CRM, POORLY_RUN, WELL_RUN  # noqa: E402
+from bench.bench_ws_load import load_average, served_app  # noqa: E402
 from core.advice.scenario import Scenario, default_play  # noqa: E402
 from core.present.stackview import with_stack  # noqa: E402
 from core.present.urlstate import encode  # noqa: E402
 from core.present.workshop import STEPS as WORKSHOP  # noqa: E402
-from scripts.browser import free_port, wait_healthy  # noqa: E402
-from scripts.stclient import Session, start_streamlit  # noqa: E402
+from scripts.stclient import Session  # noqa: E402
 
 STACKS = (("crm", "hubspot-active-lists"), ("cdp", "segment-realtime"), ("cdp", "segment-batch"),
           ("crm", "sales-crm-nightly-import"), ("cdp", "posthog-cohorts"), ("cdp", "hightouch-hourly"))
@@ -123,28 +120,14 @@ async def walk(url: str, steps: list[tuple[str, str, str]], step_timeout: float)
 
 
 def run_once(args, hogs: int) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = Path(tempfile.mkstemp(prefix="session-worlds-", suffix=".log")[1])
     os.environ["AUDIENCE_LAB_WORLDS_MB"] = str(args.worlds_mb)
-    server = start_streamlit(ROOT / "app.py", port, log)
-    sampler = MemorySampler(server.pid)
-    sampler.start()
-    try:
-        if not wait_healthy(url, timeout=120):
-            raise SystemExit(f"streamlit did not become healthy; see {log}")
+    with served_app("session-worlds") as (url, sampler):
         with Hogs(hogs):
             t0 = time.perf_counter()
             steps = asyncio.run(walk(url, plan(args.people, args.days), args.step_timeout))
             wall = time.perf_counter() - t0
             load = load_average()
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except Exception:
-            server.kill()
-        peak = sampler.stop()
+    peak, log = sampler.peak_kb, sampler.log
     secs = [s["seconds"] for s in steps if s["status"] == "ok"]
     slowest = max(steps, key=lambda s: s["seconds"]) if steps else None
     return {"hogs": hogs, "people": args.people, "worlds_mb": args.worlds_mb, "steps": len(steps),

@@ -28,6 +28,7 @@ session, loopback only. Not part of CI (figures depend on the machine).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import json
 import os
@@ -159,6 +160,31 @@ class MemorySampler(threading.Thread):
         self._halt.set()
         self.join(5)
         return max(self.peak_kb, _status_kb(self.pid, "VmHWM"))
+
+
+@contextlib.contextmanager
+def served_app(prefix: str):
+    """A dashboard server on a free 127.0.0.1 port with its memory sampled: yields ``(url, sampler)``,
+    then stops the server (TERM, KILL after 20 s) and the sampler (``sampler.peak_kb`` is the tree's peak).
+    Every bench that drives the server goes through here, so each one starts and stops it the same way."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")[1])
+    server = start_streamlit(ROOT / "app.py", port, log)
+    sampler = MemorySampler(server.pid)
+    sampler.start()
+    try:
+        if not wait_healthy(url, timeout=120):
+            raise SystemExit(f"streamlit did not become healthy; see {log}")
+        yield url, sampler
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except Exception:
+            server.kill()
+        sampler.peak_kb = sampler.stop()
+        sampler.log = log
 
 
 # --------------------------------------------------------------------------- sessions

@@ -42,7 +42,7 @@ import pandas as pd
 
 from core.errors import DataError, UserError
 from core.engine.identity_sql import register_duckdb, resolution_ctes
-from core.engine.views import _MATERIALISE, VIEWS, Engine, EngineConfig, field_type
+from core.engine.views import VIEWS, Engine, EngineConfig, field_type, install_relations
 from core.engine.schema import ViewSchema
 from core.engine.viewsql import RELATIONS, Layout, materialised, relation_ctes, relation_sql
 
@@ -293,16 +293,8 @@ class FolderEngine(Engine):
         shared = self._shared_with_cdp(view)
         for name in shared:
             con.execute(f"CREATE VIEW v_{view}.{name} AS SELECT * FROM v_cdp.{name}")
-        helpers = []
-        for name, sql in relation_ctes(view, self._layout, tuple(r for r in RELATIONS if r not in shared)):
-            if name in RELATIONS:
-                con.execute(f"CREATE TABLE v_{view}.{name} AS {sql}")
-            else:
-                kind = "TABLE" if name in _MATERIALISE else "VIEW"
-                con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
-                helpers.append((kind, name))
-        for kind, name in reversed(helpers):
-            con.execute(f"DROP {kind} {name}")
+        install_relations(con, relation_ctes(view, self._layout, tuple(r for r in RELATIONS if r not in shared)),
+                          prefix=f"v_{view}.")
 
     def _make_schema(self, view: str, con: duckdb.DuckDBPyConnection) -> ViewSchema:
         names = [r[0] for r in con.execute("SELECT DISTINCT field FROM v_fields WHERE field IS NOT NULL ORDER BY 1").fetchall()]

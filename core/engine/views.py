@@ -42,7 +42,7 @@ from core.engine.schema import ViewSchema
 from core.engine.setcompile import compile_at, compile_pairs
 from core.engine.sqlcompile import compile_change_points, explain_sql
 from core.engine.viewsql import (
-    CRM_EVENT_TYPES, CRM_IDENTIFYING_TYPES, RELATIONS, TABLES_OF, Layout, relation_ctes, relation_sql, with_clause,
+    CRM_EVENT_TYPES, RELATIONS, TABLES_OF, Layout, relation_ctes, relation_sql, with_clause,
 )
 from synthetic.world import World
 
@@ -101,6 +101,22 @@ def identity_table(resolution: Resolution) -> pd.DataFrame:
     """The identity table of the world layout: identifier_type, identifier, profile_id, link_time,
     root_type, first_seen (one row per identifier the CDP has seen)."""
     return resolution.identifiers
+
+
+def install_relations(con: duckdb.DuckDBPyConnection, ctes, prefix: str = "") -> None:
+    """Run a view's statements in order: the three relations as tables (named ``prefix + name``),
+    helpers as temporary views — the ones two relations read as temporary tables — dropped at the end.
+    Shared by the in-memory engine and the folder engine (:mod:`core.engine.folder`)."""
+    helpers = []
+    for name, sql in ctes:
+        if name in RELATIONS:
+            con.execute(f"CREATE TABLE {prefix}{name} AS {sql}")
+        else:
+            kind = "TABLE" if name in _MATERIALISE else "VIEW"
+            con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
+            helpers.append((kind, name))
+    for kind, name in reversed(helpers):
+        con.execute(f"DROP {kind} {name}")
 
 
 class Engine:
@@ -162,16 +178,7 @@ class Engine:
         tables = TABLES_OF[view]
         for name in tables:
             con.register(name, self._table(name))
-        helpers = []
-        for name, sql in relation_ctes(view, world_layout(self.world)):
-            if name in RELATIONS:
-                con.execute(f"CREATE TABLE {name} AS {sql}")
-            else:
-                kind = "TABLE" if name in _MATERIALISE else "VIEW"
-                con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
-                helpers.append((kind, name))
-        for kind, name in reversed(helpers):
-            con.execute(f"DROP {kind} {name}")
+        install_relations(con, relation_ctes(view, world_layout(self.world)))
         for name in tables:
             con.unregister(name)
 

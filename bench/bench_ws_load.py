@@ -172,6 +172,7 @@ def served_app(prefix: str):
     log = Path(tempfile.mkstemp(prefix=f"{prefix}-", suffix=".log")[1])
     server = start_streamlit(ROOT / "app.py", port, log)
     sampler = MemorySampler(server.pid)
+    sampler.log = log  # the server's log; ``sampler.pid`` is the server's pid
     sampler.start()
     try:
         if not wait_healthy(url, timeout=120):
@@ -184,7 +185,6 @@ def served_app(prefix: str):
         except Exception:
             server.kill()
         sampler.peak_kb = sampler.stop()
-        sampler.log = log
 
 
 # --------------------------------------------------------------------------- sessions
@@ -298,22 +298,15 @@ def summarise(steps: list[Step], n: int, steps_per_session: int = len(STEPS)) ->
 
 
 def run_count(n: int, args) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = Path(tempfile.mkstemp(prefix="ws-load-", suffix=".log")[1])
-    server = start_streamlit(ROOT / "app.py", port, log)
-    sampler = MemorySampler(server.pid)
-    sampler.start()
-    try:
-        if not wait_healthy(url, timeout=120):
-            raise SystemExit(f"streamlit did not become healthy; see {log}")
+    with served_app("ws-load") as (url, sampler):
+        log, pid = sampler.log, sampler.pid
         warm = asyncio.run(warm_up(url, args)) if args.warm else None
-        profiler = _start_profiler(server.pid, args.py_spy) if args.py_spy else None
-        cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), tree_cpu_seconds(server.pid), time.perf_counter()
+        profiler = _start_profiler(pid, args.py_spy) if args.py_spy else None
+        cpu0, server_cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), tree_cpu_seconds(pid), time.perf_counter()
         loads_before = len(sampler.loads)
-        steps = asyncio.run(all_sessions(url, n, args, server.pid))
+        steps = asyncio.run(all_sessions(url, n, args, pid))
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
+        server_cpu = tree_cpu_seconds(pid) - server_cpu0
         loads = sampler.loads[loads_before:] or [load_average()]
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -333,14 +326,7 @@ def run_count(n: int, args) -> dict:
             with open(args.steps_out, "a") as fh:
                 for s in steps:
                     fh.write(json.dumps({"sessions": n, "worlds": args.worlds, **asdict(s)}) + "\n")
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except Exception:
-            server.kill()
-        report_peak = sampler.stop()
-    report["server_peak_gb"] = round(report_peak / 1024 ** 2, 2)
+    report["server_peak_gb"] = round(sampler.peak_kb / 1024 ** 2, 2)
     report["server_peak_processes_mb"] = sampler.peak_parts
     report["server_log"] = str(log)
     return report

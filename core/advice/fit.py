@@ -34,7 +34,7 @@ import pandas as pd
 from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HYGIENE, TRACKING_LEVELS,  # noqa: F401
                                  YES_NO, AnswerError, Answers, answers_from_profile)
 from core.advice.costs import BASELINE, COST_SOURCES, FTE_NEEDED, MARKETER_FTE, tco, tco_totals  # noqa: F401
-from core.advice.horizon import MODELS, Net, best_of, net_over_horizon, priors, steady_scale
+from core.advice.horizon import MODELS, Net, best_of, measured_net, net_over_horizon, priors, steady_scale
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
 from core.advice.stacks import stack_keys, stack_settings
@@ -272,16 +272,7 @@ def measured_route(answers: Answers, play_money: Mapping[str, Mapping[str, Any]]
     """
     volume = answers.monthly_active_customers / answers.sim_people
 
-    def estimate(m: str) -> tuple[float, float] | None:
-        x = play_money[m]
-        if x["sends"] == 0:
-            return 0.0, 0.0
-        if x["measured_revenue"] is None or x["measured_revenue_low"] is None or x["measured_revenue_high"] is None:
-            return None
-        se = (x["measured_revenue_high"] - x["measured_revenue_low"]) / (2 * Z95)
-        return x["measured_revenue"] - x["send_cost"] - x["fatigue_cost"], se
-
-    crm, hyb = estimate("crm"), estimate("hybrid")
+    crm, hyb = measured_net(play_money["crm"]), measured_net(play_money["hybrid"])
     if crm is None or hyb is None:
         return "crm"
     diff = hyb[0] - crm[0]

@@ -192,6 +192,11 @@ def _text(out: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _by_model(values: dict[str, float]) -> str:
+    """``crm 1,234, cdp 2,345``: one money figure per model, as every verdict line prints them."""
+    return ", ".join(f"{m} {v:,.0f}" for m, v in values.items())
+
+
 def _sensitivity_text(band: list[dict]) -> list[str]:
     """The off-target sensitivity band (issue 18): the verdict when a message to someone without an
     open need does nothing, what Hillstrom measured, or twice that."""
@@ -199,8 +204,7 @@ def _sensitivity_text(band: list[dict]) -> list[str]:
         return []
     lines = ["", "If a message moves people without an open need (true net value; Hillstrom's untargeted e-mail = 1×)"]
     for b in band:
-        vals = ", ".join(f"{m} {v:,.0f}" for m, v in b["true_net_value"].items())
-        lines.append(f"  {b['scale']:.0f}× Hillstrom  {vals}  → {b['winner']}")
+        lines.append(f"  {b['scale']:.0f}× Hillstrom  {_by_model(b['true_net_value'])}  → {b['winner']}")
     return lines
 
 
@@ -210,8 +214,7 @@ def _need_lines(rows: list[dict]) -> list[str]:
         return []
     out = ["", "Need on trial: true net value when a message helps only people with this need"]
     for r in rows:
-        vals = ", ".join(f"{m} {v:,.0f}" for m, v in r["net_value"].items())
-        out.append(f"  {r['need']:10} {vals}  → {r['winner']}")
+        out.append(f"  {r['need']:10} {_by_model(r['net_value'])}  → {r['winner']}")
     return out
 
 

@@ -17,6 +17,9 @@ import pandas as pd
 from synthetic.errors import ConfigError
 
 MONTH_DAYS = 365.25 / 12
+#: Largest world a config may ask for: issue 22's 10M-person world, streamed to Parquet part by part
+#: (`generate --out`); only a folder engine (DuckDB out of core, Spark) can read one that size.
+MAX_PEOPLE = 10_000_000
 GENERATOR_VERSION = "3.0.0"  # 3: one random stream per subsystem, logins apart from identify (issue 19)
 
 
@@ -174,8 +177,8 @@ def validate(config: WorldConfig) -> WorldConfig:
 
     if config.preset not in PRESETS:
         raise ConfigError(f"unknown preset {config.preset!r}; accepted: {', '.join(PRESETS)}")
-    if isinstance(config.people, bool) or not isinstance(config.people, int) or not 1 <= config.people <= 5_000_000:
-        raise ConfigError(f"people must be a whole number from 1 to 5000000 (got {config.people!r})")
+    if isinstance(config.people, bool) or not isinstance(config.people, int) or not 1 <= config.people <= MAX_PEOPLE:
+        raise ConfigError(f"people must be a whole number from 1 to {MAX_PEOPLE} (got {config.people!r})")
     if isinstance(config.days, bool) or not isinstance(config.days, int) or not 7 <= config.days <= 730:
         raise ConfigError(f"days must be a whole number from 7 to 730 (got {config.days!r})")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int) or not 0 <= config.seed < 2**32:

@@ -67,7 +67,7 @@ def test_generate_replaces_an_existing_world(tmp_path, capsys):
     (["--set", "coverage_web=1.5"], ["coverage_web", "between 0 and 1", "1.5"]),
     (["--set", "coverage_web=lots"], ["coverage_web", "number", "'lots'"]),
     (["--set", "coverage_web"], ["key=value", "coverage_web"]),
-    (["--people", "-5"], ["people", "1 to 5000000", "-5"]),
+    (["--people", "-5"], ["people", "1 to 10000000", "-5"]),
     (["--people", "many"], ["--people", "'many'"]),
     (["--days", "3"], ["days", "7 to 730", "3"]),
     (["--seed", "-1"], ["seed", "0 to 4294967295"]),

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.engine.folder import is_world_folder
+    from core.engine.folder import folder_kind
     from core.engine.views import Engine
     from core.ingest import is_observed, open_world
     from core.present.export import to_safe_csv
@@ -38,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
     rule = read_rule_file(args.rule)
     if args.engine == "spark" and not args.sql:
         return _run_spark(args, rule)  # Spark reads the Parquet files itself: no pandas copy here
-    world = None if is_world_folder(args.world) else open_world(args.world)
-    if world is None:  # a generated world: DuckDB reads its Parquet files, within its memory limit
+    kind = folder_kind(args.world)
+    if kind == "observed" and args.view == "truth":
+        raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
+                        "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
+    if kind is not None:  # DuckDB reads the world's Parquet files, within its memory limit
         return _run_folder(args, rule)
+    world = open_world(args.world)
     if is_observed(world) and args.view == "truth":
         raise UserError(f"{args.world} holds imported data, which has no ground truth, so it has no truth view; "
                         "use --view cdp, crm or hybrid (or build a twin with 'audience-lab twin')")
@@ -70,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_folder(args: argparse.Namespace, rule) -> int:
-    """A generated world evaluated out of core: the world's tables stay Parquet files, identity is
-    resolved in SQL, and DuckDB spills past its memory limit (``AUDLAB_DUCKDB_MEMORY``), so the
+    """A generated or imported world evaluated out of core: the world's tables stay Parquet files,
+    identity is resolved in SQL, and DuckDB spills past its memory limit (``AUDLAB_DUCKDB_MEMORY``), so the
     process holds the answer, not the world (core/engine/folder.py)."""
     from core.cli.worldmeta import stack_engine_config
     from core.engine.folder import FolderEngine
@@ -84,6 +88,14 @@ def _run_folder(args: argparse.Namespace, rule) -> int:
             return 0
         check_as_of(args.as_of, engine.world.start, engine.world.end)
         members = engine.members(rule, args.view, args.as_of)
+        if engine.kind == "observed":  # no true persons: each member by the identifier a person knows
+            import pandas as pd
+
+            from core.measures.observed import member_source_ids
+
+            out = pd.DataFrame({"subject_id": members["subject_id"].to_numpy(),
+                                "user_id": member_source_ids(engine, args.view, members["subject_id"]).to_numpy()})
+            return _emit(args, to_safe_csv(out), len(out))
     finally:
         engine.close()
     id_col = {"crm": "contact_id", "cdp": "profile_id", "hybrid": "profile_id"}.get(args.view)

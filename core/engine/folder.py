@@ -130,6 +130,124 @@ def _table_sql(root: Path, name: str) -> tuple[str, list[str]]:
     return f"SELECT * FROM {source}", schema.names
 
 
+#: An imported (observed) world's files (docs/import.md; written by ``core.ingest``): one Parquet file
+#: per table, no ground truth. The engine reads only these and the period in world.json.
+OBSERVED_FILES = {"events": "events.parquet", "crm_changes": "crm_changes.parquet", "contacts": "contacts.parquet"}
+_OBSERVED_EVENTS = ("ts", "channel", "event_type", "page", "value", "anonymous_id", "user_id", "email",
+                    "received_at", "session_id")
+_TRUTH_TABLES = ("people", "accounts", "traits", "intent")  # empty in an observed world: it has no truth
+
+
+def _observed_table_sql(root: Path, name: str) -> tuple[str, list[str]]:
+    """An observed world's table as the engine's contract: the SQL twin of
+    ``core.ingest.observed.read_observed`` (event ids in file order, ``received_at`` defaulting to the
+    event time, no ``person_id`` on events — that absence is how "no truth" reads to the views —
+    and CRM changes with a null person)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    file = root / OBSERVED_FILES[name]
+    if not file.is_file():
+        raise DataError(f"{root} is not a complete observed world: {file.name} is missing (re-run 'audience-lab import')")
+    try:
+        names = pq.read_schema(file).names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise DataError(f"{file} is not a readable Parquet file ({first}); re-run 'audience-lab import'") from None
+    src = f"read_parquet({_literal(file)}, file_row_number = true)"
+    if name == "events":
+        missing = [c for c in _OBSERVED_EVENTS if c not in names]
+        if missing:
+            raise DataError(f"{file} lacks column(s) {', '.join(missing)}; re-run 'audience-lab import'")
+        sql = ("SELECT CAST(file_row_number + 1 AS BIGINT) AS event_id, CAST(ts AS TIMESTAMPTZ) AS ts, "
+               "CAST(channel AS VARCHAR) AS channel, CAST(event_type AS VARCHAR) AS event_type, "
+               "CAST(page AS VARCHAR) AS page, CAST(value AS DOUBLE) AS value, "
+               "CAST(anonymous_id AS VARCHAR) AS anonymous_id, CAST(user_id AS VARCHAR) AS user_id, "
+               "CAST(email AS VARCHAR) AS email, "
+               "COALESCE(CAST(received_at AS TIMESTAMPTZ), CAST(ts AS TIMESTAMPTZ)) AS received_at, "
+               f"session_id FROM {src}")
+        return sql, ["event_id", *_OBSERVED_EVENTS]
+    missing = [c for c in ("contact_id", "field", "value", "effective_at", "recorded_at") if c not in names]
+    if missing:
+        raise DataError(f"{file} lacks column(s) {', '.join(missing)}; re-run 'audience-lab import'")
+    source = "CAST(source AS VARCHAR)" if "source" in names else "'import'"
+    sql = ("SELECT CAST(contact_id AS BIGINT) AS contact_id, CAST(NULL AS BIGINT) AS person_id, "
+           "CAST(field AS VARCHAR) AS field, CAST(value AS VARCHAR) AS value, "
+           "CAST(effective_at AS TIMESTAMPTZ) AS effective_at, CAST(recorded_at AS TIMESTAMPTZ) AS recorded_at, "
+           f"{source} AS source, CAST(file_row_number AS BIGINT) AS seq FROM {src}")
+    return sql, ["contact_id", "person_id", "field", "value", "effective_at", "recorded_at", "source", "seq"]
+
+
+def folder_kind(path: str | os.PathLike) -> str | None:
+    """'synthetic' or 'observed' for a world folder a :class:`FolderEngine` can read; None when it
+    cannot (no readable world.json, an unknown kind, or a path with a wildcard character, which
+    read_parquet would expand — such a folder is read into memory instead)."""
+    if _GLOB & set(str(Path(path).resolve())):
+        return None
+    try:
+        import json
+
+        data = json.loads((Path(path) / "world.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("kind", "synthetic")
+    return kind if kind in ("synthetic", "observed") else None
+
+
+class ObservedFolderWorld:
+    """An imported world folder as the engine sees it: its period and kind from world.json, the CRM
+    contacts (one row per contact, small) loaded on first use; events stay Parquet."""
+
+    kind = "observed"
+    config = None  # nothing here was generated
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        import json
+
+        self.path = Path(path)
+        meta_path = self.path / "world.json"
+        try:
+            self.meta = json.loads(meta_path.read_text())
+            self.start = _utc_ts(self.meta["start"])
+            self.end = _utc_ts(self.meta["end"])
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{meta_path} is not a valid observed-world description ({exc})") from None
+        self._contacts: pd.DataFrame | None = None
+
+    @property
+    def contacts(self) -> pd.DataFrame:
+        if self._contacts is None:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            file = self.path / OBSERVED_FILES["contacts"]
+            try:
+                self._contacts = pq.read_table(file).to_pandas() if file.is_file() else pd.DataFrame()
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{file} is not a readable Parquet table ({str(exc).splitlines()[0][:160]})") from None
+        return self._contacts
+
+    @property
+    def crm_changes(self) -> pd.DataFrame:
+        """The imported CRM changes in pandas (callers that label contacts without a contacts file);
+        one row per recorded field value, small next to the events."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        file = self.path / OBSERVED_FILES["crm_changes"]
+        try:
+            return pq.read_table(file).to_pandas()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{file} is not a readable Parquet table ({str(exc).splitlines()[0][:160]})") from None
+
+
+def _utc_ts(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 class FolderWorld:
     """What the engine needs to know of a world folder without reading its rows: the config, the
     period, the kind. A table read as an attribute (``world.people``) is loaded into pandas on
@@ -185,7 +303,8 @@ class FolderEngine(Engine):
 
     def __init__(self, path: str | os.PathLike, config: EngineConfig | None = None,
                  limits: DuckLimits | None = None) -> None:
-        super().__init__(FolderWorld(path), config)
+        self.kind = folder_kind(path) or "synthetic"  # an unreadable world.json fails in FolderWorld with one line
+        super().__init__(ObservedFolderWorld(path) if self.kind == "observed" else FolderWorld(path), config)
         self.path = Path(path)
         self.limits = (limits or DuckLimits.from_env()).checked()
         self._state: dict[str, Any] = {"db": None, "tmp": None}
@@ -199,7 +318,7 @@ class FolderEngine(Engine):
         """The engine's DuckDB database, with the world's tables as views over its Parquet files."""
         with self._db_lock:
             if self._state["db"] is None:
-                tables = {name: _table_sql(self.path, name) for name in TABLES}  # checks before any DuckDB
+                tables = self._tables()  # every file checked before any DuckDB
                 tmp = tempfile.mkdtemp(prefix="audlab-duck-", dir=self.limits.temp_directory)
                 self._state["tmp"] = tmp
                 db = duckdb.connect(config={"memory_limit": self.limits.memory_limit, "temp_directory": tmp,
@@ -210,11 +329,25 @@ class FolderEngine(Engine):
                 _settings(db)
                 register_duckdb(db)
                 for name, (sql, _) in tables.items():
-                    db.execute(f"CREATE VIEW main.{name} AS {sql}")
+                    if sql is None:  # an observed world's truth tables: empty, with the contract's columns
+                        db.register(f"empty_{name}", _empty_arrow(name))  # (registered names are this cursor's own)
+                        db.execute(f"CREATE TABLE main.{name} AS SELECT * FROM empty_{name}")
+                        db.unregister(f"empty_{name}")
+                    else:
+                        db.execute(f"CREATE VIEW main.{name} AS {sql}")
                 columns = tables["events"][1]
                 self._layout = Layout(crm_received="crm_received_at" in columns, has_person="person_id" in columns,
                                       crm_identify="crm_identify_email" in columns)
             return self._state["db"]
+
+    def _tables(self) -> dict[str, tuple[str | None, list[str]]]:
+        """Each base table as SQL over the folder's files (None: an empty truth table)."""
+        if self.kind != "observed":
+            return {name: _table_sql(self.path, name) for name in TABLES}
+        out: dict[str, tuple[str | None, list[str]]] = {name: (None, []) for name in _TRUTH_TABLES}
+        for name in ("events", "crm_changes"):
+            out[name] = _observed_table_sql(self.path, name)
+        return out
 
     def _identity(self, db: duckdb.DuckDBPyConnection) -> None:
         """Resolve identity in SQL once (``main.identity``); the CDP and the hybrid read it."""
@@ -321,6 +454,13 @@ class FolderEngine(Engine):
         self._finalizer()
 
 
+def _empty_arrow(name: str):
+    """An empty Arrow table with the world contract's columns for ``name`` (synthetic.io.SCHEMAS)."""
+    from synthetic.io import SCHEMAS
+
+    return SCHEMAS[name].empty_table()
+
+
 def _settings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout
@@ -345,4 +485,5 @@ def _release(state: dict[str, Any], cons: dict[str, duckdb.DuckDBPyConnection]) 
         state["tmp"] = None
 
 
-__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "is_world_folder", "part_files"]
+__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "ObservedFolderWorld", "folder_kind",
+           "is_world_folder", "part_files"]

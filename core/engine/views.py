@@ -142,6 +142,11 @@ class Engine:
             self._resolution = resolve(self.world.events, None, self.config.identity)
         return self._resolution
 
+    def identity(self) -> pd.DataFrame:
+        """The identity table (identifier_type, identifier, profile_id, link_time, root_type,
+        first_seen): what a CDP knows of each identifier; the folder engine resolves it in SQL."""
+        return identity_table(self.resolution)
+
     # ------------------------------------------------------------------ views
     def schema(self, view: str) -> ViewSchema:
         self._connection(view)

@@ -30,7 +30,7 @@ def member_source_ids(engine: Engine, view: str, subject_ids: Iterable[int]) -> 
     """Per subject id, the identifier a person recognises (see the module docstring)."""
     subjects = pd.Series(list(subject_ids), dtype="int64")
     if view in ("cdp", "hybrid"):
-        ids = engine.resolution.identifiers
+        ids = engine.identity()  # the folder engine's comes from SQL, never from the events in pandas
         rank = ids["identifier_type"].astype(str).map(_PRIORITY)
         order = pd.DataFrame({"profile_id": ids["profile_id"].to_numpy(), "rank": rank.to_numpy(),
                               "first_seen": ids["first_seen"].to_numpy(), "identifier": ids["identifier"].astype(str).to_numpy()})

@@ -11,7 +11,12 @@ tree (the JVM included for Spark):
 - the same command with ``--engine spark`` (local mode; ``AUDLAB_SPARK_MEMORY`` and
   ``AUDLAB_SPARK_PARTITIONS`` as set in the environment, printed with the figures);
 - with ``--compare PLAY``: ``audience-lab compare --world W --play PLAY --sweep-people 0`` on
-  DuckDB (the folder engine), when the CLI supports it.
+  DuckDB (the folder engine), when the CLI supports it;
+- with ``--profile``: ``audience-lab profile --world W`` (DuckDB over the files).
+
+An imported (observed) world — ``audience-lab import`` output, e.g. ``bench_import.py --dir`` —
+is read the same way on DuckDB (Spark reads generated worlds only), the audience taken ten days
+before its end.
 
 Both engines must return the same members; the line says whether they did.
 
@@ -51,6 +56,26 @@ def _ids(path: Path) -> set:
     return set(frame.iloc[:, 0].tolist())
 
 
+def _profile(world: Path) -> dict:
+    secs, peak, _ = _waited(CLI + ["profile", "--world", str(world)])
+    return {"seconds": round(secs, 1), "peak_tree_gb": round(peak, 2)}
+
+
+def _period(world: Path) -> tuple[str, dict]:
+    """The as-of time of the audience and what the world is, from its world.json."""
+    import pandas as pd
+
+    meta = json.loads((world / "world.json").read_text())
+    if meta.get("kind") == "observed":
+        end = pd.Timestamp(meta["end"])
+        return (end - pd.Timedelta(days=10)).isoformat(), {"kind": "observed", "events": meta["summary"]["kept"]}
+    from synthetic.io import read_config
+
+    config = read_config(world)
+    return ((config.start_ts + pd.Timedelta(days=45)).isoformat(),
+            {"kind": "synthetic", "people": config.people, "preset": config.preset})
+
+
 def _compare(world: Path, play: str) -> dict:
     secs, peak, res = _waited(CLI + ["compare", "--world", str(world), "--play", play, "--sweep-people", "0",
                                      "--tornado-people", "0", "--json"])
@@ -63,15 +88,13 @@ def main() -> None:
     parser.add_argument("--world", type=Path, required=True, help="a folder written by audience-lab generate --out")
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"], choices=("duckdb", "spark"))
     parser.add_argument("--compare", metavar="PLAY", help="also time compare of this play on DuckDB")
+    parser.add_argument("--profile", action="store_true", help="also time audience-lab profile")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    import pandas as pd
-
-    from synthetic.io import read_config
-
-    config = read_config(args.world)
-    as_of = (config.start_ts + pd.Timedelta(days=45)).isoformat()
-    out: dict = {"people": config.people, "preset": config.preset,
+    as_of, what = _period(args.world)
+    if what["kind"] == "observed":
+        args.engines = [e for e in args.engines if e == "duckdb"]
+    out: dict = {**what,
                  "parquet_gb": round(sum(f.stat().st_size for f in args.world.rglob("*.parquet")) / 1e9, 2),
                  "env": {k: v for k, v in os.environ.items() if k.startswith("AUDLAB_")}}
     with tempfile.TemporaryDirectory(dir=os.environ.get("AUDLAB_BENCH_TMP")) as tmp:
@@ -80,6 +103,8 @@ def main() -> None:
             print(json.dumps(out), flush=True)  # figures so far, in case a later step is stopped
         if len(args.engines) == 2:
             out["same_members"] = _ids(Path(tmp) / "duckdb.csv") == _ids(Path(tmp) / "spark.csv")
+    if args.profile:
+        out["profile"] = _profile(args.world)
     if args.compare:
         out["compare"] = _compare(args.world, args.compare)
     print(json.dumps(out))

@@ -81,7 +81,7 @@ def _run_folder(args: argparse.Namespace, rule) -> int:
     from core.engine.folder import FolderEngine
     from core.present.export import to_safe_csv
 
-    engine = FolderEngine(args.world, stack_engine_config(args.world, args.stack))
+    engine = FolderEngine(args.world, stack_engine_config(args.world, args.stack), lazy=True)  # one question
     try:
         if args.sql:
             sys.stdout.write(engine.sql(rule, args.view) + "\n")

@@ -237,3 +237,28 @@ def test_the_dashboard_path_gives_the_same_results_with_the_cache_on_and_off(tmp
     recomputed = result_parts(build_engine(s, world), s, p)
     pd.testing.assert_frame_equal(recomputed["freshness"], cold["freshness"])
     pd.testing.assert_frame_equal(recomputed["lift"], cold["lift"])
+
+
+def test_a_warmed_link_and_its_ops_button_open_in_the_dashboard_without_building(tmp_path, monkeypatch):
+    """``audience-lab warm`` builds what the pages ask for, under the same keys: the room's pages
+    then read every world and result from disk (a later server), the knob change included."""
+    from streamlit.testing.v1 import AppTest
+
+    import pages._worlds as worlds
+    from core.advice.store import WorldStore
+    from core.cli.main import main
+
+    monkeypatch.setenv("AUDIENCE_LAB_CACHE_DIR", str(tmp_path / "c"))
+    assert main(["warm", "?seed=5&people=500&days=30", "--ops", "cdp=poorly-run"]) == 0
+    assert main(["warm", "--seeds", "many"]) == 2
+    store = WorldStore(2000, slots=2, admit_wait_s=20, disk=DiskCache(tmp_path / "c", 64 * 2**20))
+    monkeypatch.setattr(worlds, "_store", lambda: store)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=300)
+    at.query_params.update({"seed": "5", "people": "500", "days": "30"})
+    at.run()
+    at.switch_page("pages/4_Freshness.py").run()
+    at.switch_page("pages/1_Scenario.py").run()
+    next(b for b in at.button if b.label == "Poorly run CDP").click().run()
+    at.switch_page("pages/4_Freshness.py").run()
+    assert not at.exception, at.exception
+    assert store.builds == 2 and store.disk.misses == 0 and store.disk.hits == 4  # two worlds, two results

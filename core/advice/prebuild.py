@@ -59,7 +59,8 @@ def _warm_one(args: tuple[str, int, Scenario, Play]) -> tuple[str, float]:
     cache = DiskCache(root, max_bytes)
     engine = build_engine(s, scenario_world(cache, s))
     scenario_results(cache, engine, s, p)
-    return f"{s.preset} seed {s.seed}", round(time.perf_counter() - t0, 2)
+    changed = f" with {len(s.settings)} settings changed" if s.settings else ""
+    return f"{s.preset}, seed {s.seed}, {s.people:,} people, {s.days} days{changed}", round(time.perf_counter() - t0, 2)
 
 
 def warm(cache: DiskCache, items: Sequence[tuple[Scenario, Play]], workers: int = 1) -> list[tuple[str, float]]:

@@ -143,6 +143,41 @@ def test_two_processes_asking_for_the_same_key_build_it_once(tmp_path):
     assert DiskCache(tmp_path / "c", 2**20).value("r", {"k": "shared"}, lambda: None) == list(range(1000))
 
 
+def test_sessions_asking_at_once_in_one_server_build_once(cache):
+    """Threads too (each session's page run is one): the file lock is per open file, not per process."""
+    import threading
+
+    build = Counter(lambda: (time.sleep(0.3), [1, 2, 3])[1])
+    barrier, got = threading.Barrier(8), []
+
+    def ask():
+        barrier.wait()
+        got.append(cache.value("r", {"k": "once"}, build))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert build.calls == 1 and got == [[1, 2, 3]] * 8
+
+
+def test_an_entry_another_server_is_reading_is_not_evicted_under_it(tmp_path):
+    import fcntl
+
+    cache = DiskCache(tmp_path / "c", 250_000)
+    cache.value("r", {"k": "old"}, lambda: b"o" * 100_000)
+    (old,) = cache.entries()
+    time.sleep(0.02)
+    with open(cache.root / ".locks" / f"{old['name']}.lock", "a") as reading:
+        fcntl.flock(reading, fcntl.LOCK_SH)  # another process is reading it right now
+        cache.value("r", {"k": "new1"}, lambda: b"a" * 100_000)
+        cache.value("r", {"k": "new2"}, lambda: b"b" * 100_000)
+        assert old["name"] in {e["name"] for e in cache.entries()}
+    cache.value("r", {"k": "new3"}, lambda: b"c" * 100_000)  # read finished: now it can go
+    assert old["name"] not in {e["name"] for e in cache.entries()} and cache.bytes_used() <= 250_000
+
+
 def test_a_new_cache_on_the_same_folder_reuses_what_an_earlier_one_built(tmp_path):
     DiskCache(tmp_path / "c", 64 * 2**20).world(tiny_config(), lambda: generate(tiny_config()))
     later = DiskCache(tmp_path / "c", 64 * 2**20)  # a restarted server

@@ -3,9 +3,9 @@
 Why: a workshop where 30 sessions ask for 30 different worlds overflowed the server's memory
 budget, so worlds were let go and built again from scratch — generated, then every play run through
 four views — on two cores, and again in every new server (bench/bench_ws_load.py: 42 of 270 steps
-in 300 s). A world built once is now written here and read back (measured in the README:
-reading a 10,000-person world is several times faster than generating it, and a play's results
-load in milliseconds instead of seconds), by this server when memory let it go, and by every later
+in 300 s). A world built once is now written here and read back (bench/bench_diskcache.py,
+10,000 people: read in 0.33 s against 1.26 s to generate, and a play's results in 2 ms against
+3.7 s to compute), by this server when memory let it go, and by every later
 server. The in-memory :class:`core.advice.store.WorldStore` stays the first level; this is the
 second.
 
@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import errno
 import fcntl
 import hashlib
 import json

@@ -297,3 +297,19 @@ def test_a_warmed_link_and_its_ops_button_open_in_the_dashboard_without_building
     at.switch_page("pages/4_Freshness.py").run()
     assert not at.exception, at.exception
     assert store.builds == 2 and store.disk.misses == 0 and store.disk.hits == 4  # two worlds, two results
+
+
+def test_a_server_whose_cache_folder_is_unsafe_runs_without_it_and_says_why(tmp_path, monkeypatch, caplog):
+    import pages._worlds as worlds
+
+    open_folder = tmp_path / "shared"
+    open_folder.mkdir()
+    os.chmod(open_folder, 0o777)
+    monkeypatch.setenv("AUDIENCE_LAB_CACHE_DIR", str(open_folder))
+    assert worlds._disk_cache() is None
+    assert "disk cache off" in caplog.text and "open to other users" in caplog.text
+    monkeypatch.setenv("AUDIENCE_LAB_CACHE_DIR", str(tmp_path / "mine"))
+    monkeypatch.setenv("AUDIENCE_LAB_CACHE_MB", "-3")
+    assert worlds._disk_cache() is None and "AUDIENCE_LAB_CACHE_MB" in caplog.text
+    monkeypatch.setenv("AUDIENCE_LAB_CACHE_MB", "64")
+    assert worlds._disk_cache().root == tmp_path / "mine"

@@ -17,11 +17,17 @@ Scenario (one fresh server per session count, so every run starts with empty cac
 
 ``--worlds different`` gives every session its own seed (``?seed=…``): 30 people exploring 30
 worlds, which is what bounds the caches. ``--warm`` lets one facilitator session open the pages
-first, as at a real workshop. Bounded: a fixed list of steps, a time limit per step and per
-session, loopback only. Not part of CI (figures depend on the machine).
+first, as at a real workshop. Every server gets a fresh, empty disk cache of worlds and results
+(``AUDIENCE_LAB_CACHE_DIR``, core/advice/diskcache.py), so a run starts cold unless asked otherwise:
+``--prebuild`` first runs ``audience-lab warm`` for exactly the worlds the room will open (each
+session's seed, and each after the "Poorly run CDP" button) — a facilitator preparing the workshop,
+or an earlier server — and reports that time apart (``prebuild_s``); ``--cache-dir`` reuses a folder.
+Bounded: a fixed list of steps, a time limit per step and per session, loopback only. Not part of
+CI (figures depend on the machine).
 
     .venv/bin/python bench/bench_ws_load.py --sessions 1,10,30
-    .venv/bin/python bench/bench_ws_load.py --sessions 30 --worlds different
+    .venv/bin/python bench/bench_ws_load.py --sessions 30 --worlds different --without Fit
+    .venv/bin/python bench/bench_ws_load.py --sessions 30 --worlds different --without Fit --prebuild
     .venv/bin/python bench/bench_ws_load.py --sessions 10 --py-spy prof.txt   # needs: .venv/bin/pip install py-spy
     .venv/bin/python bench/pyspy_top.py prof.txt
 """
@@ -34,6 +40,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -297,7 +304,26 @@ def summarise(steps: list[Step], n: int, steps_per_session: int = len(STEPS)) ->
     }
 
 
+def prebuild(n: int, args) -> float:
+    """``audience-lab warm`` for the worlds the room will open, before the server starts: every
+    session's link and the same after the "Poorly run CDP" button (the knob step). Seconds taken."""
+    seeds = ["--seeds", f"{args.seed_base}-{args.seed_base + n - 1}"] if args.worlds == "different" else []
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-W", "ignore::RuntimeWarning", "-m", "core.cli.main", "warm", *seeds,
+                    "--ops", "cdp=poorly-run", "--workers", str(args.prebuild_workers)],
+                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _entries(folder: Path) -> int:
+    return sum(1 for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else 0
+
+
 def run_count(n: int, args) -> dict:
+    cache = Path(args.cache_dir) if args.cache_dir else Path(tempfile.mkdtemp(prefix="ws-load-cache-"))
+    os.environ["AUDIENCE_LAB_CACHE_DIR"] = str(cache)  # the server inherits it
+    built = prebuild(n, args) if args.prebuild else None
+    entries_before = _entries(cache)
     with served_app("ws-load") as (url, sampler):
         log, pid = sampler.log, sampler.pid
         warm = asyncio.run(warm_up(url, args)) if args.warm else None
@@ -314,6 +340,8 @@ def run_count(n: int, args) -> dict:
         report = summarise(steps, n, min(args.steps, len([t for _, t in STEPS if t not in args.without])))
         report.update({
             "worlds": args.worlds, "think_s": args.think, "without": sorted(args.without), "warm_up_s": round(warm, 1) if warm is not None else None,
+            "prebuild_s": round(built, 1) if built is not None else None, "cache_dir": str(cache),
+            "cache_entries_before": entries_before, "cache_entries_built_by_room": _entries(cache) - entries_before,
             "wall_s": round(time.perf_counter() - wall0, 1),
             "client_cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
             "server_cpu_s": round(server_cpu, 1),
@@ -326,6 +354,8 @@ def run_count(n: int, args) -> dict:
             with open(args.steps_out, "a") as fh:
                 for s in steps:
                     fh.write(json.dumps({"sessions": n, "worlds": args.worlds, **asdict(s)}) + "\n")
+    if not args.cache_dir:
+        shutil.rmtree(cache, ignore_errors=True)  # a fresh folder per server: the next run starts cold too
     report["server_peak_gb"] = round(sampler.peak_kb / 1024 ** 2, 2)
     report["server_peak_processes_mb"] = sampler.peak_parts
     report["server_log"] = str(log)
@@ -346,7 +376,9 @@ def table(reports: list[dict]) -> str:
              "knob change p50 / p95 / max (s) | server peak | errors | server CPU per step | load (2 cores) | client CPU |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
-        lines.append(f"| {r['sessions']} | {r['worlds']}{' (warm)' if r['warm_up_s'] is not None else ''} | "
+        ready = (" (warm)" if r["warm_up_s"] is not None else "") + \
+            (f" (prebuilt in {r['prebuild_s']:.0f} s)" if r.get("prebuild_s") is not None else "")
+        lines.append(f"| {r['sessions']} | {r['worlds']}{ready} | "
                      f"{f(r['first_open'])} | {f(r['page_opens'])} | {f(r['knob_changes'])} | "
                      f"{r['server_peak_gb']:.2f} GB | {r['errors']} | {r['server_cpu_s_per_step']:.2f} s | "
                      f"{r['load_average']['mean']:.0f} (max {r['load_average']['max']:.0f}) | {r['client_cpu_s']:.1f} s |")
@@ -359,6 +391,10 @@ def main() -> None:
     parser.add_argument("--worlds", choices=("same", "different"), default="same",
                         help="same: everyone on the default world; different: one seed per session")
     parser.add_argument("--warm", action="store_true", help="a facilitator session opens every page first")
+    parser.add_argument("--prebuild", action="store_true",
+                        help="audience-lab warm the room's worlds into the server's disk cache first (timed apart)")
+    parser.add_argument("--prebuild-workers", type=int, default=2, help="processes for --prebuild (default 2)")
+    parser.add_argument("--cache-dir", help="the server's disk cache folder (default: a fresh empty one per server)")
     parser.add_argument("--ramp", type=float, default=3.0, help="seconds over which the sessions join")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a participant reads a page before the next step (0 = none, the worst case)")

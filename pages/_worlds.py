@@ -5,11 +5,14 @@ and shared (sessions asking at once wait for the first). Worlds are the memory, 
 (core/advice/store.py) counts every live world — cached, still used by a page, being built —
 against one budget, and a new world waits for memory when the budget is full. What is computed
 from a world (a play's results, the Scenario page's summary and charts) lives with that world
-and is freed with it."""
+and is freed with it. Worlds and play results are also kept on disk (core/advice/diskcache.py,
+``AUDIENCE_LAB_CACHE_DIR`` / ``AUDIENCE_LAB_CACHE_MB``): a world memory let go, or one an earlier
+server or ``audience-lab warm`` built, is read back instead of built again."""
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import time
 from typing import Any, Callable
@@ -19,7 +22,9 @@ import streamlit as st
 from core.advice.fit import PRESET_OF, advise
 from core.engine.views import Engine
 from core.ingest.observed import ObservedWorld
-from core.advice.scenario import PlayResults, Scenario, build_engine, build_world, play_results
+from core.advice.diskcache import CacheRefused, from_env
+from core.advice.prebuild import scenario_results, scenario_world
+from core.advice.scenario import PlayResults, Scenario, build_engine
 from core.advice.store import WorldStore, limit_malloc_arenas, max_people, world_key, world_mb
 from core.engine.playrun import PlayRun
 from core.engine.plays import Play
@@ -57,11 +62,21 @@ gc.freeze()
 def _store() -> WorldStore:
     """One store per server process, shared by every session."""
     limit_malloc_arenas(2)  # as MALLOC_ARENA_MAX=2 (set by `make run` too): freed worlds go back to the OS
-    return WorldStore(WORLDS_MB, WORK_SLOTS, admit_wait_s=ADMIT_WAIT_S, rss_mb=SERVER_MB)
+    return WorldStore(WORLDS_MB, WORK_SLOTS, admit_wait_s=ADMIT_WAIT_S, rss_mb=SERVER_MB, disk=_disk_cache())
+
+
+def _disk_cache():
+    """The server's disk cache from the environment, or None (turned off, or a folder that is not
+    safe: the server then runs as before, and its log says why)."""
+    try:
+        return from_env()
+    except (CacheRefused, ValueError) as exc:
+        logging.getLogger(__name__).warning("disk cache off: %s", exc)
+        return None
 
 
 def _build(key: Scenario):
-    engine = build_engine(key, build_world(key))
+    engine = build_engine(key, scenario_world(_store().disk, key))
     engine.resolution  # identity resolution once, up front
     return engine
 
@@ -84,13 +99,6 @@ def per_world(engine, key: Any, compute: Callable[[], Any], heavy: bool = False)
     return _store().memo(engine, key, compute, slot=heavy)
 
 
-def _result_parts(engine, s: Scenario, p: Play) -> dict:
-    r = play_results(engine, p, s)
-    return {"truth": r.run.truth, "members": r.run.members, "active": r.run.active, "freshness": r.freshness,
-            "curves": r.curves, "lift": r.lift, "overlap_mid": r.overlap_mid, "overlap_series": r.overlap_series,
-            "need": r.run.need, "play": r.run.play}
-
-
 def results_key(s: Scenario, p: Play) -> tuple:
     """What a play's results depend on besides the world: every knob, the play and its rules."""
     return ("results", s, p.name, json.dumps(dict(p.crm), sort_keys=True), json.dumps(dict(p.cdp), sort_keys=True))
@@ -100,7 +108,7 @@ def get_results(s: Scenario, p: Play) -> PlayResults:
     """The play's results, computed once per scenario, play and rules for every session (the
     frames are shared: pages read them, never change them)."""
     engine = get_engine(s)
-    parts = per_world(engine, results_key(s, p), lambda: _result_parts(engine, s, p), heavy=True)
+    parts = per_world(engine, results_key(s, p), lambda: scenario_results(_store().disk, engine, s, p), heavy=True)
     # the play as evaluated (the scenario's yardstick applied) and its latent need travel with the run
     run = PlayRun(play=parts.get("play", p), engine=engine, activation=s.activation(), truth=parts["truth"],
                   members=parts["members"], active=parts["active"], need=parts.get("need"))

@@ -43,3 +43,19 @@ def small_world(request, make_world):
 def small_worlds(make_world):
     """The small default world of every preset, by name."""
     return {name: make_world(name) for name in PRESETS}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_disk_cache(tmp_path_factory):
+    """Every test run gets its own disk cache of worlds and results (core/advice/diskcache.py), so
+    runs never share state with each other or with a developer's ~/.cache; servers the tests start
+    inherit it through the environment."""
+    before = {k: os.environ.get(k) for k in ("AUDIENCE_LAB_CACHE_DIR", "AUDIENCE_LAB_CACHE_MB")}
+    os.environ["AUDIENCE_LAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("audience-lab-cache"))
+    os.environ["AUDIENCE_LAB_CACHE_MB"] = "512"
+    yield os.environ["AUDIENCE_LAB_CACHE_DIR"]
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -24,6 +24,9 @@ or being built — and shared work in progress against one budget in megabytes:
   no bound of its own beyond a count per world;
 - long shared work (the fit advisor) runs in a background job (:meth:`WorldStore.job`): a caller
   that stops waiting (a page rerun, a closed tab) does not cancel it for the others.
+- a store may carry a second level on disk (``disk``, :class:`core.advice.diskcache.DiskCache`):
+  a world memory let go, or one an earlier server built, is read back instead of built again
+  (the builds the caller passes read it: :mod:`core.advice.prebuild`).
 
 No Streamlit here (``core`` never imports it): the dashboard keeps one store per server
 (``pages/_worlds.py``), and anything else may use one too.
@@ -263,12 +266,15 @@ class WorldStore:
     another (pages ask for one world per run, and a finished page run lets go of its worlds), so
     in practice the wait ends when a page run ends; the dashboard waits a few seconds. ``rss_mb`` (optional) is the process's resident size above which idle cached worlds
     are evicted before a build even when the estimates say they fit.
+    ``disk`` (optional) is the second level the callers' builds read and write
+    (:class:`core.advice.diskcache.DiskCache`); the store only carries it, one per server.
     """
 
     def __init__(self, budget_mb: float, slots: int = 2, admit_wait_s: float = 600.0,
                  keep_values: int = 16, values_mb: float = 200.0, keep_per_owner: int = 32,
-                 rss_mb: float | None = None) -> None:
+                 rss_mb: float | None = None, disk: Any = None) -> None:
         self.budget_mb = float(budget_mb)
+        self.disk = disk  # second level: a DiskCache of built worlds and results, or None
         self.admit_wait_s = admit_wait_s
         self.keep_values = keep_values
         self.values_mb = float(values_mb)

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.twin",
     "core.cli.stacks",
     "core.cli.calibrate",
+    "core.cli.warm",
 )
 
 

@@ -58,3 +58,31 @@ def test_lazy_mode_stores_no_view_tables(pairs):
     stored = db.execute("SELECT table_schema, table_name FROM information_schema.tables "
                         "WHERE table_type = 'BASE TABLE' AND table_schema LIKE 'v_%'").fetchall()
     assert stored == []
+
+
+def test_a_terminated_command_leaves_no_spill_folder(pairs, tmp_path):
+    """SIGTERM (a stopped job) ends the command through its cleanup: the spill folder of the
+    engine, which holds tens of GB for a big world, is deleted, and the exit code says why."""
+    import subprocess
+    import sys
+
+    world = pairs["b2c-retail"][0].path
+    script = (
+        "import os, signal, sys\n"
+        "from core.cli.main import _exit_on_terminate\n"
+        "from core.engine.folder import FolderEngine, DuckLimits\n"
+        "_exit_on_terminate()\n"
+        f"engine = FolderEngine({str(world)!r}, limits=DuckLimits(temp_directory={str(tmp_path)!r}))\n"
+        "try:\n"
+        "    engine.schema('cdp')\n"
+        "    print(engine._state['tmp'], flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    signal.pause()\n"
+        "finally:\n"
+        "    engine.close()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    spill = done.stdout.strip()
+    assert done.returncode == 143 and spill.startswith(str(tmp_path)), done.stderr[-300:]
+    assert not __import__("os").path.exists(spill)
+    assert "Traceback" not in done.stderr

@@ -54,7 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_terminate() -> None:
+    """SIGTERM (a stopped job, ``kill``, a CI timeout) as an ordinary exit: the ``finally`` blocks
+    run, so an out-of-core engine deletes its spill folder — tens of GB for a big world — and an
+    import its staging folder, instead of leaving them on the disk."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _exit_on_terminate()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -67,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:  # Ctrl-C: the cleanup ran on the way out; one line, not a traceback
+        sys.stderr.write("audience-lab: interrupted\n")
+        return 130
 
 
 if __name__ == "__main__":

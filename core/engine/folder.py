@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +132,10 @@ def _table_sql(root: Path, name: str) -> tuple[str, list[str]]:
 
 class FolderWorld:
     """What the engine needs to know of a world folder without reading its rows: the config, the
-    period, the kind. A table read as an attribute (``world.people``) is loaded into pandas on
-    first use, for callers that still work on frames (the measures); the views never do."""
+    period, the kind; and the narrow reads the measures make (:mod:`core.engine.worldread`: the
+    rows and columns they need, read from the Parquet files). A table read as an attribute
+    (``world.intent``) is loaded whole into pandas on first use: fine for the per-person tables,
+    never done with the events by a play's measures."""
 
     kind = "synthetic"
 
@@ -151,6 +153,42 @@ class FolderWorld:
     @property
     def end(self) -> pd.Timestamp:
         return self.config.end_ts
+
+    # ------------------------------------------------------------------ narrow reads (core.engine.worldread)
+    def events_of(self, event_types: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """Events of these types, these columns: the filter and the projection pushed down to the
+        Parquet reader, file by file, so only the matching rows of the named columns are ever held."""
+        return self._filtered("events", "event_type", event_types, columns)
+
+    def crm_changes_of(self, fields: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """The CRM's records of these fields, these columns only, in log order."""
+        return self._filtered("crm_changes", "field", fields, columns)
+
+    def people_columns(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        """The people table with these columns only (one row per person: small next to the events)."""
+        frames = self.__dict__["_frames"]
+        if "people" in frames:
+            return frames["people"][[c for c in columns if c in frames["people"].columns]]
+        return self._filtered("people", None, (), columns)
+
+    def _filtered(self, name: str, column: str | None, values: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """Rows of a table whose ``column`` is one of ``values`` (all rows when ``column`` is None),
+        with the columns the table has among ``columns``; read as ``read_world`` reads (file order,
+        pyarrow's pandas conversion), so the rows and dtypes are those of the in-memory world's slice."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        files = part_files(self.path, name)
+        try:
+            names = pq.read_schema(files[0]).names
+            kept = [c for c in columns if c in names]
+            where = [(column, "in", list(values))] if column is not None else None
+            parts = [pq.read_table(f, columns=kept, filters=where) for f in files]
+            table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise DataError(f"{self.path}/{name} cannot be read ({first}); the world is damaged — regenerate it") from None
+        return table.to_pandas()
 
     def __getattr__(self, name: str) -> Any:
         from synthetic.io import _read_table
@@ -316,9 +354,58 @@ class FolderEngine(Engine):
             finally:
                 cur.close()
 
+    @property
+    def resolution(self) -> "TableResolution":
+        """The profiles, from the SQL identity table (never the pandas resolution over every event,
+        which would load the whole event log): what activation and the address owners read."""
+        with self._db_lock:
+            if self._resolution is None:
+                db = self._database()
+                self._identity(db)
+                with self._lock:
+                    cur = db.cursor()
+                    try:
+                        _settings(cur)
+                        profiles = cur.execute(PROFILES_SQL).df()
+                    finally:
+                        cur.close()
+                profiles["first_seen"] = profiles["first_seen"].dt.as_unit("ns")
+                self._resolution = TableResolution(profiles=profiles, _identity=self.identity)
+            return self._resolution
+
     def close(self) -> None:
         """Close the database and delete its spill folder (also done when the engine is collected)."""
         self._finalizer()
+
+
+#: One row per profile from the identity table: its root is its one identifier whose type is the
+#: root's type (a user id never hangs under another identifier, an e-mail only under a user id, an
+#: anonymous id never has one under it), addressable when that root is a user id or an e-mail —
+#: the columns of ``Resolution.profiles`` that do not need the events.
+PROFILES_SQL = """
+    SELECT profile_id, ANY_VALUE(root_type) AS root_type,
+           MAX(CASE WHEN identifier_type = root_type THEN identifier END) AS root,
+           ANY_VALUE(root_type) <> 'anonymous_id' AS addressable,
+           COUNT(*) AS n_identifiers, MIN(first_seen) AS first_seen
+    FROM main.identity GROUP BY profile_id ORDER BY profile_id"""
+
+
+@dataclass(frozen=True, eq=False)
+class TableResolution:
+    """The folder engine's identity resolution, read from its SQL identity table.
+
+    ``profiles``: profile_id, root_type, root, addressable, n_identifiers, first_seen — as
+    :class:`core.engine.identity.Resolution` has them. The columns counted over events
+    (``n_events``, the majority ``person_id``) are left out: they would need the whole event log,
+    and the measures of a play do not read them. ``identifiers`` is the identity table, fetched
+    when asked for (one row per identifier: large at a million people)."""
+
+    profiles: pd.DataFrame
+    _identity: Any = field(repr=False, default=None)
+
+    @property
+    def identifiers(self) -> pd.DataFrame:
+        return self._identity()
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> None:
@@ -345,4 +432,4 @@ def _release(state: dict[str, Any], cons: dict[str, duckdb.DuckDBPyConnection]) 
         state["tmp"] = None
 
 
-__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "is_world_folder", "part_files"]
+__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "TableResolution", "is_world_folder", "part_files"]

@@ -25,7 +25,10 @@ def episode_weights(run, episode: np.ndarray) -> np.ndarray:
     out = np.ones(len(episode))
     if not getattr(resp, "deep_event", "") or len(episode) == 0:
         return out
-    deep = deep_episodes(run.engine.world.events, run.needs, resp.deep_event)
+    from core.engine.worldread import events_of
+
+    deep = deep_episodes(events_of(run.engine.world, (resp.deep_event,), ("person_id", "ts", "event_type")),
+                         run.needs, resp.deep_event)
     hit = episode >= 0
     out[hit] = np.where(deep[episode[hit]], resp.deep_rel, resp.shallow_rel)
     return out

@@ -174,7 +174,16 @@ class FolderWorld:
     def _filtered(self, name: str, column: str | None, values: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
         """Rows of a table whose ``column`` is one of ``values`` (all rows when ``column`` is None),
         with the columns the table has among ``columns``; read as ``read_world`` reads (file order,
-        pyarrow's pandas conversion), so the rows and dtypes are those of the in-memory world's slice."""
+        pyarrow's pandas conversion), so the rows and dtypes are those of the in-memory world's slice.
+        Kept per world and shared: callers read it, never change it in place."""
+        key = (name, column, values, columns)
+        slices = self.__dict__.setdefault("_slices", {})
+        if key not in slices:  # a campaign is simulated a dozen times per play: read each slice once
+            slices[key] = self._read_filtered(name, column, values, columns)
+        return slices[key]
+
+    def _read_filtered(self, name: str, column: str | None, values: tuple[str, ...],
+                       columns: tuple[str, ...]) -> pd.DataFrame:
         import pyarrow as pa
         import pyarrow.parquet as pq
 

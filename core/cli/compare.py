@@ -121,10 +121,11 @@ def _world_and_engine(path: str):
     core (``FolderEngine``: DuckDB over its Parquet files, the measures' narrow reads pushed down to
     them, as ``members --world`` does), anything else (an imported world, an older single-file
     world with a wildcard in its path) in memory."""
-    from core.engine.folder import FolderEngine, FolderWorld, is_world_folder
+    from core.engine.folder import FolderEngine, FolderWorld, compare_limits, is_world_folder
 
     if is_world_folder(path):
-        return FolderWorld(path), lambda config: FolderEngine(path, config)
+        limits = compare_limits()
+        return FolderWorld(path), lambda config: FolderEngine(path, config, limits)
     from core.engine.views import Engine
     from core.ingest import open_world
 

@@ -67,6 +67,11 @@ class DuckLimits:
 
     memory_limit: str = DEFAULT_MEMORY
     temp_directory: str | None = None
+    query_limit: str | None = None
+    """The limit while the built views are only queried (None: ``memory_limit`` throughout). Lowered
+    after each view is built, DuckDB writes what no longer fits to its spill files and the process
+    shrinks (at 200k people: 1.96 → 0.74 GB resident at 600MB), leaving room for measures that
+    work on frames in Python (``compare``); a later view build raises it again."""
 
     @classmethod
     def from_env(cls) -> "DuckLimits":
@@ -78,10 +83,27 @@ class DuckLimits:
         if not isinstance(self.memory_limit, str) or not _SIZE.match(self.memory_limit):
             raise UserError(f"DuckDB memory limit {self.memory_limit!r} is not a size ({MEMORY_ENV}); "
                             "accepted: a number with KB, MB, GB or TB, e.g. 2GB")
+        if self.query_limit is not None and (not isinstance(self.query_limit, str) or not _SIZE.match(self.query_limit)):
+            raise UserError(f"DuckDB query memory limit {self.query_limit!r} is not a size; "
+                            "accepted: a number with KB, MB, GB or TB, e.g. 1GB")
         if self.temp_directory is not None and not Path(self.temp_directory).is_dir():
             raise UserError(f"DuckDB temp directory {self.temp_directory} is not a folder ({TEMP_ENV}); "
                             "accepted: an existing folder with room for spill files")
         return self
+
+
+_UNIT = {"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def compare_limits() -> DuckLimits:
+    """The limits for ``compare``: the environment's (``AUDLAB_DUCKDB_MEMORY``, default 2GB) while a
+    view is built, half of that while the views are queried, so the play's measures, which hold
+    frames in Python, share the process with DuckDB within about the same total. Half is assumed:
+    at 200k people the queries run as fast at 600MB as at 2GB (core/engine/folder.py bench notes)."""
+    limits = DuckLimits.from_env().checked()
+    number, unit = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$", limits.memory_limit).groups()
+    half = max(int(float(number) * _UNIT[unit.upper()] / 2 / 1e6), 64)
+    return DuckLimits(memory_limit=limits.memory_limit, temp_directory=limits.temp_directory, query_limit=f"{half}MB")
 
 
 def part_files(root: Path, name: str) -> list[Path]:
@@ -307,10 +329,12 @@ class FolderEngine(Engine):
         """A cursor whose names resolve to the view's relations, built now; nothing half-built is
         kept when a step fails (a later call starts the view afresh)."""
         db = self._database()
+        self._set_limit(db, self.limits.memory_limit)  # a build may use the whole limit
         if view in ("cdp", "hybrid"):
             self._identity(db)
         if self._shared_with_cdp(view):
             self._connection("cdp")
+            self._set_limit(db, self.limits.memory_limit)
         cur = db.cursor()
         try:
             _settings(cur)
@@ -318,6 +342,7 @@ class FolderEngine(Engine):
             cur.execute(f"SET search_path = 'v_{view},main'")
             self._install(cur, view)
             self._schemas[view] = self._make_schema(view, cur)
+            self._set_limit(db, self.limits.query_limit)
         except BaseException:
             try:
                 cur.execute(f"DROP SCHEMA IF EXISTS v_{view} CASCADE")
@@ -325,6 +350,12 @@ class FolderEngine(Engine):
                 cur.close()
             raise
         return cur
+
+    def _set_limit(self, db: duckdb.DuckDBPyConnection, limit: str | None) -> None:
+        """DuckDB's memory limit now (a size checked by ``DuckLimits.checked``); nothing without a
+        query limit, where the one limit holds throughout."""
+        if self.limits.query_limit is not None and limit is not None:
+            db.execute(f"SET memory_limit = '{limit}'")
 
     def _shared_with_cdp(self, view: str) -> tuple[str, ...]:
         """Relations the view defines exactly as the CDP view does (the hybrid's profiles and
@@ -441,4 +472,4 @@ def _release(state: dict[str, Any], cons: dict[str, duckdb.DuckDBPyConnection]) 
         state["tmp"] = None
 
 
-__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "TableResolution", "is_world_folder", "part_files"]
+__all__ = ["DEFAULT_MEMORY", "DuckLimits", "compare_limits", "FolderEngine", "FolderWorld", "TableResolution", "is_world_folder", "part_files"]

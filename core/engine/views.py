@@ -376,6 +376,7 @@ def _run(tables: dict[str, pd.DataFrame], sql: str) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout (compare --json)
         for name, frame in tables.items():
             con.register(name, frame)
         out = con.execute(sql).df()

@@ -111,3 +111,30 @@ def test_folder_profiles_are_the_resolved_profiles(worlds):
         assert "events" not in folder.world._frames
     finally:
         folder.close()
+
+
+def test_a_query_limit_lowers_duckdb_after_each_build_and_keeps_the_answers(worlds):
+    """compare's limits: the whole limit while a view is built, the lower one while it is queried
+    (DuckDB spills what no longer fits); the intervals are the same as under one limit."""
+    from core.engine.folder import DuckLimits, compare_limits
+    from core.engine.plays import get_play
+    from core.errors import UserError
+
+    path = worlds["b2c-retail"]
+    assert compare_limits().query_limit is not None
+    with pytest.raises(UserError, match="query memory limit"):
+        DuckLimits(query_limit="lots").checked()
+    play = get_play(CASES["b2c-retail"], "b2c-retail")
+    plain = FolderEngine(path, limits=DuckLimits(memory_limit="1GB"))
+    low = FolderEngine(path, limits=DuckLimits(memory_limit="1GB", query_limit="100MB"))
+    try:
+        for view in ("truth", "cdp"):
+            got, want = low.intervals(play.rule(view), view), plain.intervals(play.rule(view), view)
+            assert len(got) > 0
+            pd.testing.assert_frame_equal(got, want)
+        setting = lambda e: e._database().execute(  # noqa: E731
+            "SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchone()[0]
+        assert setting(low) != setting(plain) and "MiB" in setting(low)
+    finally:
+        plain.close()
+        low.close()

@@ -22,6 +22,12 @@ The two logs whose row order is data (``traits``, ``crm_changes``) get their ``s
 file order and the row order inside each file (``file_index`` and ``file_row_number``), the same
 order ``with_seq`` numbers after ``read_world`` concatenates the parts.
 
+``compare`` runs a play's measures on this engine too: they read the world through the narrow
+accessors of :mod:`core.engine.worldread` (``FolderWorld`` answers them from the Parquet files),
+the profiles come from the identity table (``FolderEngine.resolution``), and DuckDB's limit drops
+to a lower ``query_limit`` once a view is built (:func:`compare_limits`), so the measures' frames
+fit beside it.
+
 The in-memory ``Engine`` stays for the dashboard's small worlds (faster there: no Parquet
 decoding, no spilling); ``tests/test_engine_folder.py`` holds both to the same members.
 """

@@ -12,8 +12,10 @@ For one b2c-retail world per size, in a child process each (so peak memory is th
   the audience, the 500 times), with the JVM's peak memory;
 - with ``--folder``: the same world streamed to Parquet (``audience-lab generate``), then the
   DuckDB engine on the folder, out of core (``FolderEngine``: identity in SQL, the four views,
-  the audience at one time, one play's four timelines) and ``audience-lab members`` end to end,
-  each with its time and peak resident memory; the parent samples the whole process tree's RSS
+  the audience at one time, one play's four timelines), ``audience-lab members`` end to end and
+  ``audience-lab compare`` of one play end to end (``--sweep-people 0``; the sweep, tornado and
+  login-stitching panels, which build 4,000-person worlds of their own, timed apart), each with
+  its time and peak resident memory; the parent samples the whole process tree's RSS
   (``--max-rss-gb`` stops the run if the tree grows past it, on a shared machine).
 
     .venv/bin/python bench/bench_engine.py                    # 20k (workshop) and 1M people
@@ -244,6 +246,8 @@ def folder_child(people: int, workers: int) -> None:
         out["members_cli_s"], out["members_cli_peak_gb"] = round(secs, 1), round(peak, 2)
         print(json.dumps(out), flush=True)
         cli_members = json.loads(res.stderr.decode().strip().splitlines()[-1])["members"]
+        out.update(_compare_cli(cli, path, Path(tmp)))
+        print(json.dumps(out), flush=True)
         engine = FolderEngine(path)
         out["memory_limit"] = engine.limits.memory_limit
         t = time.perf_counter()
@@ -272,7 +276,54 @@ def folder_child(people: int, workers: int) -> None:
         engine.close()
         if people <= IN_MEMORY_MAX:
             out.update(_in_memory_pair(path, at, play))
+        out.update(_small_world_parts(path, play))
     print(json.dumps(out))
+
+
+#: The play ``compare`` runs end to end on the big world.
+COMPARE_PLAY = "cart-abandonment"
+
+
+def _compare_cli(cli: list[str], path: Path, tmp: Path) -> dict:
+    """``audience-lab compare --world`` end to end on the big world, one play, with its crossover
+    sweep, tornado and login-stitching panels off (``--sweep-people 0``: those build worlds of their
+    own, timed apart by :func:`_small_world_parts`): time and the process tree's peak, and the
+    figures it printed (kept beside the bench's output, so a later run can be compared)."""
+    secs, peak, res = _waited(cli + ["compare", "--world", str(path), "--play", COMPARE_PLAY,
+                                     "--sweep-people", "0", "--json"])
+    printed = json.loads(res.stdout.decode())
+    (tmp / "compare.json").write_text(json.dumps(printed))
+    net = {r["model"]: round(r["true_net_value"]) for r in printed["lift"]}
+    return {"compare_cli_s": round(secs, 1), "compare_cli_peak_gb": round(peak, 2), "compare_net_value": net}
+
+
+def _small_world_parts(path: Path, play) -> dict:
+    """What ``compare`` adds with its default ``--sweep-people 4000``: the two crossover sweeps, the
+    ops tornado and the login-stitching panel, each on worlds of 4,000 people it generates in memory
+    (never the big world), so their time does not grow with it. Timed here in this process."""
+    from dataclasses import asdict
+
+    from core.advice.scenario import Scenario
+    from core.advice.stitching import login_stitching
+    from core.advice.sweep import DEFAULT_SWEEPS, crossover, sweep
+    from core.advice.tornado import ops_tornado
+    from synthetic.io import read_config
+
+    config, people, out = read_config(path), 4000, {}
+    scenario = Scenario.make(config.preset, config.seed, config.people, config.days,
+                             {**asdict(config.knobs), **asdict(config.behaviour)})
+    small = Scenario.make(config.preset, config.seed, people, config.days, dict(scenario.settings))
+    t = time.perf_counter()
+    for knob in ("coverage_web", "cdp_build_days"):
+        crossover(sweep(small, play, knob, DEFAULT_SWEEPS[knob]))
+    out["sweep_4000_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    ops_tornado(scenario, play.name, people)
+    out["tornado_4000_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    login_stitching(scenario, play, people)
+    out["login_stitching_4000_s"] = round(time.perf_counter() - t, 1)
+    return out
 
 
 def _tree_status(pid: int, key: str) -> dict[int, int]:

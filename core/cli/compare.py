@@ -40,16 +40,15 @@ def _settings_from_world(world) -> dict[str, Any]:
 def run_compare(args: argparse.Namespace) -> int:
     from core.advice.ops import ops_settings, parse_ops
     from core.advice.verdict import need_sensitivity, recorded_ops, yardstick_verdicts
-    from core.engine.views import Engine
     from core.measures.overlap import period_accuracy
     from core.engine.plays import get_play
     from core.advice.scenario import Scenario, play_results
     from core.advice.sweep import DEFAULT_SWEEPS, crossover, sweep
     from core.errors import UserError
-    from core.ingest import is_observed, open_world
+    from core.ingest import is_observed
     from core.measures.calibration import off_target_sensitivity
 
-    world = open_world(args.world)
+    world, make_engine = _world_and_engine(args.world)
     if is_observed(world):
         raise UserError(f"{args.world} holds imported data without ground truth, and compare measures against truth; "
                         f"build a twin with 'audience-lab twin --world {args.world} --out TWIN' and compare on the twin")
@@ -76,7 +75,7 @@ def run_compare(args: argparse.Namespace) -> int:
                              {**_settings_from_world(world), **applied, **profile, **stack_keys(stacks), **extra,
                               "yardstick": args.yardstick})
     scenario.activation(), scenario.campaign(), scenario.engine_config(), scenario.yardstick
-    engine = Engine(world, scenario.engine_config())
+    engine = make_engine(scenario.engine_config())
     results = play_results(engine, play, scenario)
     crossovers = []
     if args.sweep_people > 0:
@@ -115,6 +114,23 @@ def run_compare(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(out))
     return 0
+
+
+def _world_and_engine(path: str):
+    """The world (its config) and how to make its engine: a generated world folder is read out of
+    core (``FolderEngine``: DuckDB over its Parquet files, the measures' narrow reads pushed down to
+    them, as ``members --world`` does), anything else (an imported world, an older single-file
+    world with a wildcard in its path) in memory."""
+    from core.engine.folder import FolderEngine, FolderWorld, compare_limits, is_world_folder
+
+    if is_world_folder(path):
+        limits = compare_limits()
+        return FolderWorld(path), lambda config: FolderEngine(path, config, limits)
+    from core.engine.views import Engine
+    from core.ingest import open_world
+
+    world = open_world(path)
+    return world, lambda config: Engine(world, config)
 
 
 def _add_multiplicity(out: dict) -> None:

@@ -22,6 +22,12 @@ The two logs whose row order is data (``traits``, ``crm_changes``) get their ``s
 file order and the row order inside each file (``file_index`` and ``file_row_number``), the same
 order ``with_seq`` numbers after ``read_world`` concatenates the parts.
 
+``compare`` runs a play's measures on this engine too: they read the world through the narrow
+accessors of :mod:`core.engine.worldread` (``FolderWorld`` answers them from the Parquet files),
+the profiles come from the identity table (``FolderEngine.resolution``), and DuckDB's limit drops
+to a lower ``query_limit`` once a view is built (:func:`compare_limits`), so the measures' frames
+fit beside it.
+
 The in-memory ``Engine`` stays for the dashboard's small worlds (faster there: no Parquet
 decoding, no spilling); ``tests/test_engine_folder.py`` holds both to the same members.
 """
@@ -33,7 +39,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +73,11 @@ class DuckLimits:
 
     memory_limit: str = DEFAULT_MEMORY
     temp_directory: str | None = None
+    query_limit: str | None = None
+    """The limit while the built views are only queried (None: ``memory_limit`` throughout). Lowered
+    after each view is built, DuckDB writes what no longer fits to its spill files and the process
+    shrinks (at 200k people: 1.96 → 0.74 GB resident at 600MB), leaving room for measures that
+    work on frames in Python (``compare``); a later view build raises it again."""
 
     @classmethod
     def from_env(cls) -> "DuckLimits":
@@ -78,10 +89,27 @@ class DuckLimits:
         if not isinstance(self.memory_limit, str) or not _SIZE.match(self.memory_limit):
             raise UserError(f"DuckDB memory limit {self.memory_limit!r} is not a size ({MEMORY_ENV}); "
                             "accepted: a number with KB, MB, GB or TB, e.g. 2GB")
+        if self.query_limit is not None and (not isinstance(self.query_limit, str) or not _SIZE.match(self.query_limit)):
+            raise UserError(f"DuckDB query memory limit {self.query_limit!r} is not a size; "
+                            "accepted: a number with KB, MB, GB or TB, e.g. 1GB")
         if self.temp_directory is not None and not Path(self.temp_directory).is_dir():
             raise UserError(f"DuckDB temp directory {self.temp_directory} is not a folder ({TEMP_ENV}); "
                             "accepted: an existing folder with room for spill files")
         return self
+
+
+_UNIT = {"KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def compare_limits() -> DuckLimits:
+    """The limits for ``compare``: the environment's (``AUDLAB_DUCKDB_MEMORY``, default 2GB) while a
+    view is built, half of that while the views are queried, so the play's measures, which hold
+    frames in Python, share the process with DuckDB within about the same total. Half is assumed:
+    at 200k people the queries run as fast at 600MB as at 2GB (core/engine/folder.py bench notes)."""
+    limits = DuckLimits.from_env().checked()
+    number, unit = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$", limits.memory_limit).groups()
+    half = max(int(float(number) * _UNIT[unit.upper()] / 2 / 1e6), 64)
+    return DuckLimits(memory_limit=limits.memory_limit, temp_directory=limits.temp_directory, query_limit=f"{half}MB")
 
 
 def part_files(root: Path, name: str) -> list[Path]:
@@ -250,8 +278,10 @@ def _utc_ts(value: Any) -> pd.Timestamp:
 
 class FolderWorld:
     """What the engine needs to know of a world folder without reading its rows: the config, the
-    period, the kind. A table read as an attribute (``world.people``) is loaded into pandas on
-    first use, for callers that still work on frames (the measures); the views never do."""
+    period, the kind; and the narrow reads the measures make (:mod:`core.engine.worldread`: the
+    rows and columns they need, read from the Parquet files). A table read as an attribute
+    (``world.intent``) is loaded whole into pandas on first use: fine for the per-person tables,
+    never done with the events by a play's measures."""
 
     kind = "synthetic"
 
@@ -269,6 +299,51 @@ class FolderWorld:
     @property
     def end(self) -> pd.Timestamp:
         return self.config.end_ts
+
+    # ------------------------------------------------------------------ narrow reads (core.engine.worldread)
+    def events_of(self, event_types: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """Events of these types, these columns: the filter and the projection pushed down to the
+        Parquet reader, file by file, so only the matching rows of the named columns are ever held."""
+        return self._filtered("events", "event_type", event_types, columns)
+
+    def crm_changes_of(self, fields: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """The CRM's records of these fields, these columns only, in log order."""
+        return self._filtered("crm_changes", "field", fields, columns)
+
+    def people_columns(self, columns: tuple[str, ...]) -> pd.DataFrame:
+        """The people table with these columns only (one row per person: small next to the events)."""
+        frames = self.__dict__["_frames"]
+        if "people" in frames:
+            return frames["people"][[c for c in columns if c in frames["people"].columns]]
+        return self._filtered("people", None, (), columns)
+
+    def _filtered(self, name: str, column: str | None, values: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+        """Rows of a table whose ``column`` is one of ``values`` (all rows when ``column`` is None),
+        with the columns the table has among ``columns``; read as ``read_world`` reads (file order,
+        pyarrow's pandas conversion), so the rows and dtypes are those of the in-memory world's slice.
+        Kept per world and shared: callers read it, never change it in place."""
+        key = (name, column, values, columns)
+        slices = self.__dict__.setdefault("_slices", {})
+        if key not in slices:  # a campaign is simulated a dozen times per play: read each slice once
+            slices[key] = self._read_filtered(name, column, values, columns)
+        return slices[key]
+
+    def _read_filtered(self, name: str, column: str | None, values: tuple[str, ...],
+                       columns: tuple[str, ...]) -> pd.DataFrame:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        files = part_files(self.path, name)
+        try:
+            names = pq.read_schema(files[0]).names
+            kept = [c for c in columns if c in names]
+            where = [(column, "in", list(values))] if column is not None else None
+            parts = [pq.read_table(f, columns=kept, filters=where) for f in files]
+            table = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise DataError(f"{self.path}/{name} cannot be read ({first}); the world is damaged — regenerate it") from None
+        return table.to_pandas()
 
     def __getattr__(self, name: str) -> Any:
         from synthetic.io import _read_table
@@ -400,10 +475,12 @@ class FolderEngine(Engine):
         """A cursor whose names resolve to the view's relations, built now; nothing half-built is
         kept when a step fails (a later call starts the view afresh)."""
         db = self._database()
+        self._set_limit(db, self.limits.memory_limit)  # a build may use the whole limit
         if view in ("cdp", "hybrid"):
             self._identity(db)
         if self._shared_with_cdp(view):
             self._connection("cdp")
+            self._set_limit(db, self.limits.memory_limit)
         cur = db.cursor()
         try:
             _settings(cur)
@@ -411,6 +488,7 @@ class FolderEngine(Engine):
             cur.execute(f"SET search_path = 'v_{view},main'")
             self._install(cur, view)
             self._schemas[view] = self._make_schema(view, cur)
+            self._set_limit(db, self.limits.query_limit)
         except BaseException:
             try:
                 cur.execute(f"DROP SCHEMA IF EXISTS v_{view} CASCADE")
@@ -418,6 +496,12 @@ class FolderEngine(Engine):
                 cur.close()
             raise
         return cur
+
+    def _set_limit(self, db: duckdb.DuckDBPyConnection, limit: str | None) -> None:
+        """DuckDB's memory limit now (a size checked by ``DuckLimits.checked``); nothing without a
+        query limit, where the one limit holds throughout."""
+        if self.limits.query_limit is not None and limit is not None:
+            db.execute(f"SET memory_limit = '{limit}'")
 
     def _shared_with_cdp(self, view: str) -> tuple[str, ...]:
         """Relations the view defines exactly as the CDP view does (the hybrid's profiles and
@@ -460,6 +544,25 @@ class FolderEngine(Engine):
             finally:
                 cur.close()
 
+    @property
+    def resolution(self) -> "TableResolution":
+        """The profiles, from the SQL identity table (never the pandas resolution over every event,
+        which would load the whole event log): what activation and the address owners read."""
+        with self._db_lock:
+            if self._resolution is None:
+                db = self._database()
+                self._identity(db)
+                with self._lock:
+                    cur = db.cursor()
+                    try:
+                        _settings(cur)
+                        profiles = cur.execute(PROFILES_SQL).df()
+                    finally:
+                        cur.close()
+                profiles["first_seen"] = profiles["first_seen"].dt.as_unit("ns")
+                self._resolution = TableResolution(profiles=profiles, _identity=self.identity)
+            return self._resolution
+
     def close(self) -> None:
         """Close the database and delete its spill folder (also done when the engine is collected)."""
         self._finalizer()
@@ -470,6 +573,36 @@ def _empty_arrow(name: str):
     from synthetic.io import SCHEMAS
 
     return SCHEMAS[name].empty_table()
+
+
+#: One row per profile from the identity table: its root is its one identifier whose type is the
+#: root's type (a user id never hangs under another identifier, an e-mail only under a user id, an
+#: anonymous id never has one under it), addressable when that root is a user id or an e-mail —
+#: the columns of ``Resolution.profiles`` that do not need the events.
+PROFILES_SQL = """
+    SELECT profile_id, ANY_VALUE(root_type) AS root_type,
+           MAX(CASE WHEN identifier_type = root_type THEN identifier END) AS root,
+           ANY_VALUE(root_type) <> 'anonymous_id' AS addressable,
+           COUNT(*) AS n_identifiers, MIN(first_seen) AS first_seen
+    FROM main.identity GROUP BY profile_id ORDER BY profile_id"""
+
+
+@dataclass(frozen=True, eq=False)
+class TableResolution:
+    """The folder engine's identity resolution, read from its SQL identity table.
+
+    ``profiles``: profile_id, root_type, root, addressable, n_identifiers, first_seen — as
+    :class:`core.engine.identity.Resolution` has them. The columns counted over events
+    (``n_events``, the majority ``person_id``) are left out: they would need the whole event log,
+    and the measures of a play do not read them. ``identifiers`` is the identity table, fetched
+    when asked for (one row per identifier: large at a million people)."""
+
+    profiles: pd.DataFrame
+    _identity: Any = field(repr=False, default=None)
+
+    @property
+    def identifiers(self) -> pd.DataFrame:
+        return self._identity()
 
 
 def _settings(con: duckdb.DuckDBPyConnection) -> None:
@@ -496,5 +629,5 @@ def _release(state: dict[str, Any], cons: dict[str, duckdb.DuckDBPyConnection]) 
         state["tmp"] = None
 
 
-__all__ = ["DEFAULT_MEMORY", "DuckLimits", "FolderEngine", "FolderWorld", "ObservedFolderWorld", "folder_kind",
-           "is_world_folder", "part_files"]
+__all__ = ["DEFAULT_MEMORY", "DuckLimits", "compare_limits", "FolderEngine", "FolderWorld", "ObservedFolderWorld",
+           "TableResolution", "folder_kind", "is_world_folder", "part_files"]

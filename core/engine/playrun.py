@@ -195,8 +195,10 @@ def address_owners(engine: Engine) -> pd.Series:
 
 
 def _address_owners(engine: Engine) -> pd.Series:
+    from core.engine.worldread import people_columns
+
     prof = engine.resolution.profiles
-    people = engine.world.people
+    people = people_columns(engine.world, ("person_id", "user_id", "email", "second_email"))
     if len(prof) == 0 or len(people) == 0 or "person_id" not in people:
         return pd.Series(dtype="int64")
     keys = [people[["user_id", "person_id"]].rename(columns={"user_id": "address"})]

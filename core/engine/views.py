@@ -55,6 +55,9 @@ LATENT_FIELDS: dict[str, str] = {"intent": "text", "intent_strength": "number"}
 #: Fields whose recorded value is a number or a date (everything else is text).
 NUMBER_FIELDS = frozenset({"employees", "orders_count", "total_spend", "deal_amount", "icp_fit"})
 DATE_FIELDS = frozenset({"last_purchase_date", "last_email_click_date", "trial_started_date", "abandoned_checkout_date"})
+#: Interval sets an engine keeps for rules evaluated again (a play's rules on truth are both a
+#: yardstick and a need in compare): a few per play, each one row per membership episode.
+_MEMO_INTERVALS = 16
 #: Helper relations read by two view relations: computed once per view, then dropped.
 _MATERIALISE = frozenset({"cdp_placed", "crm_seen"})
 NO_TRUTH = "an observed world has no ground truth; use --view crm, cdp or hybrid"
@@ -133,6 +136,7 @@ class Engine:
         self._schemas: dict[str, ViewSchema] = {}
         self._lock = threading.RLock()
         self._resolution: Resolution | None = None
+        self._memo: dict = {}  # (rule, view, start, end) → intervals, the last _MEMO_INTERVALS
 
     # ------------------------------------------------------------------ identity
     @property
@@ -249,6 +253,20 @@ class Engine:
         rule = rule if isinstance(rule, Rule) else parse_rule(rule)
         start = start or self.world.start
         end = end or self.world.end
+        key = _memo_key(rule, view, start, end) if registry is None else None
+        hit = self._memo.get(key) if key is not None else None
+        if hit is not None:  # compare judges a play's rules on truth as yardstick and as need: once
+            return hit.copy()
+        out = self._intervals(rule, view, registry, start, end)
+        if key is not None:
+            with self._lock:
+                self._memo[key] = out.copy()
+                while len(self._memo) > _MEMO_INTERVALS:
+                    self._memo.pop(next(iter(self._memo)))
+        return out
+
+    def _intervals(self, rule: Rule, view: str, registry: dict[str, Rule] | None,
+                   start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         con = self._connection(view)
         schema = self._schemas[view]
         points = compile_change_points(rule, schema, start, end, registry)
@@ -269,6 +287,16 @@ class Engine:
         g = grid.to_numpy(dtype="datetime64[ns]")
         count = np.searchsorted(enter, g, side="right") - np.searchsorted(exits, g, side="right")
         return pd.DataFrame({"t": grid, "members": count})
+
+
+def _memo_key(rule: Rule, view: str, start: pd.Timestamp, end: pd.Timestamp) -> tuple | None:
+    """The memo key of an interval set (None when a rule holds an unhashable value: not kept)."""
+    key = (rule, view, start, end)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def held_vocabulary(world, view: str) -> dict[str, frozenset[str]]:
@@ -353,6 +381,7 @@ def _run(tables: dict[str, pd.DataFrame], sql: str) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # never draw on a CLI's stdout (compare --json)
         for name, frame in tables.items():
             con.register(name, frame)
         out = con.execute(sql).df()

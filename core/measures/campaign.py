@@ -57,6 +57,7 @@ import pandas as pd
 
 from core.errors import DataError, UserError
 from core.engine.playrun import PlayRun
+from core.engine.worldread import crm_changes_of, people_columns
 from core.measures.response import (OFF_TARGET_WINDOW_DAYS, RELEVANT_CAP, conversion_value, demo_funnel, intent_at,
                                     message_effect, off_target_effect, organic_rates, outcome_within, subscriber_value)
 from core.measures.depth import episode_weights
@@ -276,7 +277,7 @@ def send_schedule(run: PlayRun, model: str, cfg: CampaignConfig) -> pd.DataFrame
 
 def marketing_list(run: PlayRun) -> pd.DataFrame:
     """Every CRM contact from the moment its e-mail is recorded: who a blast reaches."""
-    ch = run.engine.world.crm_changes
+    ch = crm_changes_of(run.engine.world, ("email",), ("contact_id", "person_id", "field", "recorded_at"))
     em = ch[ch["field"] == "email"].groupby("contact_id", as_index=False).agg(
         person_id=("person_id", "first"), active_from=("recorded_at", "min"))
     launch = _launch(run, "crm")
@@ -437,7 +438,7 @@ def _capped_revenue(run: PlayRun, person: np.ndarray, revenue: np.ndarray) -> fl
         return float(revenue.sum())
     world = run.engine.world
     deal = demo_funnel(world).mean_deal
-    people = world.people
+    people = people_columns(world, ("person_id", "account_id"))
     if deal <= 0 or "account_id" not in people:
         return float(revenue.sum())
     account = pd.Series(person).map(people.set_index("person_id")["account_id"]).to_numpy()

@@ -9,6 +9,8 @@ Sources of the sizes are with the play (core/engine/plays.py).
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -25,10 +27,30 @@ def episode_weights(run, episode: np.ndarray) -> np.ndarray:
     out = np.ones(len(episode))
     if not getattr(resp, "deep_event", "") or len(episode) == 0:
         return out
-    deep = deep_episodes(run.engine.world.events, run.needs, resp.deep_event)
+    deep = _deep_of(run, resp.deep_event)
     hit = episode >= 0
     out[hit] = np.where(deep[episode[hit]], resp.deep_rel, resp.shallow_rel)
     return out
+
+
+_DEEP: dict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = {}
+
+
+def _deep_of(run, deep_event: str) -> np.ndarray:
+    """:func:`deep_episodes` of the run's need episodes, once per need frame: a play's campaign is
+    simulated a dozen times on the same needs (models, off-target band), and the deep events are
+    read from the world's narrow slice (:mod:`core.engine.worldread`), never its whole log."""
+    from core.engine.worldread import events_of
+
+    needs = run.needs
+    hit = _DEEP.get((id(needs), deep_event))
+    if hit is not None and hit[0]() is needs:
+        return hit[1]
+    deep = deep_episodes(events_of(run.engine.world, (deep_event,), ("person_id", "ts", "event_type")), needs, deep_event)
+    for k in [k for k, (ref, _) in _DEEP.items() if ref() is None]:
+        _DEEP.pop(k, None)
+    _DEEP[(id(needs), deep_event)] = (weakref.ref(needs), deep)
+    return deep
 
 
 def deep_episodes(events: pd.DataFrame, needs: pd.DataFrame, deep_event: str) -> np.ndarray:

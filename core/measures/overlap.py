@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.engine.playrun import PlayRun
+from core.engine.worldread import people_columns
 
 
 def _at(iv: pd.DataFrame, t: pd.Timestamp, start: str = "enter", stop: str = "exit") -> pd.DataFrame:
@@ -83,7 +84,7 @@ def account_view(run: PlayRun, truth: set[int], reachable: dict[str, set[int]]) 
     """The same comparison at account level (B2B): an account counts as reached when any of its
     people is reachable, and as qualifying when any of its people truly qualifies. ABM teams plan
     and report by account, so a page shows these beside the people counts. None for B2C worlds."""
-    people = run.engine.world.people
+    people = people_columns(run.engine.world, ("person_id", "account_id"))
     if "account_id" not in people or people["account_id"].isna().all():
         return None
     acc = people.dropna(subset=["account_id"]).set_index("person_id")["account_id"].astype("int64")
@@ -134,7 +135,7 @@ def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
     """
     grid_ts = pd.date_range(run.start + pd.Timedelta(freq), run.end, freq=freq)
     grid = grid_ts.to_numpy(dtype="datetime64[ns]")
-    people = run.engine.world.people
+    people = people_columns(run.engine.world, ("person_id",))
     n_person = int(max(people["person_id"].max() if len(people) else 0,
                        *(int(a["person_id"].max()) for a in run.active.values() if len(a)), 0)) + 1
     g = len(grid)

@@ -48,6 +48,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from core.engine.worldread import events_of, people_columns
+
 #: Latent states, in the order of their codes.
 STATES: tuple[str, ...] = ("none", "cooling", "in_market", "bought")
 #: Order values spread around the preset's median with this log-sd (e-commerce baskets are
@@ -134,7 +136,7 @@ def _cached(world, name: str, build):
 def _hits(world, event: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``event`` rows of the world as sorted keys (person × second) with their seconds and values."""
     def build():
-        ev = world.events
+        ev = events_of(world, (event,), ("event_type", "person_id", "ts", "value"))
         col = ev["event_type"]
         if isinstance(col.dtype, pd.CategoricalDtype):
             cats = list(col.cat.categories)
@@ -208,7 +210,7 @@ def organic_rates(world, event: str, days: float) -> OrganicRates:
 
 
 def _estimate(world, event: str, days: float) -> OrganicRates:
-    people = world.people["person_id"].to_numpy(np.int64)
+    people = people_columns(world, ("person_id",))["person_id"].to_numpy(np.int64)
     if len(people) > _SAMPLE_PEOPLE:  # an even, deterministic subset: every k-th person
         people = people[:: int(np.ceil(len(people) / _SAMPLE_PEOPLE))]
     span = (world.end - world.start) / pd.Timedelta(days=1) - days
@@ -282,7 +284,8 @@ def demo_funnel(world) -> DemoFunnel:
     their share of what the world's funnel closes (issue 18: not deal value × stage rates per demo,
     which credited every committee member's demo with its own deal)."""
     def build() -> DemoFunnel:
-        ev = world.events
+        # the two event types the funnel counts, never the whole log
+        ev = events_of(world, ("demo_requested", "purchase"), ("person_id", "ts", "event_type", "channel", "value"))
         inside = (ev["ts"] >= world.start) & (ev["ts"] <= world.end)
         etype = ev["event_type"].astype(str)
         demos = int((inside & (etype == "demo_requested")).sum())
@@ -295,7 +298,7 @@ def demo_funnel(world) -> DemoFunnel:
 
 def _after_account_demo(world, ev: pd.DataFrame, demo: pd.Series) -> pd.Series:
     """Rows of ``ev`` whose person's account (or the person, without one) requested a demo earlier."""
-    people = world.people.set_index("person_id")
+    people = people_columns(world, ("person_id", "account_id")).set_index("person_id")
     acct = people["account_id"] if "account_id" in people else pd.Series(dtype=float)
     who = ev["person_id"].map(acct).fillna(-1 - ev["person_id"])
     first = ev.loc[demo, "ts"].groupby(who[demo]).min()

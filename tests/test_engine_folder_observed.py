@@ -128,3 +128,13 @@ def test_truth_view_and_a_damaged_file_are_one_line(imported, tmp_path, capsys):
     assert main(["members", "--world", str(broken), "--rule", str(rule), "--view", "cdp"]) == 2
     err = capsys.readouterr().err.strip()
     assert "events.parquet" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_compare_refuses_an_imported_world_before_reading_it(imported, capsys, monkeypatch):
+    def no_pandas_world(*_a, **_k):
+        raise AssertionError("the imported world was read before being refused")
+
+    monkeypatch.setattr("core.ingest.observed.read_observed", no_pandas_world)
+    assert main(["compare", "--world", str(imported["b2c-retail"]), "--play", "cart-abandonment"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "without ground truth" in err and "audience-lab twin" in err and len(err.splitlines()) == 1

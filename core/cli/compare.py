@@ -121,8 +121,11 @@ def _world_and_engine(path: str):
     core (``FolderEngine``: DuckDB over its Parquet files, the measures' narrow reads pushed down to
     them, as ``members --world`` does), anything else (an imported world, an older single-file
     world with a wildcard in its path) in memory."""
-    from core.engine.folder import FolderEngine, FolderWorld, compare_limits, is_world_folder
+    from core.engine.folder import FolderEngine, FolderWorld, compare_limits, folder_kind, is_world_folder
 
+    if folder_kind(path) == "observed":  # refused from world.json, before a large import is read
+        raise UserError(f"{path} holds imported data without ground truth, and compare measures against truth; "
+                        f"build a twin with 'audience-lab twin --world {path} --out TWIN' and compare on the twin")
     if is_world_folder(path):
         limits = compare_limits()
         return FolderWorld(path), lambda config: FolderEngine(path, config, limits)

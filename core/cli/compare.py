@@ -122,6 +122,7 @@ def _world_and_engine(path: str):
     them, as ``members --world`` does), anything else (an imported world, an older single-file
     world with a wildcard in its path) in memory."""
     from core.engine.folder import FolderEngine, FolderWorld, compare_limits, folder_kind, is_world_folder
+    from core.errors import UserError
 
     if folder_kind(path) == "observed":  # refused from world.json, before a large import is read
         raise UserError(f"{path} holds imported data without ground truth, and compare measures against truth; "

@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 import pytest
 
@@ -150,24 +152,51 @@ def _personas():
 PERSONAS = _personas()
 
 
-#: The product-led persona is left out: at sizes a test can afford its plays hold a handful of
-#: trialists and 2,400-a-plan conversions, so seed noise decides between CDP and CRM + CDP (measured,
-#: 1,000 people × 4 seeds: 60 days → CRM + CDP, 180 days → CDP, each with the other's worlds).
-STABLE_PERSONAS = [p for p in PERSONAS if p != "product-led"]
-
-
-@pytest.mark.parametrize("name", STABLE_PERSONAS)
-def test_the_recommendation_does_not_depend_on_the_simulated_days(name):
-    """Build time is a one-off delay over the horizon and the window measures steady state after a
-    warm-up, so 60 and 180 simulated days give the same advice (small worlds keep the test fast)."""
+@functools.cache
+def _advice_at(name: str, days: int):
+    """One persona's advice on small worlds at ``days`` simulated days (shared by the tests below)."""
     from core.advice.fit import Answers, advise
 
-    recs = {}
-    for days in (60, 180):
-        adv = advise(Answers.from_dict({**PERSONAS[name], "sim_people": SIM_PEOPLE, "sim_days": days}), seeds=SIM_SEEDS,
-                     sweep=False, workers=0)
-        recs[days] = adv.recommendation
+    return advise(Answers.from_dict({**PERSONAS[name], "sim_people": SIM_PEOPLE, "sim_days": days}), seeds=SIM_SEEDS,
+                  sweep=False, workers=0)
+
+
+@pytest.mark.parametrize("name", list(PERSONAS))
+def test_the_recommendation_does_not_depend_on_the_simulated_days(name):
+    """Build time is a one-off delay over the horizon, the window measures steady state after a
+    warm-up and is scaled by the world's own monthly actives, so 60 and 180 simulated days give
+    the same advice (small worlds keep the test fast)."""
+    recs = {days: _advice_at(name, days).recommendation for days in (60, 180)}
     assert recs[60] == recs[180], recs
+
+
+def test_a_world_s_monthly_actives_follow_its_arrivals():
+    """A world of D days holds everyone active at some time in it; the customers active in one month
+    of it are fewer, the more so the longer D (what the yearly scale divides by)."""
+    import numpy as np
+
+    from synthetic import preset_config
+    from synthetic.arrivals import draw_arrivals, monthly_actives
+
+    month = 365.25 / 12 * 86_400
+    for preset in ("plg-saas", "b2c-retail", "b2b-saas"):
+        for days in (90, 210):
+            cfg = preset_config(preset, seed=7, people=20_000, days=days)
+            a = draw_arrivals(cfg, 20_000, np.random.default_rng(1))
+            counted = np.mean([((a.arrived < t + month) & (a.leaves > t)).sum() for t in np.arange(30, days - 30, 10) * 86_400.0])
+            assert monthly_actives(cfg, 30) == pytest.approx(counted, rel=0.01), (preset, days)
+        assert monthly_actives(preset_config(preset, days=210), 30) < 0.9 * monthly_actives(preset_config(preset, days=90), 30)
+
+
+def test_a_years_sends_do_not_depend_on_the_simulated_days():
+    """The yearly scale divides by the simulated world's monthly actives, not its people. Scaled by
+    its people, a 180-day window's sends a year came to 0.72 of a 60-day window's for the retailer
+    (fewer of a longer world's people are active in any one month) and its money with them, which
+    moved the product-led advice with ``sim_days`` (1,000 people × 4 seeds: CRM + CDP at 60 days,
+    the CRM at 180)."""
+    cost = {days: _advice_at("retailer", days).summary.set_index("model")["send_cost_12m"] for days in (60, 180)}
+    for model in ("crm", "cdp"):
+        assert cost[180][model] == pytest.approx(cost[60][model], rel=0.15), (model, cost[60][model], cost[180][model])
 
 
 def test_build_time_is_a_one_off_delay_and_one_off_costs_are_spread():

@@ -260,6 +260,31 @@ def test_the_cdp_licence_scales_with_tracked_users_from_the_published_tier():
     assert cdp_licence(Answers(cdp_licence_year=45_000)) == 45_000  # an answer wins
 
 
+def test_the_marketing_tier_scales_with_contacts_from_the_published_tier():
+    """The CRM's marketing-automation tier is priced by contacts like the CDP licence by tracked users:
+    neither side's licence stays flat while the other's grows with the customer base."""
+    from dataclasses import replace
+
+    from core.advice.costs import (HUBSPOT_PER_1000_MONTH, HUBSPOT_PRO_CONTACTS, HUBSPOT_PRO_MONTH, cdp_licence,
+                                   marketing_tier, tco)
+    from core.advice.fit import Answers
+
+    small, big = Answers(monthly_active_customers=1_500), Answers(monthly_active_customers=3_000_000, monthly_events=0)
+    assert marketing_tier(small) == 12 * HUBSPOT_PRO_MONTH  # inside the tier's 2,000 contacts
+    assert marketing_tier(big) == pytest.approx(12 * (HUBSPOT_PRO_MONTH + (3_000_000 - HUBSPOT_PRO_CONTACTS) / 1_000 * HUBSPOT_PER_1000_MONTH))
+    assert marketing_tier(big) / marketing_tier(small) > 100 and cdp_licence(big) / cdp_licence(small) > 5
+    assert marketing_tier(Answers(marketing_automation_year=9_600)) == 9_600  # an answer wins
+    assert marketing_tier(replace(big, marketing_automation="no")) == 0.0
+    t = tco(big)
+    tier = t[t["item"] == "Marketing automation tier"].set_index("model")["cost"]
+    assert set(tier.index) == {"crm", "cdp", "hybrid", "crm+cdp"} and tier.nunique() == 1  # every model with campaigns
+    from core.advice.fit import AnswerError
+
+    with pytest.raises(AnswerError) as exc:
+        Answers.from_dict({"marketing_automation_year": -5})
+    assert exc.value.field == "marketing_automation_year"
+
+
 def test_compare_json_has_need_sensitivity_and_tornado(tmp_path, capsys):
     import json
 

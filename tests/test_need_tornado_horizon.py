@@ -58,12 +58,13 @@ def test_need_jaccard_is_one_for_a_rule_against_itself(engines):
 
 
 def test_the_definition_of_need_moves_the_money_and_can_move_the_verdict():
-    # 90 days: a B2B demo is worth what the world's own funnel realises (issue 18), and a 60-day,
-    # 1,200-person b2b-saas world closes too few deals for its plays to be worth anything
-    # (measured: b2c-retail cart abandonment goes to the CRM on the CRM's rule as the need and to the
-    # CDP on the CDP's rule; on b2b-saas at this size no verdict moves)
+    # 90 days, 1,200 people. Measured since orders reach the CRM in 10 minutes (generator 3.1, HubSpot's
+    # documented Shopify sync): omnichannel cart abandonment goes to the CRM on the latent need and on
+    # the CRM's rule and to the CDP on the CDP's rule (CRM 274, CDP 288), and omnichannel win-back to
+    # the CDP on the latent need only; b2c-retail's plays keep one winner on every need at this size
+    # (with the nightly sync its cart play moved), as do b2b-saas's
     flipped = []
-    for preset in ("b2b-saas", "b2c-retail"):
+    for preset in ("b2c-retail", "omnichannel"):
         s = Scenario.make(preset, seed=7, people=1200, days=90)
         engine = build_engine(s)
         for play in plays_for(preset):
@@ -125,13 +126,17 @@ def test_each_tornado_row_moves_exactly_one_ops_knob():
     assert {k[1] for k in moves if k != ("base",)} == {k for side in OPS.values() for lv in side.values() for k in lv}
 
 
-def test_a_single_cdp_deficit_flips_cart_abandonment():
+def test_a_single_crm_deficit_flips_cart_abandonment():
+    """With orders reaching the CRM in 10 minutes (HubSpot's documented Shopify sync) the default CRM
+    wins carts at this size (123.7 vs 110.3); a single CRM deficit hands them back to the CDP — the
+    nightly order sync of a CRM fed by imports among them (104.3 vs 110.3)."""
     from core.advice.tornado import flipping_knobs, ops_tornado
 
-    tor = ops_tornado(Scenario.make("b2c-retail", seed=7, people=800, days=60), "cart-abandonment", sides=("cdp",))
-    assert tor["base"]["winner"] == "cdp", tor["base"]
+    tor = ops_tornado(Scenario.make("b2c-retail", seed=7, people=800, days=60), "cart-abandonment", sides=("crm",))
+    assert tor["base"]["winner"] == "crm", tor["base"]
     flips = flipping_knobs(tor)
-    assert flips and all(f.startswith("cdp ") and f.endswith("poorly-run") for f in flips), flips
+    assert flips and all(f.startswith("crm ") and f.endswith("poorly-run") for f in flips), flips
+    assert "crm crm_order_sync_hours → poorly-run" in flips, flips
     for r in tor["rows"]:
         assert r["flips"] == (r["winner"] != tor["base"]["winner"])
         assert set(r["net_value"]) == {"crm", "cdp"}

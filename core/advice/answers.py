@@ -89,7 +89,7 @@ class Answers:
                                  lo=1, hi=730)
     channels: int = _q(3, "Customer-facing channels you run (web, app, email, ads, stores, sales...). More channels: more CRM field sprawl.",
                        lo=1, hi=12)
-    monthly_active_customers: int = _q(50_000, "People (contacts, shoppers, users) active in a typical month. The simulated people stand for them.",
+    monthly_active_customers: int = _q(50_000, "People (contacts, shoppers, users) active in a typical month. Each simulated world's monthly actives are scaled to them.",
                                        lo=1, hi=500_000_000)
     monthly_events: int = _q(1_000_000, "Tracked events per month (page views, clicks, purchases, product usage). Sets how active people are; 0 = unknown.",
                              lo=0, hi=1e13)

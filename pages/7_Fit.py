@@ -85,7 +85,7 @@ LABELS = {
     "data_people": "Data / engineering people (FTE)", "cdp_operator": "Who would run the CDP",
     "horizon_years": "Horizon (years)", "cdp_ship_days": "Days to ship a CDP audience (−1 = estimate)",
     "crm_tool": "CRM", "cdp_tool": "CDP", "sending_tool": "Sending tool",
-    "crm_seat_cost_month": "CRM seat per month", "marketing_automation_year": "Marketing automation per year",
+    "crm_seat_cost_month": "CRM seat per month", "marketing_automation_year": "Marketing automation per year (−1 = from the published tier)",
     "sending_tool_year": "Sending tool per year", "person_cost_year": "Cost of a person per year",
     "cdp_licence_year": "CDP licence per year", "cdp_implementation": "CDP implementation (one-off)",
     "cdp_upkeep_year": "CDP upkeep per year", "connector_year": "CDP→CRM connector per year",

@@ -59,3 +59,30 @@ def draw_arrivals(config: WorldConfig, m: int, rng: np.random.Generator) -> Arri
     job_rate = -math.log(1.0 - b.job_change_yearly) / 365.25 if PRESETS[config.preset].model == "b2b" else 0.0
     job_change = rng.random(m) < job_rate * stay
     return Arrivals(arrived=arrived, leaves=leaves, job_change=job_change)
+
+
+def monthly_actives(config: WorldConfig, from_day: float = 0.0) -> float:
+    """Expected people of a world active at some time in a month of its window, averaged over
+    days ``from_day`` … ``config.days`` (the part a study measures).
+
+    A world holds everyone active at some time in its D days, so its ``people`` are *more* than
+    the customers active in any one month: the base at time t is ``B0·e^{rt}`` with
+    ``B0 = people / (1 + cX)`` (module docstring), and a month starting at t adds the
+    ``λ0·e^{rt}·(e^{rM}−1)/r`` who arrive in it (``λ0 = c·B0``). So a month's actives are
+    ``B0·e^{rt}·(1 + c·(e^{rM}−1)/r)``: exactly ``people`` when D is one month, about 0.56 of them
+    in a 210-day b2c-retail world (mean stay 200 days). Scaling a window's money by
+    customers / ``people`` instead understated it more the longer the window (issue 19)."""
+    stay = exit_days(config)
+    r = growth_per_day(config)
+    c = max(r + 1.0 / stay, 0.0)
+    days = float(config.days)
+    x = days if abs(r) < 1e-12 else math.expm1(r * days) / r
+    base0 = config.people / (1.0 + c * x)
+    lo = min(max(float(from_day), 0.0), days)
+    if abs(r) < 1e-12 or days - lo <= 0:
+        level = 1.0 if abs(r) < 1e-12 else math.exp(r * lo)
+        month_new = c * MONTH_DAYS if abs(r) < 1e-12 else c * math.expm1(r * MONTH_DAYS) / r
+    else:
+        level = (math.exp(r * days) - math.exp(r * lo)) / (r * (days - lo))
+        month_new = c * math.expm1(r * MONTH_DAYS) / r
+    return base0 * level * (1.0 + month_new)

@@ -94,17 +94,21 @@ def test_segment_computes_a_cart_funnel_in_batch_in_either_mode(results):
     assert results["hubspot-vs-segment-windows-realtime"] == results["hubspot-vs-segment-batch"]
 
 
-def test_every_cdp_is_timelier_than_hubspot_on_carts_but_hubspot_nets_more(results):
-    """HubSpot lists refresh in minutes, but see only tracked cart-page visits of identified browsers
-    (and abandoned checkouts with the nightly order sync); a CDP sees every stitched cart, so every
-    CDP reaches more abandoners in time even on an 8-24 hour batch. The money verdict changed in
-    this round (issues 18 and 19): HubSpot now identifies logged-in shoppers as the CDP's tag does,
-    a cart message's effect is bounded at 3 pp (Klaviyo's 3.65 per recipient as the ceiling) so two
-    or three points of timely reach are worth little, and HubSpot nets more than each CDP at seed 7,
-    3,000 people (1,031 vs Segment 899, Data Cloud 844, PostHog 722)."""
+def test_the_batch_cdps_are_timelier_than_hubspot_on_carts_but_hubspot_nets_more(results):
+    """HubSpot lists refresh in minutes, but see only tracked cart-page visits of identified browsers;
+    a CDP sees every stitched cart, so Segment and Data Cloud reach more abandoners in time even on
+    an 8-24 hour batch. Since orders reach HubSpot within 10 minutes as its Shopify sync documents
+    (generator 3.1; nightly before), HubSpot stops messaging shoppers who already bought: at seed 7,
+    3,000 people, it reaches 31.3% in time against Segment 32.6%, Data Cloud 32.3% and PostHog 31.2%
+    (a tie: PostHog was ahead with the nightly sync) and nets 1,234 against 899, 844 and 722 (1,031
+    with the nightly sync). A cart message's effect is bounded at 3 pp (Klaviyo's 3.65 per recipient
+    as the ceiling), so a point or two of timely reach is worth little."""
     for case in ("hubspot-vs-segment-batch", "hubspot-vs-data-cloud-cart", "hubspot-vs-posthog-cart"):
         f = results[case]
-        assert f["cdp"]["timely"] > f["crm"]["timely"], case
+        if case == "hubspot-vs-posthog-cart":
+            assert abs(f["cdp"]["timely"] - f["crm"]["timely"]) < 0.01, case
+        else:
+            assert f["cdp"]["timely"] > f["crm"]["timely"], case
         assert f["crm"]["net"] > f["cdp"]["net"], case
 
 

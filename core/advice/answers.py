@@ -89,7 +89,7 @@ class Answers:
                                  lo=1, hi=730)
     channels: int = _q(3, "Customer-facing channels you run (web, app, email, ads, stores, sales...). More channels: more CRM field sprawl.",
                        lo=1, hi=12)
-    monthly_active_customers: int = _q(50_000, "People (contacts, shoppers, users) active in a typical month. The simulated people stand for them.",
+    monthly_active_customers: int = _q(50_000, "People (contacts, shoppers, users) active in a typical month. Each simulated world's monthly actives are scaled to them.",
                                        lo=1, hi=500_000_000)
     monthly_events: int = _q(1_000_000, "Tracked events per month (page views, clicks, purchases, product usage). Sets how active people are; 0 = unknown.",
                              lo=0, hi=1e13)
@@ -127,8 +127,9 @@ class Answers:
                                "(the CDP's implementation) are spread over these years.", lo=1, hi=10)
     crm_seat_cost_month: float = _q(100.0, "Cost of one CRM seat per month (HubSpot Sales Hub Professional lists about 100, Salesforce Sales Cloud Enterprise 165).",
                                     lo=0, hi=1e6)
-    marketing_automation_year: float = _q(9_600.0, "Marketing-automation tier per year, counted when marketing automation is in place (assumed: 800 a month, a mid-market professional tier).",
-                                          lo=0, hi=1e9)
+    marketing_automation_year: float = _q(ESTIMATE, "Marketing-automation tier per year, counted when marketing automation is in place; "
+                                                    "−1 = from the published marketing-contact tier at your monthly active customers (core/advice/costs.py).",
+                                          lo=-1, hi=1e9)
     sending_tool_year: float = _q(12_000.0, "Sending tool (ESP or journey platform) per year, in every model (assumed: 1,000 a month for a mid-size list).",
                                   lo=0, hi=1e9)
     person_cost_year: float = _q(120_000.0, "Loaded yearly cost of one CRM admin or data/engineering person (assumed).", lo=0, hi=1e8)
@@ -180,10 +181,10 @@ class Answers:
             raise AnswerError("monthly_events", f"{self.monthly_events:,} events a month is fewer than the "
                                                 f"{self.monthly_active_customers:,} active customers (each does at least one thing); "
                                                 "raise monthly_events or set it to 0 if unknown")
-        for name in ("crm_ship_days", "cdp_ship_days", "cdp_licence_year"):
+        for name in ("crm_ship_days", "cdp_ship_days", "cdp_licence_year", "marketing_automation_year"):
             v = getattr(self, name)
             if v < 0 and v != ESTIMATE:
-                what = "from the published tier" if name == "cdp_licence_year" else "from the team"
+                what = "from the published tier" if name in ("cdp_licence_year", "marketing_automation_year") else "from the team"
                 raise AnswerError(name, f"must be 0 or more, or −1 to estimate it {what} (got {v:g})")
         return self
 

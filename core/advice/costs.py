@@ -13,6 +13,7 @@ and large customers negotiate 15–45% off, so each is a starting point the user
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -25,10 +26,17 @@ COST_SOURCES: dict[str, tuple[float, str, str]] = {
         "user per month; 100 is the Pro tier (salesforcenegotiations.pages.dev/blog/sales-cloud-licensing-guide). "
         "Third-party licensing guides quoting the vendor's list prices."),
     "marketing_automation_year": (
-        9_600.0, "assumed",
-        "HubSpot bills Marketing Hub by tier and marketing-contact tier "
-        "(knowledge.hubspot.com/account/understand-marketing-contacts-billing) but the tier price itself could not be "
-        "read from a public page here; 800 a month is assumed for a professional tier with a few thousand contacts."),
+        -1.0, "https://www.hubspot.com/pricing/marketing",
+        "−1 = from the published tier at your contacts: HubSpot bills Marketing Hub by marketing-contact tier "
+        "(knowledge.hubspot.com/account/understand-marketing-contacts-billing); Marketing Hub Professional lists 890 a "
+        "month (800 promotional) with 2,000 marketing contacts (hubspot.com/pricing/marketing, as recorded on 2026-08-13 "
+        "in github.com/api-evangelist/hubspot plans/hubspot-plans-pricing.yml, with legal.hubspot.com/"
+        "hubspot-product-and-services-catalog as its second source); each further 1,000 contacts 50 a month ('It's $50 "
+        "USD, per additional 1,000 Contacts, for Marketing Pro', a HubSpot partner's answer in HubSpot's community, "
+        "community.hubspot.com/t5/CRM/Am-I-limited-to-100-contacts-before-I-am-charged/m-p/256718, 2019). Monthly active "
+        "customers are taken as marketing contacts, the same basis as the CDP's tracked users. HubSpot's pricing page "
+        "quotes bands that fall with volume, so at millions of contacts this per-1,000 rate is an upper bound, as the "
+        "per-MTU rate is for the CDP."),
     "sending_tool_year": (
         12_000.0, "assumed",
         "Braze and Iterable publish no list prices (Braze bills on platform, monthly active users and message "
@@ -53,6 +61,24 @@ COST_SOURCES: dict[str, tuple[float, str, str]] = {
 
 #: Segment Team list price (see COST_SOURCES["cdp_licence_year"]) and the assumed Business floor.
 SEGMENT_TEAM_MONTH, SEGMENT_TEAM_MTUS, SEGMENT_PER_MTU_MONTH, CDP_LICENCE_FLOOR = 120.0, 10_000, 0.011, 60_000.0
+
+
+#: HubSpot Marketing Hub Professional list price (see COST_SOURCES["marketing_automation_year"]).
+HUBSPOT_PRO_MONTH, HUBSPOT_PRO_CONTACTS, HUBSPOT_PER_1000_MONTH = 890.0, 2_000, 50.0
+
+
+def marketing_tier(answers: Any) -> float:
+    """The marketing-automation tier a year: the answer, or (−1) the published marketing-contact tier
+    at the business's monthly active customers — priced by volume like the CDP licence, so neither
+    side's licence is flat while the other's grows with the customer base. Zero without marketing
+    automation."""
+    if getattr(answers, "marketing_automation", "yes") != "yes":
+        return 0.0
+    if answers.marketing_automation_year >= 0:
+        return float(answers.marketing_automation_year)
+    contacts = max(0, int(answers.monthly_active_customers))
+    extra = math.ceil(max(0, contacts - HUBSPOT_PRO_CONTACTS) / 1_000)
+    return 12 * (HUBSPOT_PRO_MONTH + extra * HUBSPOT_PER_1000_MONTH)
 
 
 def cdp_licence(answers: Any) -> float:
@@ -98,7 +124,7 @@ def tco(answers: Any, cdp_cost_factor: float = 1.0, data_fte: float | None = Non
     seats = ("CRM seats", answers.crm_seats * answers.crm_seat_cost_month * 12, False)
     shared = [seats,
               (f"CRM team running it ({answers.crm_admins:g} FTE)", answers.crm_admins * answers.person_cost_year, False),
-              ("Marketing automation tier", answers.marketing_automation_year if answers.marketing_automation == "yes" else 0.0, False),
+              ("Marketing automation tier", marketing_tier(answers), False),
               ("Sending tool", answers.sending_tool_year, False)]
     cdp = [("CDP licence", cdp_licence(answers) * cdp_cost_factor, False),
            ("CDP implementation (one-off)", answers.cdp_implementation * cdp_cost_factor, True),

@@ -34,7 +34,8 @@ import pandas as pd
 from core.advice.answers import (BUSINESS_MODELS, CADENCES, ESTIMATE, GROUPS, HYGIENE, TRACKING_LEVELS,  # noqa: F401
                                  YES_NO, AnswerError, Answers, answers_from_profile)
 from core.advice.costs import BASELINE, COST_SOURCES, FTE_NEEDED, MARKETER_FTE, tco, tco_totals  # noqa: F401
-from core.advice.horizon import MODELS, Net, best_of, measured_net, net_over_horizon, priors, steady_scale
+from core.advice.horizon import (MODELS, WARM_UP_DAYS, Net, best_of, measured_net, net_over_horizon, priors,  # noqa: F401
+                                  steady_scale, volume)
 from core.advice.ops import OPS, level_settings
 from core.advice.scenario import Scenario
 from core.advice.stacks import stack_keys, stack_settings
@@ -77,11 +78,6 @@ CDP_FTE_NEEDED = CRM_FTE_NEEDED = FTE_NEEDED
 #: (assumed: half-way between poorly run, 0, and as most teams run it, 0.5 — audiences and syncs get
 #: built, but nobody owns the tracking plan or identity rules).
 MARKETER_LEVEL = 0.25
-#: Days simulated before the measured window opens, for both sides alike: a generated world's first
-#: weeks still hold the people who were in market when it starts (a burst of open needs that a
-#: steady business does not have), so campaigns launch after this warm-up and only ``sim_days``
-#: after it are scaled to a year (assumed: about one in-market episode, 30 days in the presets).
-WARM_UP_DAYS = 30
 #: Build days the engine uses when nothing sets them (core.engine.activation.ActivationConfig).
 DEFAULT_DELAYS = (1.0, 3.0)
 
@@ -266,17 +262,15 @@ def measured_route(answers: Answers, play_money: Mapping[str, Mapping[str, Any]]
 
     Each route's measured net = measured incremental revenue − send − unsubscribe cost, with the
     test's 95% interval. The team's tests run on its own volume over the simulated period, so the
-    interval is the simulated one narrowed by √(customers / simulated people). The hybrid route
+    interval is the simulated one narrowed by √(customers / simulated monthly actives). The hybrid route
     is taken only when the interval of the difference lies above zero; otherwise the simpler,
     existing route (the CRM segment) stays. Never uses the simulator's true revenue.
     """
-    volume = answers.monthly_active_customers / answers.sim_people
-
     crm, hyb = measured_net(play_money["crm"]), measured_net(play_money["hybrid"])
     if crm is None or hyb is None:
         return "crm"
     diff = hyb[0] - crm[0]
-    se = math.hypot(crm[1], hyb[1]) / math.sqrt(max(volume, 1e-9))
+    se = math.hypot(crm[1], hyb[1]) / math.sqrt(max(volume(answers), 1e-9))
     return "hybrid" if diff - Z95 * se > 0 else "crm"
 
 

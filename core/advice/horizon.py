@@ -1,8 +1,9 @@
 """Money over a horizon: what the fit advisor compares, independent of how many days were simulated.
 
-The simulated campaigns run from the first simulated day (build time zero), so the simulated
-window measures *steady state*; scaled by customers and 365 / simulated days it is a steady
-yearly value per play and route. Over a horizon of H years (the answers' ``horizon_years``):
+The simulated campaigns run after a warm-up shared by both sides (build time zero after it), so
+the simulated window measures *steady state*; scaled by the business's monthly active customers
+over the world's own monthly actives in that window (:func:`simulated_actives`) and 365 /
+simulated days it is a steady yearly value per play and route. Over a horizon of H years (the answers' ``horizon_years``):
 
     value a year = steady × (1 − min(build days / 365, H) / H)   — build time is a one-off delay
     − recurring costs − one-off costs / H                         — one-off costs spread over H
@@ -23,6 +24,7 @@ targeted campaigns: only the CRM seats sales keeps) beside them all.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -46,9 +48,44 @@ class Net(NamedTuple):
     test_value: float                      # CRM + CDP: true value a year of testing vs the prior alone
 
 
+#: Days simulated before the measured window opens, for both sides alike: a generated world's first
+#: weeks still hold the people who were in market when it starts (a burst of open needs that a
+#: steady business does not have), so campaigns launch after this warm-up and only ``sim_days``
+#: after it are scaled to a year (assumed: about one in-market episode, 30 days in the presets).
+WARM_UP_DAYS = 30
+
+
+@lru_cache(maxsize=256)
+def _simulated_actives(business_model: str, people: int, sim_days: int) -> float:
+    from core.advice.fit import PRESET_OF  # the business model → preset map lives with the questionnaire
+    from synthetic import preset_config
+    from synthetic.arrivals import monthly_actives
+
+    # no answer moves a preset's lifetime, job changes or growth, so the preset's own law holds
+    cfg = preset_config(PRESET_OF[business_model], people=int(people), days=int(sim_days) + WARM_UP_DAYS)
+    return monthly_actives(cfg, from_day=WARM_UP_DAYS)
+
+
+def simulated_actives(answers: Any) -> float:
+    """Monthly active customers of one simulated world in its measured window (not its people:
+    a world of D days holds everyone active at some time in it, more than any month's actives)."""
+    return _simulated_actives(answers.business_model, int(answers.sim_people), int(answers.sim_days))
+
+
+def volume(answers: Any) -> float:
+    """The business's monthly active customers per simulated one: how many simulated worlds' worth
+    of customers the business has (a team's test runs on this many times the simulated volume)."""
+    return answers.monthly_active_customers / simulated_actives(answers)
+
+
 def steady_scale(answers: Any) -> float:
-    """Simulated people and days → a steady year of the business's monthly active customers."""
-    return (answers.monthly_active_customers / answers.sim_people) * (365.0 / answers.sim_days)
+    """Simulated window → a steady year of the business's monthly active customers.
+
+    Scaled by the world's monthly actives, not its people (issue 19): with people, a 180-day
+    window's money was understated by (1 + 210/S)/(1 + 90/S) against a 60-day one (S the mean
+    stay: 200 days in b2c-retail, 400 in plg-saas), which moved the product-led advice with
+    ``sim_days``."""
+    return volume(answers) * (365.0 / answers.sim_days)
 
 
 def delay_share(build_days: float, horizon_years: float) -> tuple[float, float]:
@@ -98,7 +135,7 @@ def test_of(answers: Any, play_money: Mapping[str, Mapping[str, Any]], k: float)
     crm, cdp = measured_net(play_money["crm"]), measured_net(play_money["cdp"])
     if crm is None or cdp is None:
         return None
-    root = math.sqrt(max(answers.monthly_active_customers / answers.sim_people, 1.0))
+    root = math.sqrt(max(volume(answers), 1.0))
 
     def at_volume(x: Mapping[str, Any], measured: float) -> float:
         truth = x["true_net_value"]

@@ -8,12 +8,17 @@ knobs, presets) never changes with the ops level, and neither does the other sid
 
 Values and why (each a plausible "good team" / "struggling team" setting, not a vendor claim):
 
-- CRM well run: forms and order syncs within minutes / hourly, daily imports, clean data (2%
+- CRM well run: forms within a minute, orders every 5 minutes (Dotdigital's Salesforce Commerce
+  Cloud connector: "new and modified orders sync every five minutes",
+  support.dotdigital.com/en/articles/8199701; Klaviyo's Shopify sync is real time,
+  help.klaviyo.com/hc/en-us/articles/115005080447 — the default is HubSpot's "within 10 minutes",
+  synthetic/config.py), daily imports, clean data (2%
   missing, 1% wrong, 2% duplicates, enrichment monthly), active lists refreshed in minutes
   (HubSpot documents active lists as updating automatically as records change), identify on every
   logged-in page, triggered
   workflows, a campaign shipped in half a day.
-- CRM poorly run: nightly order sync, fortnightly imports, a quarter of updates missing, 15%
+- CRM poorly run: nightly order sync (no shop connector: orders arrive with the nightly load
+  Salesforce's Trailhead gives as the Data Loader example, docs/research/vendors.md §1.4), fortnightly imports, a quarter of updates missing, 15%
   wrong, 25% duplicates (the top of the 10–30% range reported where nobody manages master data,
   docs/research/crm_data_quality.md), the tracking script on few pages and 5% of logins
   identified, lists refreshed daily,
@@ -43,7 +48,7 @@ LEVELS: tuple[str, ...] = ("well-run", "default", "poorly-run")
 OPS: dict[str, dict[str, dict[str, Any]]] = {
     "crm": {
         "well-run": {
-            "crm_form_sync_minutes": 1.0, "crm_order_sync_hours": 1.0, "crm_import_days": 1.0,
+            "crm_form_sync_minutes": 1.0, "crm_order_sync_hours": 5 / 60, "crm_import_days": 1.0,
             "crm_missing_rate": 0.02, "crm_error_rate": 0.01, "duplicate_rate": 0.02, "rep_update_lag_days": 0.5,
             "crm_enrichment_days": 30.0, "crm_identified_share": 1.0,
             "crm_list_refresh_minutes": 5.0, "crm_build_days": 0.5,

@@ -70,7 +70,7 @@ LABELS: dict[str, L] = {
     # --- CRM hygiene and sync (synthetic.config.Knobs) -----------------------------------------
     "crm_form_sync_minutes": L("Delay before a form fill is written to the CRM", "minutes", None, 1),
     "crm_import_days": L("Days between list imports into the CRM", "days", None, 0.5),
-    "crm_order_sync_hours": L("Hours between {purchase} syncs into the CRM", "hours", None, 1),
+    "crm_order_sync_hours": L("Hours between {purchase} syncs into the CRM", "hours", None, 0.05),
     "rep_update_lag_days": L("Days before a sales rep records a stage change", "days", SALES_LED, 0.5),
     "crm_error_rate": L("CRM values that are wrong", "%"),
     "crm_missing_rate": L("CRM updates that are never recorded", "%"),

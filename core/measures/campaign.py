@@ -380,37 +380,38 @@ def _key_max(key: np.ndarray, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
 def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -> CampaignResult:
     """Truth (per person and need, no double counting), costs, and the measured lift."""
     treated = ~frame["holdout"].to_numpy()
-    tr = frame[treated]
-    key = tr["key"].to_numpy()
-    order = np.lexsort((tr["send_at"].array.asi8, key))
+    key = frame["key"].to_numpy()[treated]
+    order = np.lexsort((frame["send_at"].array.asi8[treated], key))
     ks = key[order]
     first = np.r_[True, ks[1:] != ks[:-1]] if len(ks) else np.zeros(0, dtype=bool)
     starts = np.flatnonzero(first)
-    e_sorted = tr["e"].to_numpy()[order]
+    e_sorted = frame["e"].to_numpy()[treated][order]
     e_key = np.maximum.reduceat(e_sorted, starts) if len(starts) else np.zeros(0)
-    y0_first = tr["y0"].to_numpy()[order][starts]
-    value_first = tr["value"].to_numpy()[order][starts]
+    y0_first = frame["y0"].to_numpy()[treated][order][starts]
+    value_first = frame["value"].to_numpy()[treated][order][starts]
+    person = frame["person_id"].to_numpy()
     inc = np.where(e_key >= 0, (1 - y0_first) * e_key, y0_first * e_key)
     true_conv = float(inc.sum())
-    true_rev = _capped_revenue(run, tr["person_id"].to_numpy()[order][starts], inc * value_first)
+    true_rev = _capped_revenue(run, person[treated][order][starts], inc * value_first)
     n_sent = int(treated.sum())
     double = int(n_sent - len(starts))
     sub_value = cfg.subscriber_value if cfg.subscriber_value >= 0 else subscriber_value(
         run.engine.world, run.play.response.outcome_event, cfg.off_target_scale)
-    relevant = tr["relevant"].to_numpy()[order]
-    factor = np.where(relevant & first, 0.5, 1.5)  # a repeat message for a need already messaged is never relevant
+    relevant_t = frame["relevant"].to_numpy()[treated]
+    factor = np.where(relevant_t[order] & first, 0.5, 1.5)  # a repeat message for a need already messaged is never relevant
     fatigue = float((cfg.unsubscribe_rate * factor).sum() * sub_value)
     send_cost = cfg.cost_per_send * n_sent
     net = true_rev - send_cost - fatigue - cfg.fixed_cost
-    persons_t = np.unique(tr["person_id"].to_numpy())
-    persons_h = np.unique(frame.loc[~treated, "person_id"].to_numpy())
+    persons_t = np.unique(person[treated])
+    persons_h = np.unique(person[~treated])
+    units = by_unit(frame)
     base = dict(model=model, targets=frame, true_incremental_conversions=true_conv, true_incremental_revenue=true_rev,
                 sends=n_sent, send_cost=send_cost, fatigue_cost=fatigue, true_net_value=net,
-                units=int(frame["unit_id"].nunique()), people=int(frame["person_id"].nunique()),
+                units=len(units), people=len(np.union1d(persons_t, persons_h)),
                 double_sends=double, people_in_both_arms=int(len(np.intersect1d(persons_t, persons_h, assume_unique=True))),
-                relevant_share=float(tr["relevant"].mean()) if len(tr) else 0.0)
-    units = by_unit(frame)
-    t_units, h_units = units[~units["holdout"]], units[units["holdout"]]
+                relevant_share=float(relevant_t.mean()) if n_sent else 0.0)
+    holdout = units["holdout"].to_numpy()
+    t_units, h_units = units[~holdout], units[holdout]
     if len(t_units) == 0 or len(h_units) == 0:
         msg = (f"the {model.upper()} campaign sent {n_sent} messages and held out {len(h_units)} contacts/profiles: "
                f"too few to hold out {cfg.holdout_share:.0%} and still measure a lift")
@@ -458,6 +459,31 @@ def by_unit(targets: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=d) for c, d in (
             ("unit_id", "int64"), ("person_id", "int64"), ("key", "int64"), ("holdout", bool), ("y", "int8"),
             ("revenue", float), ("p0", float), ("p1", float), ("value", float), ("sends", "int64"))})
+    value, p0 = targets["value"].to_numpy(dtype=float), targets["p0"].to_numpy(dtype=float)
+    if np.isnan(value).any() or np.isnan(p0).any():  # 'first'/'max' skip gaps: keep pandas' rules
+        return _by_unit_grouped(targets)
+    unit = targets["unit_id"].to_numpy(np.int64)
+    order = np.lexsort((targets["send_at"].array.asi8, unit))  # stable: as sort_values(["unit_id", "send_at"])
+    unit = unit[order]
+    starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]])
+    sizes = np.diff(np.r_[starts, len(unit)])
+    y = targets["y"].to_numpy()[order]
+    p1 = targets["p1"].to_numpy(dtype=float)[order]
+    # the two sums through pandas' grouped sum (compensated), so every figure stays bit for bit
+    sums = pd.DataFrame({"revenue": y * value[order], "miss": np.log1p(-np.clip(p1, 0, 1 - 1e-12))}).groupby(
+        np.repeat(np.arange(len(starts)), sizes), sort=True).sum()
+    out = pd.DataFrame({"unit_id": unit[starts], "person_id": targets["person_id"].to_numpy()[order][starts],
+                        "key": targets["key"].to_numpy()[order][starts],
+                        "holdout": targets["holdout"].to_numpy()[order][starts],
+                        "y": np.maximum.reduceat(y, starts), "revenue": sums["revenue"].to_numpy(),
+                        "p0": np.maximum.reduceat(p0[order], starts), "value": value[order][starts],
+                        "sends": sizes.astype(np.int64)})
+    out["p1"] = np.maximum(1 - np.exp(sums["miss"].to_numpy()), 0.0)
+    return out
+
+
+def _by_unit_grouped(targets: pd.DataFrame) -> pd.DataFrame:
+    """:func:`by_unit` through pandas' grouped aggregation (NaN-skipping 'first' and 'max')."""
     s = targets.sort_values(["unit_id", "send_at"], kind="mergesort")
     g = s.assign(revenue=s["y"] * s["value"], miss=np.log1p(-np.clip(s["p1"].to_numpy(), 0, 1 - 1e-12))).groupby("unit_id", sort=True)
     out = g.agg(person_id=("person_id", "first"), key=("key", "first"), holdout=("holdout", "first"),

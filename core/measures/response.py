@@ -207,6 +207,42 @@ def organic_rates(world, event: str, days: float) -> OrganicRates:
     return rates
 
 
+def states_on_grid(world, people: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`intent_at` of every person at every grid time, person by person (the order of
+    ``np.repeat(people, len(grid))`` with ``np.tile(grid, len(people))``), without an as-of join.
+
+    The rates are estimated on ~20k people × ~45 times; joining those 900k queries to the
+    timeline cost 0.14 s per window at 20k people. Here each timeline row holds from the first
+    grid time at or after it up to the person's next row, so it is written straight into its
+    cells: the same (state, strength) as the join, in a few array operations."""
+    people = np.asarray(people, dtype=np.int64)
+    grid = np.asarray(grid, dtype="datetime64[ns]")
+    n, k = len(people), len(grid)
+    if len(np.unique(people)) != n or (k > 1 and (np.diff(grid) <= np.timedelta64(0)).any()):
+        return intent_at(world, np.repeat(people, k), np.tile(grid, n))  # repeated people or times: the join
+    strength = np.zeros(n * k)
+    state = np.zeros(n * k, dtype=np.int8)
+    tl = _timeline(world)
+    if n == 0 or k == 0 or len(tl) == 0:
+        return strength, state
+    p, t = tl["person_id"].to_numpy(np.int64), tl["t"].to_numpy(dtype="datetime64[ns]")
+    o = np.lexsort((t, p))  # each person's rows in time order
+    p, t = p[o], t[o]
+    code = tl["code"].fillna(0).to_numpy(dtype=np.int8)[o]
+    level = tl["strength"].fillna(0.0).to_numpy(dtype=float)[o]
+    by_id = np.argsort(people, kind="stable")
+    at = np.minimum(np.searchsorted(people[by_id], p), n - 1)
+    known = people[by_id][at] == p
+    g0 = np.searchsorted(grid, t, side="left")  # the first grid time at or after the row
+    g1 = np.where(np.r_[p[1:] == p[:-1], False], np.r_[g0[1:], 0], k)  # ... until the person's next row
+    span = np.where(known, np.clip(g1 - g0, 0, None), 0)
+    rows = np.repeat(np.arange(len(p)), span)
+    cell = by_id[at][rows] * k + g0[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span))
+    state[cell] = code[rows]
+    strength[cell] = level[rows]
+    return strength, state
+
+
 def _estimate(world, event: str, days: float) -> OrganicRates:
     people = world.people["person_id"].to_numpy(np.int64)
     if len(people) > _SAMPLE_PEOPLE:  # an even, deterministic subset: every k-th person
@@ -216,7 +252,7 @@ def _estimate(world, event: str, days: float) -> OrganicRates:
     g = grid.tz_convert(None).to_numpy(dtype="datetime64[ns]")
     person = np.repeat(people, len(g))
     t = np.tile(g, len(people))
-    strength, state = intent_at(world, person, t)
+    strength, state = states_on_grid(world, people, g)
     y = outcome_within(world, event, person, t, days)
     k = len(STATES)
     n = np.bincount(state, minlength=k).astype(float)

@@ -57,8 +57,9 @@ def test_shift_rewrite_leaves_what_it_would_regroup():
         "e.ts > make_timestamptz(epoch_us(tt.t) - 60000000)"
     assert shift_in_microseconds("x <= CAST(? AS TIMESTAMPTZ) + INTERVAL '2 seconds'") == \
         "x <= make_timestamptz(epoch_us(CAST(? AS TIMESTAMPTZ)) + 2000000)"
-    for untouched in ("a - e1.ts + INTERVAL '3 seconds'", "max(e.ts) - INTERVAL '3 seconds'",
-                      "tt.t - INTERVAL '1 day'"):
+    for untouched in ("a - e1.ts + INTERVAL '3 seconds'", "a-e1.ts + INTERVAL '3 seconds'",
+                      "max(e.ts) - INTERVAL '3 seconds'", "tt.t - INTERVAL '1 day'",
+                      "tt.t - INTERVAL '3 seconds' * 2"):
         assert shift_in_microseconds(untouched) == untouched
 
 

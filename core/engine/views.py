@@ -308,10 +308,10 @@ def intervals_sql(member_sql: str) -> str:
 
 #: ``x + INTERVAL 'N seconds'`` / ``x - INTERVAL 'N seconds'`` as the rule compilers print it
 #: (:func:`core.engine.sqlcompile._interval`), where ``x`` is a column (``tt.t``, ``e.ts``) or a
-#: bound time (``CAST(? AS TIMESTAMPTZ)``), standing alone: not inside a longer name and not right
-#: after another arithmetic operator (rewriting ``a - b - INTERVAL`` would regroup it).
-_SHIFT = re.compile(r"(?<![\w.])(?<![-+*/] )((?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*|CAST\(\? AS TIMESTAMPTZ\))"
-                    r" ([+-]) INTERVAL '(\d+) seconds'")
+#: bound time (``CAST(? AS TIMESTAMPTZ)``), standing alone: not inside a longer name and with no
+#: other arithmetic operator right before or after (rewriting ``a - b - INTERVAL`` would regroup it).
+_SHIFT = re.compile(r"(?<![\w.])(?<![-+*/%])(?<![-+*/%] )((?:[A-Za-z_]\w*\.)?[A-Za-z_]\w*|CAST\(\? AS TIMESTAMPTZ\))"
+                    r" ([+-]) INTERVAL '(\d+) seconds'(?!\s*[*/%])")
 
 
 def shift_in_microseconds(sql: str) -> str:
@@ -322,8 +322,9 @@ def shift_in_microseconds(sql: str) -> str:
     points and membership joins that was a third of a play's interval time at 20k people. The
     compilers' intervals are whole seconds (never days or months, so no calendar is involved) and
     every time column of the views is a TIMESTAMPTZ, so ``make_timestamptz(epoch_us(x) ± N·10⁶)``
-    is the same instant. Only the in-process DuckDB engines run this form; the compiled SQL
-    that is shown and transpiled (:mod:`core.engine.portable`) keeps its portable INTERVAL."""
+    is the same instant. :meth:`Engine.intervals` runs this form (and so the folder engine, which
+    inherits it); the compiled SQL that is shown, run on Spark and transpiled
+    (:mod:`core.engine.portable`) keeps its portable INTERVAL."""
     return _SHIFT.sub(lambda m: f"make_timestamptz(epoch_us({m.group(1)}) {m.group(2)} {int(m.group(3)) * 1_000_000})", sql)
 
 

@@ -460,7 +460,7 @@ def by_unit(targets: pd.DataFrame) -> pd.DataFrame:
             ("unit_id", "int64"), ("person_id", "int64"), ("key", "int64"), ("holdout", bool), ("y", "int8"),
             ("revenue", float), ("p0", float), ("p1", float), ("value", float), ("sends", "int64"))})
     value, p0 = targets["value"].to_numpy(dtype=float), targets["p0"].to_numpy(dtype=float)
-    if np.isnan(value).any() or np.isnan(p0).any():  # 'first'/'max' skip gaps: keep pandas' rules
+    if np.isnan(value).any() or np.isnan(p0).any() or targets["send_at"].isna().any():  # pandas' rules for gaps
         return _by_unit_grouped(targets)
     unit = targets["unit_id"].to_numpy(np.int64)
     order = _unit_time_order(unit, targets["send_at"].array.asi8)

@@ -16,6 +16,7 @@ from core.engine.setcompile import compile_pairs
 from core.engine.sqlcompile import compile_change_points
 from core.engine.views import Engine, intervals_sql, shift_in_microseconds
 from core.measures import campaign, response
+from core.measures.overlap import sorted_unique
 
 
 @pytest.fixture(scope="module", params=["b2c-retail", "b2b-saas"])
@@ -108,5 +109,6 @@ def test_largest_effect_per_need_matches_the_grouped_maximum():
         for share in (0.0, 0.1, 0.9, 1.0):
             treated = rng.random(n) < share
             assert np.array_equal(campaign._key_max(key, e, treated), _key_max_reference(key, e, treated))
-        ids = rng.integers(0, 3 * n + 5, n)
-        assert np.array_equal(campaign._distinct(ids), np.unique(ids))
+        for ids in (rng.integers(0, 3 * n + 5, n), rng.integers(-10**12, 10**12, n), key):
+            assert np.array_equal(campaign._distinct(ids), np.unique(ids))
+            assert np.array_equal(sorted_unique(ids), np.unique(ids))

@@ -60,6 +60,7 @@ from core.engine.playrun import PlayRun
 from core.measures.response import (OFF_TARGET_WINDOW_DAYS, RELEVANT_CAP, conversion_value, demo_funnel, intent_at,
                                     message_effect, off_target_effect, organic_rates, outcome_within, subscriber_value)
 from core.measures.depth import episode_weights
+from core.measures.overlap import sorted_unique
 from core.measures.stats import LiftReport, lift_report
 
 SEND_MODES = ("triggered", "batch")
@@ -407,7 +408,7 @@ def _score(run: PlayRun, model: str, cfg: CampaignConfig, frame: pd.DataFrame) -
     units = by_unit(frame)
     base = dict(model=model, targets=frame, true_incremental_conversions=true_conv, true_incremental_revenue=true_rev,
                 sends=n_sent, send_cost=send_cost, fatigue_cost=fatigue, true_net_value=net,
-                units=len(units), people=len(np.union1d(persons_t, persons_h)),
+                units=len(units), people=len(_distinct(np.concatenate([persons_t, persons_h]))),
                 double_sends=double, people_in_both_arms=int(len(np.intersect1d(persons_t, persons_h, assume_unique=True))),
                 relevant_share=float(relevant[rows].mean()) if n_sent else 0.0)
     holdout = units["holdout"].to_numpy()
@@ -493,10 +494,11 @@ def _unit_time_order(unit: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` of non-negative integer ids, by counting when the ids are dense (person ids)."""
+    """``np.unique`` of integer ids: by counting when the ids are dense (person ids), else by sorting
+    (:func:`core.measures.overlap.sorted_unique`; numpy's own hashes first and is far slower)."""
     if len(values) and values.min() >= 0 and values.max() < 4 * len(values) + 1024:
         return np.flatnonzero(np.bincount(values)).astype(values.dtype)
-    return np.unique(values)
+    return sorted_unique(values)
 
 
 def _by_unit_grouped(targets: pd.DataFrame) -> pd.DataFrame:

@@ -111,6 +111,13 @@ def equal_size(run: PlayRun, t: pd.Timestamp, truth: set[int] | None = None) -> 
     return {"k": k, "precision_at_k": {m: len(set(v[:k]) & truth) / k for m, v in ranked.items()}}
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an integer array by sorting: numpy 2.4's ``np.unique`` hashes first, which on
+    300k grid keys took 0.08-0.11 s against 0.002 s for a sort and a mask (same sorted values)."""
+    s = np.sort(values)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int, start: str = "enter", stop: str = "exit") -> np.ndarray:
     """Unique (grid index, person) keys of every grid time at which a person is inside an interval."""
     if len(iv) == 0:
@@ -122,7 +129,7 @@ def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int, start: str = "
     span = np.clip(i1 - i0, 0, None)
     row = np.repeat(np.arange(len(iv)), span)
     idx = i0[row] + (np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span))
-    return np.unique(idx.astype(np.int64) * n_person + iv["person_id"].to_numpy(dtype=np.int64)[row])
+    return sorted_unique(idx.astype(np.int64) * n_person + iv["person_id"].to_numpy(dtype=np.int64)[row])
 
 
 def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:

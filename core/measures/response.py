@@ -218,7 +218,8 @@ def states_on_grid(world, people: np.ndarray, grid: np.ndarray) -> tuple[np.ndar
     people = np.asarray(people, dtype=np.int64)
     grid = np.asarray(grid, dtype="datetime64[ns]")
     n, k = len(people), len(grid)
-    if len(np.unique(people)) != n or (k > 1 and (np.diff(grid) <= np.timedelta64(0)).any()):
+    by_id = np.argsort(people, kind="stable")
+    if (people[by_id][1:] == people[by_id][:-1]).any() or (k > 1 and (np.diff(grid) <= np.timedelta64(0)).any()):
         return intent_at(world, np.repeat(people, k), np.tile(grid, n))  # repeated people or times: the join
     strength = np.zeros(n * k)
     state = np.zeros(n * k, dtype=np.int8)
@@ -230,7 +231,6 @@ def states_on_grid(world, people: np.ndarray, grid: np.ndarray) -> tuple[np.ndar
     p, t = p[o], t[o]
     code = tl["code"].fillna(0).to_numpy(dtype=np.int8)[o]
     level = tl["strength"].fillna(0.0).to_numpy(dtype=float)[o]
-    by_id = np.argsort(people, kind="stable")
     at = np.minimum(np.searchsorted(people[by_id], p), n - 1)
     known = people[by_id][at] == p
     g0 = np.searchsorted(grid, t, side="left")  # the first grid time at or after the row

@@ -112,3 +112,17 @@ def test_largest_effect_per_need_matches_the_grouped_maximum():
         for ids in (rng.integers(0, 3 * n + 5, n), rng.integers(-10**12, 10**12, n), key):
             assert np.array_equal(campaign._distinct(ids), np.unique(ids))
             assert np.array_equal(sorted_unique(ids), np.unique(ids))
+
+
+def test_latent_timeline_merges_state_and_strength_changes_as_pandas_did(setup):
+    engine, *_ = setup
+    tl = response._timeline(engine.world)
+    assert len(tl) > 0
+    a = tl[["person_id", "t"]].assign(code=tl["code"]).iloc[::2]  # any two change sets, both in time order
+    b = tl[["person_id", "t"]].assign(strength=tl["strength"]).iloc[::3]
+    for x, y in ((a, b), (a.iloc[:50], b), (a, b.iloc[:0].astype({"strength": float}))):
+        expected = pd.concat([x, y], ignore_index=True).sort_values(["person_id", "t"], kind="mergesort")
+        expected[["code", "strength"]] = expected.groupby("person_id")[["code", "strength"]].ffill()
+        expected = expected.drop_duplicates(["person_id", "t"], keep="last").sort_values(
+            "t", kind="mergesort").reset_index(drop=True)
+        pd.testing.assert_frame_equal(response._merge_changes(x, y), expected, check_exact=True)

@@ -9,6 +9,7 @@ Sources of the sizes are with the play (core/engine/plays.py).
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -33,24 +34,31 @@ def episode_weights(run, episode: np.ndarray) -> np.ndarray:
     return out
 
 
-_DEEP: dict[tuple[int, str], tuple[weakref.ref, np.ndarray]] = {}
+#: Recent (world, needs, deep event) → flags: a play's campaign is simulated a dozen times on the
+#: same need episodes (models, the off-target band, need sensitivity), and each simulation asked for
+#: the same flags. Keyed by the objects' identities and checked against weak references, so a new
+#: run never reads old flags; a lock, since the dashboard's sessions run plays in threads.
+_RECENT: list[tuple[weakref.ref, weakref.ref, str, np.ndarray]] = []
+_RECENT_MAX = 8
+_LOCK = threading.Lock()
 
 
 def _deep_of(run, deep_event: str) -> np.ndarray:
-    """:func:`deep_episodes` of the run's need episodes, once per need frame: a play's campaign is
-    simulated a dozen times on the same needs (models, off-target band), and the deep events are
+    """:func:`deep_episodes` of the run's need episodes, once per need frame; the deep events are
     read from the world's narrow slice (:mod:`core.engine.worldread`), never its whole log."""
     from core.engine.worldread import events_of
 
-    needs = run.needs
-    hit = _DEEP.get((id(needs), deep_event))
-    if hit is not None and hit[0]() is needs:
-        return hit[1]
-    deep = deep_episodes(events_of(run.engine.world, (deep_event,), ("person_id", "ts", "event_type")), needs, deep_event)
-    for k in [k for k, (ref, _) in _DEEP.items() if ref() is None]:
-        _DEEP.pop(k, None)
-    _DEEP[(id(needs), deep_event)] = (weakref.ref(needs), deep)
-    return deep
+    world, needs = run.engine.world, run.needs
+    with _LOCK:
+        for world_ref, needs_ref, name, flags in _RECENT:
+            if world_ref() is world and needs_ref() is needs and name == deep_event:
+                return flags
+    flags = deep_episodes(events_of(world, (deep_event,), ("person_id", "ts", "event_type")), needs, deep_event)
+    flags.setflags(write=False)
+    with _LOCK:
+        _RECENT.append((weakref.ref(world), weakref.ref(needs), deep_event, flags))
+        del _RECENT[:-_RECENT_MAX]
+    return flags
 
 
 def deep_episodes(events: pd.DataFrame, needs: pd.DataFrame, deep_event: str) -> np.ndarray:

@@ -112,6 +112,13 @@ def equal_size(run: PlayRun, t: pd.Timestamp, truth: set[int] | None = None) -> 
     return {"k": k, "precision_at_k": {m: len(set(v[:k]) & truth) / k for m, v in ranked.items()}}
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an integer array by sorting: numpy 2.4's ``np.unique`` hashes first, which on
+    300k grid keys took 0.08-0.11 s against 0.002 s for a sort and a mask (same sorted values)."""
+    s = np.sort(values)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int, start: str = "enter", stop: str = "exit") -> np.ndarray:
     """Unique (grid index, person) keys of every grid time at which a person is inside an interval."""
     if len(iv) == 0:
@@ -123,7 +130,17 @@ def _grid_keys(iv: pd.DataFrame, grid: np.ndarray, n_person: int, start: str = "
     span = np.clip(i1 - i0, 0, None)
     row = np.repeat(np.arange(len(iv)), span)
     idx = i0[row] + (np.arange(len(row)) - np.repeat(np.cumsum(span) - span, span))
-    return np.unique(idx.astype(np.int64) * n_person + iv["person_id"].to_numpy(dtype=np.int64)[row])
+    return sorted_unique(idx.astype(np.int64) * n_person + iv["person_id"].to_numpy(dtype=np.int64)[row])
+
+
+def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(keys, sorted_keys)`` for a sorted ``sorted_keys`` (as :func:`_grid_keys` returns):
+    one binary search per key instead of sorting both arrays together (0.4 ms vs 13 ms for the
+    82k truth keys of a 20k-person B2B world)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
 
 
 def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
@@ -145,16 +162,17 @@ def overlap_series(run: PlayRun, freq: str = "1D") -> pd.DataFrame:
     mkeys = {m: _grid_keys(run.members[m], grid, n_person) for m in run.models}
     jac = np.full(g, np.nan)
     if "crm" in keys and "cdp" in keys:
-        both = np.bincount(np.intersect1d(keys["crm"], keys["cdp"]) // n_person, minlength=g)
-        union = np.bincount(np.union1d(keys["crm"], keys["cdp"]) // n_person, minlength=g)
+        crm, cdp = keys["crm"], keys["cdp"]
+        both = np.bincount(crm[_in_sorted(crm, cdp)] // n_person, minlength=g)
+        union = np.bincount(crm // n_person, minlength=g) + np.bincount(cdp // n_person, minlength=g) - both
         jac = np.where(union > 0, both / np.maximum(union, 1), np.nan)
     frames = []
     for m, k in keys.items():
         reach = np.bincount(k // n_person, minlength=g)
-        hit = np.bincount(k[np.isin(k, truth)] // n_person, minlength=g)
+        hit = np.bincount(k[_in_sorted(k, truth)] // n_person, minlength=g)
         mk = mkeys[m]
         members = np.bincount(mk // n_person, minlength=g)
-        mhit = np.bincount(mk[np.isin(mk, truth)] // n_person, minlength=g)
+        mhit = np.bincount(mk[_in_sorted(mk, truth)] // n_person, minlength=g)
         frames.append(pd.DataFrame({
             "t": grid_ts, "model": m, "reachable": reach, "members": members,
             "precision": np.where(reach > 0, hit / np.maximum(reach, 1), np.nan),

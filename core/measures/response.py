@@ -112,12 +112,36 @@ def _timeline(world) -> pd.DataFrame:
                       "code": st["value"].map(codes).to_numpy(dtype=np.int8)})
     b = pd.DataFrame({"person_id": sg["subject_id"].to_numpy(np.int64), "t": sg["valid_from"].dt.tz_convert(None).astype("datetime64[ns]").to_numpy(),
                       "strength": sg["value"].astype(float).to_numpy()})
-    tl = pd.concat([a, b], ignore_index=True).sort_values(["person_id", "t"], kind="mergesort")
-    tl[["code", "strength"]] = tl.groupby("person_id")[["code", "strength"]].ffill()
-    tl = tl.drop_duplicates(["person_id", "t"], keep="last").sort_values("t", kind="mergesort").reset_index(drop=True)
+    tl = _merge_changes(a, b)
     with _lock:
         _cache[key] = (weakref.ref(world), tl)
     return tl
+
+
+def _merge_changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """State changes ``a`` (person_id, t, code) and strength changes ``b`` (person_id, t, strength)
+    as one timeline: each row carries the latest code and strength of its person (forward filled),
+    one row per (person, time) — the last —, sorted by time (ties in person order).
+
+    The concat / stable sort / grouped ffill / drop_duplicates of pandas, done on arrays (0.05 s of
+    pandas work per world at 20k people, on first use)."""
+    p = np.r_[a["person_id"].to_numpy(np.int64), b["person_id"].to_numpy(np.int64)]
+    t = np.r_[a["t"].to_numpy(dtype="datetime64[ns]"), b["t"].to_numpy(dtype="datetime64[ns]")]
+    code = np.r_[a["code"].to_numpy(dtype=float), np.full(len(b), np.nan)]
+    level = np.r_[np.full(len(a), np.nan), b["strength"].to_numpy(dtype=float)]
+    o = np.lexsort((t, p))  # stable: a's row before b's at the same person and time
+    p, t, code, level = p[o], t[o], code[o], level[o]
+    rows = np.arange(len(p))
+    block = np.maximum.accumulate(np.where(np.r_[True, p[1:] != p[:-1]], rows, 0))  # first row of the person
+
+    def ffill(v: np.ndarray) -> np.ndarray:
+        last = np.maximum.accumulate(np.where(np.isnan(v), -1, rows))
+        return np.where(last >= block, v[np.maximum(last, 0)], np.nan)
+
+    keep = np.r_[(p[1:] != p[:-1]) | (t[1:] != t[:-1]), True]  # the last row of each (person, time)
+    p, t, code, level = p[keep], t[keep], ffill(code)[keep], ffill(level)[keep]
+    by_time = np.argsort(t, kind="stable")
+    return pd.DataFrame({"person_id": p[by_time], "t": t[by_time], "code": code[by_time], "strength": level[by_time]})
 
 
 def _cached(world, name: str, build):
@@ -209,6 +233,42 @@ def organic_rates(world, event: str, days: float) -> OrganicRates:
     return rates
 
 
+def states_on_grid(world, people: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`intent_at` of every person at every grid time, person by person (the order of
+    ``np.repeat(people, len(grid))`` with ``np.tile(grid, len(people))``), without an as-of join.
+
+    The rates are estimated on ~20k people × ~45 times; joining those 900k queries to the
+    timeline cost 0.14 s per window at 20k people. Here each timeline row holds from the first
+    grid time at or after it up to the person's next row, so it is written straight into its
+    cells: the same (state, strength) as the join, in a few array operations."""
+    people = np.asarray(people, dtype=np.int64)
+    grid = np.asarray(grid, dtype="datetime64[ns]")
+    n, k = len(people), len(grid)
+    by_id = np.argsort(people, kind="stable")
+    if (people[by_id][1:] == people[by_id][:-1]).any() or (k > 1 and (np.diff(grid) <= np.timedelta64(0)).any()):
+        return intent_at(world, np.repeat(people, k), np.tile(grid, n))  # repeated people or times: the join
+    strength = np.zeros(n * k)
+    state = np.zeros(n * k, dtype=np.int8)
+    tl = _timeline(world)
+    if n == 0 or k == 0 or len(tl) == 0:
+        return strength, state
+    p, t = tl["person_id"].to_numpy(np.int64), tl["t"].to_numpy(dtype="datetime64[ns]")
+    o = np.lexsort((t, p))  # each person's rows in time order
+    p, t = p[o], t[o]
+    code = tl["code"].fillna(0).to_numpy(dtype=np.int8)[o]
+    level = tl["strength"].fillna(0.0).to_numpy(dtype=float)[o]
+    at = np.minimum(np.searchsorted(people[by_id], p), n - 1)
+    known = people[by_id][at] == p
+    g0 = np.searchsorted(grid, t, side="left")  # the first grid time at or after the row
+    g1 = np.where(np.r_[p[1:] == p[:-1], False], np.r_[g0[1:], 0], k)  # ... until the person's next row
+    span = np.where(known, np.clip(g1 - g0, 0, None), 0)
+    rows = np.repeat(np.arange(len(p)), span)
+    cell = by_id[at][rows] * k + g0[rows] + (np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span))
+    state[cell] = code[rows]
+    strength[cell] = level[rows]
+    return strength, state
+
+
 def _estimate(world, event: str, days: float) -> OrganicRates:
     people = people_columns(world, ("person_id",))["person_id"].to_numpy(np.int64)
     if len(people) > _SAMPLE_PEOPLE:  # an even, deterministic subset: every k-th person
@@ -218,7 +278,7 @@ def _estimate(world, event: str, days: float) -> OrganicRates:
     g = grid.tz_convert(None).to_numpy(dtype="datetime64[ns]")
     person = np.repeat(people, len(g))
     t = np.tile(g, len(people))
-    strength, state = intent_at(world, person, t)
+    strength, state = states_on_grid(world, people, g)
     y = outcome_within(world, event, person, t, days)
     k = len(STATES)
     n = np.bincount(state, minlength=k).astype(float)

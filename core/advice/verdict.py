@@ -8,7 +8,7 @@ helpers say so, or say that it is uncertain.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -48,17 +48,22 @@ def yardstick_verdicts(run: PlayRun, cfg: CampaignConfig | None = None) -> list[
     return out
 
 
-def need_sensitivity(run: PlayRun, cfg: CampaignConfig,
-                     models: Iterable[str] = ("crm", "cdp")) -> list[dict[str, Any]]:
+def need_sensitivity(run: PlayRun, cfg: CampaignConfig, models: Iterable[str] = ("crm", "cdp"),
+                     latent: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """The CRM-vs-CDP verdict on money under each definition of the need (:data:`NEEDS`).
 
     Unlike a yardstick, the need moves the money: a message helps only someone who has it. So this
     panel shows how much the *definition* of need decides: the latent need (the default), each
     system's own rule on ground truth, and their intersection. Membership and activation are reused;
-    only the need intervals are recomputed."""
+    only the need intervals are recomputed. ``latent``: the run's own net values per model when the
+    caller already simulated them (its lift table), so the latent row is not simulated twice."""
     out = []
+    models = tuple(m for m in models if m in run.models)
     for need in NEEDS:
-        net = net_values(with_need(run, need), cfg, tuple(m for m in models if m in run.models))
+        if need == "latent" and latent is not None and all(m in latent for m in models):
+            net = {m: float(latent[m]) for m in models}  # the run's own physics: its lift table has them
+        else:
+            net = net_values(with_need(run, need), cfg, models)
         out.append({"need": need, "winner": winner(net), "net_value": net})
     return out
 

@@ -285,21 +285,31 @@ def play_anchors(engine, scenario, plays=None) -> list[Anchor]:
 OFF_TARGET_BAND: tuple[tuple[str, float], ...] = (("none", 0.0), ("hillstrom", 1.0), ("twice_hillstrom", 2.0))
 
 
-def off_target_sensitivity(run, cfg) -> list[dict]:
+def off_target_sensitivity(run, cfg, known: pd.DataFrame | None = None) -> list[dict]:
     """Each model's (and the blast's) true incremental revenue and net value when a message to
     someone without an open need does nothing, what Hillstrom measured, or twice that — so a
-    reader sees how much the verdict rests on the least certain size. Winner per level."""
+    reader sees how much the verdict rests on the least certain size. Winner per level.
+
+    ``known``: the run's lift table under ``cfg`` (``model``, ``true_incremental_revenue``,
+    ``true_net_value``), reused for the level equal to ``cfg.off_target_scale`` instead of
+    simulating those campaigns again."""
     from dataclasses import replace
 
     from core.measures.campaign import simulate
 
+    models = (*run.models, "blast")
     out = []
     for name, scale in OFF_TARGET_BAND:
-        c = replace(cfg, off_target_scale=scale)
-        res = {m: simulate(run, m, c) for m in (*run.models, "blast")}
-        net = {m: r.true_net_value for m, r in res.items()}
-        out.append({"off_target": name, "scale": scale,
-                    "true_incremental_revenue": {m: r.true_incremental_revenue for m, r in res.items()},
+        if known is not None and scale == cfg.off_target_scale and set(models) <= set(known["model"]):
+            rows = known.set_index("model")
+            revenue = {m: float(rows.at[m, "true_incremental_revenue"]) for m in models}
+            net = {m: float(rows.at[m, "true_net_value"]) for m in models}
+        else:
+            c = replace(cfg, off_target_scale=scale)
+            res = {m: simulate(run, m, c) for m in models}
+            revenue = {m: r.true_incremental_revenue for m, r in res.items()}
+            net = {m: r.true_net_value for m, r in res.items()}
+        out.append({"off_target": name, "scale": scale, "true_incremental_revenue": revenue,
                     "true_net_value": net, "winner": max(net, key=net.get)})
     return out
 

@@ -1,0 +1,45 @@
+"""compare reuses the lift table's campaigns for the rows that are the same campaigns (the latent
+need, the off-target level in force): the same figures as simulating them again, fewer simulations."""
+from __future__ import annotations
+
+import pytest
+
+from core.advice.scenario import Scenario, build_engine, play_results
+from core.advice.verdict import need_sensitivity
+from core.engine.plays import get_play
+from core.measures import campaign
+from core.measures.calibration import off_target_sensitivity
+
+
+@pytest.fixture(scope="module")
+def results():
+    scenario = Scenario.make("b2c-retail", seed=4, people=2500)
+    return scenario, play_results(build_engine(scenario), get_play("cart-abandonment"), scenario)
+
+
+def _counting(monkeypatch) -> list:
+    calls = []
+    real = campaign.simulate
+
+    def counted(run, model, cfg=None):
+        calls.append(model)
+        return real(run, model, cfg)
+
+    monkeypatch.setattr(campaign, "simulate", counted)
+    monkeypatch.setattr("core.advice.verdict.simulate", counted)
+    return calls
+
+
+def test_reused_rows_equal_simulated_rows_with_fewer_campaigns(results, monkeypatch):
+    scenario, res = results
+    cfg = scenario.campaign()
+    calls = _counting(monkeypatch)
+    fresh_need = need_sensitivity(res.run, cfg)
+    fresh_off = off_target_sensitivity(res.run, cfg)
+    simulated = len(calls)
+    latent = res.lift.set_index("model")["true_net_value"].to_dict()
+    assert need_sensitivity(res.run, cfg, latent=latent) == fresh_need
+    assert off_target_sensitivity(res.run, cfg, known=res.lift) == fresh_off
+    reused = len(calls) - simulated
+    assert reused == simulated - 2 - len((*res.run.models, "blast"))  # latent crm + cdp, the level in force
+    assert any(row["true_net_value"]["crm"] != 0 for row in fresh_off)

@@ -277,7 +277,7 @@ def _write_meta(root: Path, config: WorldConfig) -> None:
 
 # ------------------------------------------------------------------ staging (crash safety)
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
@@ -301,7 +301,7 @@ def remove_stale(parent: Path, stage: re.Pattern[str] = _STAGE) -> list[Path]:
         return removed
     for entry in entries:
         m = stage.match(entry.name)
-        if m and entry.is_dir() and not _alive(int(m.group(1))):
+        if m and entry.is_dir() and not process_alive(int(m.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

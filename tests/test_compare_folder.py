@@ -14,6 +14,8 @@ import json
 import pandas as pd
 import pytest
 
+from tests.roundtrip import split_parts
+
 from core.cli.main import main
 from core.engine import folder as folder_mod
 from core.engine.folder import FolderEngine, FolderWorld
@@ -26,18 +28,6 @@ PEOPLE = 3000
 CASES = {"b2c-retail": "cart-abandonment", "b2b-saas": "account-intent"}
 
 
-def _split_parts(world) -> None:
-    """Each table's one part file as three (rows in the same order), as a larger streamed world has."""
-    import pyarrow.parquet as pq
-
-    for folder in world.iterdir():
-        if folder.is_dir():
-            (part,) = folder.glob("part-*.parquet")
-            table = pq.read_table(part)
-            cut = [0, len(table) // 3, 2 * len(table) // 3, len(table)]
-            for i in range(3):
-                pq.write_table(table.slice(cut[i], cut[i + 1] - cut[i]), folder / f"part-{i:05d}.parquet")
-
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
@@ -46,7 +36,7 @@ def worlds(tmp_path_factory):
     for preset in CASES:
         generate_to_folder(preset_config(preset, seed=5, people=PEOPLE), root / preset)
         out[preset] = root / preset
-    _split_parts(out["b2c-retail"])
+    split_parts(out["b2c-retail"])
     return out
 
 

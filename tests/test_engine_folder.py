@@ -15,6 +15,8 @@ import os
 import pandas as pd
 import pytest
 
+from tests.roundtrip import split_parts
+
 from core.cli.main import main
 from core.engine.folder import DuckLimits, FolderEngine
 from core.engine.plays import PLAYS, plays_for
@@ -39,22 +41,9 @@ def worlds(tmp_path_factory):
         # plg-saas world without trials)
         generate_to_folder(preset_config(preset, seed=11, people=PEOPLE), root / preset)
         out[preset] = root / preset
-    _split_parts(out["b2c-retail"])
+    split_parts(out["b2c-retail"])
     return out
 
-
-def _split_parts(world) -> None:
-    """Each table's one part file as three (rows in the same order), as a larger streamed world
-    has: the logs' order then runs across files, and the folder engine must number it so."""
-    import pyarrow.parquet as pq
-
-    for folder in world.iterdir():
-        if folder.is_dir():
-            (part,) = folder.glob("part-*.parquet")
-            table = pq.read_table(part)
-            cut = [0, len(table) // 3, 2 * len(table) // 3, len(table)]
-            for i in range(3):
-                pq.write_table(table.slice(cut[i], cut[i + 1] - cut[i]), folder / f"part-{i:05d}.parquet")
 
 
 @pytest.fixture(scope="module")

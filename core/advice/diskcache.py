@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from synthetic.config import GENERATOR_VERSION, WorldConfig
+from synthetic.io import process_alive
 from synthetic.world import World
 
 log = logging.getLogger(__name__)
@@ -377,7 +378,7 @@ class DiskCache:
                 pid = int(folder.name.rsplit("-", 2)[-2])
             except (ValueError, IndexError):
                 continue
-            if pid != os.getpid() and not _alive(pid):
+            if pid != os.getpid() and not process_alive(pid):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -401,14 +402,6 @@ def _du(folder: Path) -> int:
         return 0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def default_root() -> Path:

@@ -534,13 +534,17 @@ class FolderEngine(Engine):
     def identity(self) -> pd.DataFrame:
         """The identity table resolved in SQL (identifier_type, identifier, profile_id, link_time,
         root_type, first_seen), sorted; small next to the events (one row per identifier)."""
+        return self._identity_query("SELECT * FROM main.identity ORDER BY identifier_type, identifier")
+
+    def _identity_query(self, sql: str) -> pd.DataFrame:
+        """A query over the resolved identity table, on a cursor of its own, as a frame."""
         db = self._database()
         self._identity(db)
         with self._lock:
             cur = db.cursor()
             try:
                 _settings(cur)
-                return cur.execute("SELECT * FROM main.identity ORDER BY identifier_type, identifier").df()
+                return cur.execute(sql).df()
             finally:
                 cur.close()
 
@@ -550,15 +554,7 @@ class FolderEngine(Engine):
         which would load the whole event log): what activation and the address owners read."""
         with self._db_lock:
             if self._resolution is None:
-                db = self._database()
-                self._identity(db)
-                with self._lock:
-                    cur = db.cursor()
-                    try:
-                        _settings(cur)
-                        profiles = cur.execute(PROFILES_SQL).df()
-                    finally:
-                        cur.close()
+                profiles = self._identity_query(PROFILES_SQL)
                 profiles["first_seen"] = profiles["first_seen"].dt.as_unit("ns")
                 self._resolution = TableResolution(profiles=profiles, _identity=self.identity)
             return self._resolution

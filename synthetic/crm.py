@@ -187,7 +187,10 @@ def record(config: WorldConfig, facts: pd.DataFrame, contacts: pd.DataFrame, rng
         "eff": f["eff"].to_numpy(dtype=float),
         "rec": f["rec"].to_numpy(dtype=float),
         "source": f["mech"].to_numpy(dtype=object),
-    }).sort_values(["contact_id", "rec", "field"], kind="mergesort", ignore_index=True)
+    }).sort_values(["contact_id", "rec", "field", "eff"], kind="mergesort", ignore_index=True)
+    # (records a sync delivers at one moment apply in the order they happened: a contact created by a
+    # form whose first order syncs before the contact exists gets both at its creation, subscriber
+    # then customer — not the order's "customer" overwritten by the older form's "subscriber")
 
 
 def _recorded(config: WorldConfig, facts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:

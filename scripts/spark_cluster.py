@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -91,7 +92,8 @@ class StandaloneCluster:
         self._wait(lambda: self.alive_workers() >= 1, "the worker to register")
 
     def stop(self) -> None:
-        """End both JVMs (their whole process groups): TERM, then KILL after 20 s."""
+        """End both JVMs (their whole process groups): TERM, then KILL after 20 s; then delete the
+        working folder (logs, the worker's application folders), so every run leaves nothing behind."""
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -107,6 +109,7 @@ class StandaloneCluster:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- what the master says ----------------------------------------------------------------
     def _status(self) -> dict | None:

@@ -62,3 +62,4 @@ def test_members_on_a_standalone_cluster_equal_duckdb(tmp_path, capsys):
         ports = (cluster.port, cluster.ui_port)
     assert not cluster.running()
     assert not any(_port_open(p) for p in ports)
+    assert not cluster.workdir.exists()  # logs and application folders gone with the cluster

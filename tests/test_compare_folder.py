@@ -28,7 +28,6 @@ PEOPLE = 3000
 CASES = {"b2c-retail": "cart-abandonment", "b2b-saas": "account-intent"}
 
 
-
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare-folder")

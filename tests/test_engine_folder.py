@@ -45,7 +45,6 @@ def worlds(tmp_path_factory):
     return out
 
 
-
 @pytest.fixture(scope="module")
 def engines(worlds):
     pairs = {p: (Engine(read_world(path)), FolderEngine(path)) for p, path in worlds.items()}

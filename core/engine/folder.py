@@ -358,19 +358,9 @@ class FolderWorld:
 
 
 def is_world_folder(path: str | os.PathLike) -> bool:
-    """True for a generated (synthetic) world folder this engine can read: world.json says so, and
-    the path has no character read_parquet would expand as a wildcard (such a folder is read into
-    memory instead)."""
-    if _GLOB & set(str(Path(path).resolve())):
-        return False
-    meta = Path(path) / "world.json"
-    try:
-        import json
-
-        data = json.loads(meta.read_text())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("kind", "synthetic") == "synthetic"
+    """True for a generated (synthetic) world folder this engine can read (see :func:`folder_kind`;
+    a folder whose path has a wildcard character is read into memory instead)."""
+    return folder_kind(path) == "synthetic"
 
 
 class FolderEngine(Engine):

@@ -25,12 +25,7 @@ def _kept(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
 
 def events_of(world, event_types: Iterable[str], columns: Iterable[str]) -> pd.DataFrame:
     """The world's events of these types, these columns only (those the world has), in log order."""
-    types, columns = tuple(event_types), tuple(columns)
-    own = getattr(type(world), "events_of", None)
-    if own is not None:
-        return world.events_of(types, columns)
-    ev = world.events
-    return ev.loc[ev["event_type"].isin(types).to_numpy(), _kept(ev, columns)]
+    return _rows_of(world, "events_of", "events", "event_type", tuple(event_types), tuple(columns))
 
 
 def people_columns(world, columns: Iterable[str]) -> pd.DataFrame:
@@ -45,12 +40,16 @@ def people_columns(world, columns: Iterable[str]) -> pd.DataFrame:
 
 def crm_changes_of(world, fields: Iterable[str], columns: Iterable[str]) -> pd.DataFrame:
     """The CRM's field records for these fields, these columns only, in log order."""
-    fields, columns = tuple(fields), tuple(columns)
-    own = getattr(type(world), "crm_changes_of", None)
-    if own is not None:
-        return world.crm_changes_of(fields, columns)
-    ch = world.crm_changes
-    return ch.loc[ch["field"].isin(fields).to_numpy(), _kept(ch, columns)]
+    return _rows_of(world, "crm_changes_of", "crm_changes", "field", tuple(fields), tuple(columns))
+
+
+def _rows_of(world, method: str, table: str, key: str, values: tuple, columns: tuple) -> pd.DataFrame:
+    """A log's rows whose ``key`` is one of ``values``: the world's own narrow read when it has one
+    (a folder pushes the filter to its Parquet files), else a filter of its frame."""
+    if getattr(type(world), method, None) is not None:
+        return getattr(world, method)(values, columns)
+    frame = getattr(world, table)
+    return frame.loc[frame[key].isin(values).to_numpy(), _kept(frame, columns)]
 
 
 __all__ = ["crm_changes_of", "events_of", "people_columns"]

@@ -12,6 +12,7 @@ import pandas as pd
 
 from core.engine.activation import ActivationConfig, RuleShape, activated_intervals, rule_shape
 from core.engine.bestattempt import within_lookback, without_unseen_events
+from core.engine.intervalset import intersect_intervals
 from core.engine.views import MODELS, Engine
 from core.engine.plays import Play, need_rule, with_yardstick
 from core.engine.rules import FieldCond, Rule, iter_conditions, parse_rule
@@ -115,7 +116,24 @@ def with_need(run: PlayRun, need: str) -> PlayRun:
     default ('latent') is the world's own need, so ``with_need(run, "latent")`` is ``run``'s physics."""
     if need == "latent":
         return replace(run, need=run.needs)
-    return replace(run, need=run.engine.intervals(need_rule(run.play, need), "truth"))
+    return replace(run, need=need_intervals(run.engine, run.play, need))
+
+
+def need_intervals(engine: Engine, play: Play, need: str) -> pd.DataFrame:
+    """The need's intervals on ground truth. 'both-rules' is the intersection of the two rules'
+    intervals (:mod:`core.engine.intervalset`, exact), which the engine already keeps from the
+    yardstick panel, rather than the combined rule evaluated again; a rule kept as a static list
+    or frozen at a time is evaluated as written."""
+    if need == "both-rules" and _plain(play.crm) and _plain(play.cdp):
+        return intersect_intervals(engine.intervals(need_rule(play, "crm-rule"), "truth"),
+                                   engine.intervals(need_rule(play, "cdp-rule"), "truth"))
+    return engine.intervals(need_rule(play, need), "truth")
+
+
+def _plain(rule) -> bool:
+    """Whether a rule's membership is its condition alone (an active list, not frozen), so its
+    intervals are those of the condition nested in a conjunction (:func:`core.engine.plays._condition`)."""
+    return rule.get("list", "active") == "active" and rule.get("frozen_at") is None
 
 
 def person_time_jaccard(a: pd.DataFrame, b: pd.DataFrame, both: pd.DataFrame, end: pd.Timestamp) -> float:
@@ -138,7 +156,9 @@ def need_jaccard(engine: Engine, play: Play, other: str) -> float:
     on ground truth: how far the need is from being that system's own rule."""
     latent = engine.intervals(need_rule(play, "latent"), "truth")
     rule = engine.intervals(need_rule(play, other), "truth")
-    both = engine.intervals(_intersection(play, other), "truth")
+    side = play.crm if other == "crm-rule" else play.cdp
+    plain = _plain(play.truth) and _plain(side)
+    both = intersect_intervals(latent, rule) if plain else engine.intervals(_intersection(play, other), "truth")
     return person_time_jaccard(latent, rule, both, engine.world.end)
 
 

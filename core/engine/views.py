@@ -107,14 +107,16 @@ def identity_table(resolution: Resolution) -> pd.DataFrame:
     return resolution.identifiers
 
 
-def install_relations(con: duckdb.DuckDBPyConnection, ctes, prefix: str = "") -> None:
+def install_relations(con: duckdb.DuckDBPyConnection, ctes, prefix: str = "",
+                      as_views: tuple[str, ...] = ()) -> None:
     """Run a view's statements in order: the three relations as tables (named ``prefix + name``),
-    helpers as temporary views — the ones two relations read as temporary tables — dropped at the end.
-    Shared by the in-memory engine and the folder engine (:mod:`core.engine.folder`)."""
+    those in ``as_views`` as views instead, helpers as temporary views — the ones two relations
+    read as temporary tables — dropped at the end. Shared by the in-memory engine and the folder
+    engine (:mod:`core.engine.folder`)."""
     helpers = []
     for name, sql in ctes:
         if name in RELATIONS:
-            con.execute(f"CREATE TABLE {prefix}{name} AS {sql}")
+            con.execute(f"CREATE {'VIEW' if name in as_views else 'TABLE'} {prefix}{name} AS {sql}")
         else:
             kind = "TABLE" if name in _MATERIALISE else "VIEW"
             con.execute(f"CREATE TEMP {kind} {name} AS {sql}")
@@ -382,6 +384,35 @@ def latent_fields(intent: pd.DataFrame) -> pd.DataFrame:
         SELECT CAST(person_id AS BIGINT) AS subject_id, field, value, valid_from FROM latent
         ORDER BY field, subject_id, valid_from"""
     return _run({"intent": intent[["person_id", "start", "end", "strength", "state"]]}, sql)
+
+
+def latent_timeline(intent: pd.DataFrame) -> pd.DataFrame:
+    """The latent state as one timeline: ``person_id, t`` (UTC, naive nanoseconds), ``code`` (0 none,
+    1 cooling, 2 in market, 3 bought) and ``strength`` at every time either :func:`latent_fields`
+    field changes, each row carrying both current values; sorted by time, then person.
+
+    The same state runs as the truth view's ``latent`` relation, read as numbers: what the campaign
+    looks up for every send (:func:`core.measures.response.intent_at`). Holding the two fields as
+    text and merging them in pandas took 10 s and a string frame of several GB at 1M people.
+    A strength is the field's value, rounded to 3 decimals, and carries forward while unchanged."""
+    parts = [p for p in relation_ctes("truth", Layout(), ("v_fields",)) if p[0] in ("latent_bounds", "latent_state", "latent_runs")]
+    sql = with_clause(parts) + """,
+        changed AS (
+            SELECT person_id, t, state,
+                   CASE WHEN prev_strength IS NULL OR strength <> prev_strength
+                        THEN CAST(CAST(strength AS DECIMAL(10, 3)) AS DOUBLE) END AS new_strength,
+                   (prev_state IS NULL OR state <> prev_state) AS new_state
+            FROM latent_runs)
+        SELECT CAST(person_id AS BIGINT) AS person_id, t,
+               CAST(CASE state WHEN 'bought' THEN 3 WHEN 'in_market' THEN 2 WHEN 'cooling' THEN 1 ELSE 0 END AS TINYINT) AS code,
+               LAST_VALUE(new_strength IGNORE NULLS) OVER (PARTITION BY person_id ORDER BY t
+                                                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS strength,
+               new_state OR new_strength IS NOT NULL AS kept
+        FROM changed"""
+    out = _run({"intent": intent[["person_id", "start", "end", "strength", "state"]]},
+               f"SELECT person_id, t, code, strength FROM ({sql}) AS tl WHERE kept ORDER BY t, person_id")
+    out["t"] = out["t"].dt.tz_convert(None).astype("datetime64[ns]") if len(out) else out["t"].astype("datetime64[ns]")
+    return out
 
 
 def crm_events(events: pd.DataFrame, crm_changes: pd.DataFrame) -> pd.DataFrame:

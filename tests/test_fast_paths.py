@@ -114,15 +114,23 @@ def test_largest_effect_per_need_matches_the_grouped_maximum():
             assert np.array_equal(sorted_unique(ids), np.unique(ids))
 
 
-def test_latent_timeline_merges_state_and_strength_changes_as_pandas_did(setup):
+def test_latent_timeline_is_the_two_latent_fields_merged(setup):
+    """The numeric timeline the campaign reads is the truth view's two latent fields (text) merged
+    as pandas would: every change of either, each row carrying both current values, in time order."""
+    from core.engine.views import latent_fields, latent_timeline
+
     engine, *_ = setup
     tl = response._timeline(engine.world)
-    assert len(tl) > 0
-    a = tl[["person_id", "t"]].assign(code=tl["code"]).iloc[::2]  # any two change sets, both in time order
-    b = tl[["person_id", "t"]].assign(strength=tl["strength"]).iloc[::3]
-    for x, y in ((a, b), (a.iloc[:50], b), (a, b.iloc[:0].astype({"strength": float}))):
-        expected = pd.concat([x, y], ignore_index=True).sort_values(["person_id", "t"], kind="mergesort")
-        expected[["code", "strength"]] = expected.groupby("person_id")[["code", "strength"]].ffill()
-        expected = expected.drop_duplicates(["person_id", "t"], keep="last").sort_values(
-            "t", kind="mergesort").reset_index(drop=True)
-        pd.testing.assert_frame_equal(response._merge_changes(x, y), expected, check_exact=True)
+    assert len(tl) > 0 and tl["code"].nunique() > 2
+    f = latent_fields(engine.world.intent)
+    codes = {s: float(i) for i, s in enumerate(response.STATES)}
+    parts = [pd.DataFrame({"person_id": g["subject_id"].to_numpy(np.int64),
+                           "t": g["valid_from"].dt.tz_convert(None).astype("datetime64[ns]").to_numpy(),
+                           col: g["value"].map(codes) if col == "code" else g["value"].astype(float)})
+             for col, g in (("code", f[f["field"] == "intent"]), ("strength", f[f["field"] == "intent_strength"]))]
+    expected = pd.concat(parts, ignore_index=True).sort_values(["person_id", "t"], kind="mergesort")
+    expected[["code", "strength"]] = expected.groupby("person_id")[["code", "strength"]].ffill()
+    expected = expected.drop_duplicates(["person_id", "t"], keep="last").sort_values(
+        ["t", "person_id"], kind="mergesort").reset_index(drop=True)
+    pd.testing.assert_frame_equal(tl.astype({"code": float}), expected, check_exact=True)
+    assert tl.equals(latent_timeline(engine.world.intent))

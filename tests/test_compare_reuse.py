@@ -19,14 +19,14 @@ def results():
 
 def _counting(monkeypatch) -> list:
     calls = []
-    real = campaign.simulate
+    real = campaign.true_value
 
     def counted(run, model, cfg=None):
         calls.append(model)
         return real(run, model, cfg)
 
-    monkeypatch.setattr(campaign, "simulate", counted)
-    monkeypatch.setattr("core.advice.verdict.simulate", counted)
+    monkeypatch.setattr(campaign, "true_value", counted)
+    monkeypatch.setattr("core.advice.verdict.true_value", counted)
     return calls
 
 
@@ -43,3 +43,25 @@ def test_reused_rows_equal_simulated_rows_with_fewer_campaigns(results, monkeypa
     reused = len(calls) - simulated
     assert reused == simulated - 2 - len((*res.run.models, "blast"))  # latent crm + cdp, the level in force
     assert any(row["true_net_value"]["crm"] != 0 for row in fresh_off)
+
+
+def test_true_value_is_the_simulations_truth_for_every_model_need_and_size(results):
+    """The panels read :func:`campaign.true_value`, which skips the holdout measurement: its figures
+    must be the full simulation's, on every model, need and off-target size."""
+    from dataclasses import asdict, replace
+
+    from core.engine.playrun import with_need
+    from core.engine.plays import NEEDS
+
+    scenario, res = results
+    checked = 0
+    for need in NEEDS:
+        run = with_need(res.run, need)
+        for scale in (0.0, 1.0, 2.0):
+            cfg = replace(scenario.campaign(), off_target_scale=scale)
+            for model in (*run.models, "blast"):
+                full = campaign.simulate(run, model, cfg)
+                truth = campaign.true_value(run, model, cfg)
+                assert asdict(truth) == {k: getattr(full, k) for k in asdict(truth)}
+                checked += full.sends > 0 and full.true_incremental_revenue != 0
+    assert checked > 20

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core.measures.campaign import CampaignConfig, simulate
+from core.measures.campaign import CampaignConfig, simulate, true_value
 from core.engine.views import MODELS
 from core.engine.playrun import run_play
 from core.engine.plays import Play
@@ -40,7 +40,7 @@ def net_values(scenario, play: Play) -> dict[str, float]:
     engine = build_engine(scenario)
     run = run_play(engine, play, scenario.activation())
     cfg = scenario.campaign()
-    return {model: simulate(run, model, cfg).true_net_value for model in run.models}
+    return {model: true_value(run, model, cfg).true_net_value for model in run.models}
 
 
 @dataclass(frozen=True)

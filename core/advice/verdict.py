@@ -14,7 +14,7 @@ import numpy as np
 
 from core.engine.playrun import PlayRun, rejudge, run_play, with_need
 from core.engine.plays import NEEDS, YARDSTICKS, Play
-from core.measures.campaign import CampaignConfig, simulate
+from core.measures.campaign import CampaignConfig, true_value
 from synthetic.io import recorded
 
 #: Share of seeds one side must win for a verdict to be called firm rather than uncertain.
@@ -23,7 +23,7 @@ FIRM_SHARE = 0.8
 
 def net_values(run: PlayRun, cfg: CampaignConfig, models: Iterable[str] = ("crm", "cdp", "hybrid", "blast")) -> dict[str, float]:
     """True net value per model (and the blast baseline) for one run."""
-    return {m: simulate(run, m, cfg).true_net_value for m in models if m in (*run.models, "blast")}
+    return {m: true_value(run, m, cfg).true_net_value for m in models if m in (*run.models, "blast")}
 
 
 def winner(net: dict[str, float], between: tuple[str, str] = ("crm", "cdp")) -> str:

@@ -295,7 +295,7 @@ def off_target_sensitivity(run, cfg, known: pd.DataFrame | None = None) -> list[
     simulating those campaigns again."""
     from dataclasses import replace
 
-    from core.measures.campaign import simulate
+    from core.measures.campaign import true_value
 
     models = (*run.models, "blast")
     out = []
@@ -306,7 +306,7 @@ def off_target_sensitivity(run, cfg, known: pd.DataFrame | None = None) -> list[
             net = {m: float(rows.at[m, "true_net_value"]) for m in models}
         else:
             c = replace(cfg, off_target_scale=scale)
-            res = {m: simulate(run, m, c) for m in models}
+            res = {m: true_value(run, m, c) for m in models}
             revenue = {m: r.true_incremental_revenue for m, r in res.items()}
             net = {m: r.true_net_value for m, r in res.items()}
         out.append({"off_target": name, "scale": scale, "true_incremental_revenue": revenue,

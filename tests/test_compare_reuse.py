@@ -65,3 +65,24 @@ def test_true_value_is_the_simulations_truth_for_every_model_need_and_size(resul
                 assert asdict(truth) == {k: getattr(full, k) for k in asdict(truth)}
                 checked += full.sends > 0 and full.true_incremental_revenue != 0
     assert checked > 20
+
+
+def test_a_kept_send_context_never_answers_for_other_settings(results):
+    """Campaigns keep each model's sends between panels; another sending setting, seed or activation
+    must give what a fresh computation gives, never the kept sends."""
+    from dataclasses import replace
+
+    from core.engine.playrun import with_activation
+
+    scenario, res = results
+    base = scenario.campaign()
+    variants = [replace(base, crm_send_mode="batch", cdp_send_mode="batch"), replace(base, holdout_share=0.3),
+                replace(base, seed=base.seed + 1), replace(base, frequency_cap_days=0.0)]
+    runs = [res.run, with_activation(res.run, replace(res.run.activation, cdp_build_days=5))]
+    for run in runs:
+        for cfg in (base, *variants):
+            kept = {m: campaign.simulate(run, m, cfg).to_dict() for m in ("crm", "cdp", "blast")}
+            campaign._SENDS.clear()
+            fresh = {m: campaign.simulate(run, m, cfg).to_dict() for m in ("crm", "cdp", "blast")}
+            assert kept == fresh
+    assert campaign.simulate(runs[0], "cdp", variants[0]).sends != campaign.simulate(runs[0], "cdp", base).sends

@@ -362,9 +362,9 @@ def _send_context(run: PlayRun, model: str, cfg: CampaignConfig) -> _Sends | Non
                 return ctx
     ctx = _new_context(run, model, cfg)
     if ctx is not None:
-        with _SENDS_LOCK:
+        with _SENDS_LOCK:  # contexts whose run is gone are dropped, not kept until pushed out
+            _SENDS[:] = [entry for entry in _SENDS if entry[0]() is not None][-(_SENDS_MAX - 1):]
             _SENDS.append((weakref.ref(anchor), key, ctx))
-            del _SENDS[:-_SENDS_MAX]
     return ctx
 
 

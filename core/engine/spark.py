@@ -232,8 +232,8 @@ class SparkEngine:
         schema = self._use(view)
         points = compile_change_points(rule, schema, start or self.start, end or self.end, registry)
         sql, args = dialect_sql(points.sql, points.params, "spark")
-        at = self.spark.sql(sql, args=args)
-        at.createOrReplaceTempView("v_at")
+        # the change points are read twice (the membership test and the edges): computed once
+        self.spark.sql(sql, args=args).localCheckpoint(eager=True).createOrReplaceTempView("v_at")
         member = compile_pairs(rule, schema, "v_at", registry, form="exists")
         out = self._frame(intervals_sql(member.sql), member.params, ["subject_id", "person_id", "enter", "exit"])
         for col in ("enter", "exit"):

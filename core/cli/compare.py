@@ -153,7 +153,8 @@ def _world_and_engine(path: str, engine: str = "duckdb", held: list | None = Non
                         f"build a twin with 'audience-lab twin --world {path} --out TWIN' and compare on the twin")
     held = [] if held is None else held
     if engine == "spark":
-        return FolderWorld(path), _spark_engines(path, held)
+        make = _spark_engines(path, held)  # its refusals before FolderWorld's own about world.json
+        return FolderWorld(path), make
     if is_world_folder(path):
         limits = compare_limits()
 

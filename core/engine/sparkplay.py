@@ -15,18 +15,18 @@ answers them so that the figures are the folder engine's exactly:
   folder engine's column order, dtypes and row order (:class:`core.engine.folder.TableResolution`).
 
 Only the answers cross to the driver. Nothing here builds a DuckDB view: asking this engine for
-what needs one (``subjects``) is refused in one line rather than loading the world into memory.
+what needs one (``members``, ``subjects``: not asked by a play's run or its measures) is refused in
+one line rather than loading the world into memory; ``SparkEngine`` answers members itself.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from core.engine.folder import PROFILES_SQL, FolderWorld, TableResolution
-from core.engine.rules import Rule, parse_rule
+from core.engine.rules import Rule
 from core.engine.schema import ViewSchema
 from core.engine.spark import SparkEngine
 from core.engine.views import Engine, EngineConfig
@@ -52,30 +52,15 @@ class SparkPlayEngine(Engine):
         return self.spark_engine.schema(view)
 
     def _connection(self, view: str):
-        raise UserError("this question needs the DuckDB engine's views; the Spark engine answers members, "
-                        "intervals and identity (use --engine duckdb)")
-
-    def members(self, rule: Rule | dict | str, view: str, as_of: Any = None,
-                registry: dict[str, Rule] | None = None) -> pd.DataFrame:
-        rule = rule if isinstance(rule, Rule) else parse_rule(rule)
-        t = as_of if as_of is not None else self.world.end
-        if rule.list_type == "static" and rule.frozen_at is not None and pd.Timestamp(t) < rule.frozen_at:
-            return pd.DataFrame({"subject_id": pd.Series(dtype="int64"), "person_id": pd.Series(dtype="int64")})
-        return self.spark_engine.members(rule, view, t, registry)
-
-    def members_at(self, rule: Rule | dict | str, view: str, times,
-                   registry: dict[str, Rule] | None = None) -> pd.DataFrame:
-        return self.spark_engine.members_at(rule, view, times, registry)
+        raise UserError("this question needs the DuckDB engine's views; the Spark play engine answers a play's "
+                        "intervals and identity (members on Spark: 'audience-lab members --engine spark')")
 
     def _intervals(self, rule: Rule, view: str, registry: dict[str, Rule] | None,
                    start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        """Spark's intervals in the DuckDB engine's dtypes (int64 ids, nanosecond UTC times; its row
-        order is the same ``ORDER BY subject_id, enter``), so the measures see the same frames."""
-        out = self.spark_engine.intervals(rule, view, registry, start, end)
-        for col in ("subject_id", "person_id"):
-            if out[col].dtype != "int64":  # Spark's nullable ids: DuckDB hands nulls back as floats
-                out[col] = out[col].astype("float64")
-        return out.reset_index(drop=True)
+        """Spark's intervals, already in the DuckDB engine's dtypes (int64 ids, Int64 where one is
+        null, as DuckDB hands them to pandas; nanosecond UTC times) and row order (``ORDER BY
+        subject_id, enter``), so the measures see the same frames (tests/test_compare_spark.py)."""
+        return self.spark_engine.intervals(rule, view, registry, start, end)
 
     # ------------------------------------------------------------------ identity
     def identity(self) -> pd.DataFrame:

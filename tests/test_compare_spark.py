@@ -19,8 +19,8 @@ from core.engine.spark import spark_available, spark_session
 from synthetic.config import WorldConfig
 from synthetic.io import generate_to_folder
 
-#: World size of the equality test: issue 22's 20,000 people (the module took 72 s on the shared
-#: 2-core machine, most of it Spark's fixed cost: identity, views and each rule's jobs; docs/scale.md).
+#: World size of the equality test: issue 22's 20,000 people (the module took 50 s and 72 s in two runs
+#: on the shared 2-core machine, most of it Spark's fixed cost: identity, views, each rule's jobs).
 PEOPLE = 20000
 PLAY = "cart-abandonment"
 ARGS = ("--sweep-people", "0", "--tornado-people", "0", "--json")

@@ -28,7 +28,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stack_argument(p)
     p.add_argument("--yardstick", default="latent", help="what truth is: latent (default), crm-rule or cdp-rule")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=run_compare)
+    p.add_argument("--engine", choices=ENGINES, default="duckdb",
+                   help="what evaluates the play's rules on a generated world folder (duckdb: DuckDB over its Parquet "
+                        "files, out of core; spark: a Spark session over the same files, AUDLAB_SPARK_MASTER, "
+                        "AUDLAB_SPARK_MEMORY, AUDLAB_SPARK_PARTITIONS); the measures run here either way")
+    p.set_defaults(func=_compare)
+
+
+#: Engines that evaluate a play's rules on a world folder (``--engine``).
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """``run_compare``, then let go of what its engine holds (a Spark session this command started
+    is stopped; a DuckDB engine's spill folder deleted now rather than when it is collected)."""
+    args.held = []
+    try:
+        return run_compare(args)
+    finally:
+        for release in reversed(args.held):
+            release()
 
 
 def _settings_from_world(world) -> dict[str, Any]:
@@ -48,7 +67,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from core.ingest import is_observed
     from core.measures.calibration import off_target_sensitivity
 
-    world, make_engine = _world_and_engine(args.world)
+    world, make_engine = _world_and_engine(args.world, getattr(args, "engine", "duckdb"), getattr(args, "held", None))
     if is_observed(world):
         raise UserError(f"{args.world} holds imported data without ground truth, and compare measures against truth; "
                         f"build a twin with 'audience-lab twin --world {args.world} --out TWIN' and compare on the twin")
@@ -117,25 +136,72 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _world_and_engine(path: str):
+def _world_and_engine(path: str, engine: str = "duckdb", held: list | None = None):
     """The world (its config) and how to make its engine: a generated world folder is read out of
     core (``FolderEngine``: DuckDB over its Parquet files, the measures' narrow reads pushed down to
     them, as ``members --world`` does), anything else (an imported world, an older single-file
-    world with a wildcard in its path) in memory."""
+    world with a wildcard in its path) in memory. ``engine="spark"``: the play's rules run in Spark
+    (``SparkPlayEngine``; generated world folders only), the measures here as for DuckDB. Each
+    engine made, and a Spark session started for it, puts its release on ``held``."""
     from core.engine.folder import FolderEngine, FolderWorld, compare_limits, folder_kind, is_world_folder
     from core.errors import UserError
 
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}; accepted: {', '.join(ENGINES)}")
     if folder_kind(path) == "observed":  # refused from world.json, before a large import is read
         raise UserError(f"{path} holds imported data without ground truth, and compare measures against truth; "
                         f"build a twin with 'audience-lab twin --world {path} --out TWIN' and compare on the twin")
+    held = [] if held is None else held
+    if engine == "spark":
+        make = _spark_engines(path, held)  # its refusals before FolderWorld's own about world.json
+        return FolderWorld(path), make
     if is_world_folder(path):
         limits = compare_limits()
-        return FolderWorld(path), lambda config: FolderEngine(path, config, limits)
+
+        def folder_engine(config):
+            made = FolderEngine(path, config, limits)
+            held.append(made.close)
+            return made
+
+        return FolderWorld(path), folder_engine
     from core.engine.views import Engine
     from core.ingest import open_world
 
     world = open_world(path)
     return world, lambda config: Engine(world, config)
+
+
+def _spark_engines(path: str, held: list):
+    """How to make a Spark play engine for a generated world folder, refused in one line when Spark
+    cannot start here or the path is not such a folder; the session starts with the first engine
+    (after compare's own checks) and is stopped at the end unless it was running before."""
+    from core.engine.folder import is_world_folder
+    from core.engine.spark import spark_available
+    from core.errors import UserError
+
+    reason = spark_available()
+    if reason:
+        raise UserError(f"--engine spark cannot run here: {reason}; accepted: --engine {' or '.join(ENGINES)} "
+                        "(duckdb needs no Java)")
+    if not is_world_folder(path):
+        raise UserError(f"--engine spark reads a generated world folder (written by 'audience-lab generate') and {path} "
+                        f"is not one; accepted: --engine {' or '.join(ENGINES)} (duckdb reads any world)")
+
+    def spark_engine(config):
+        from pyspark.sql import SparkSession
+
+        from core.engine.spark import spark_session
+        from core.engine.sparkplay import SparkPlayEngine
+
+        running = SparkSession.getActiveSession() is not None
+        spark = spark_session()
+        if not running:
+            held.append(spark.stop)
+        made = SparkPlayEngine(path, config, spark)
+        held.append(made.close)
+        return made
+
+    return spark_engine
 
 
 def _add_multiplicity(out: dict) -> None:

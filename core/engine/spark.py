@@ -73,7 +73,12 @@ class SparkEngine:
     """One world folder in Spark; the same ``members`` / ``members_at`` / ``intervals`` as
     :class:`core.engine.views.Engine`."""
 
-    def __init__(self, path: str | os.PathLike, spark=None, identity: IdentityConfig | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, spark=None, identity: IdentityConfig | None = None,
+                 crm_event_types: frozenset[str] | None = None) -> None:
+        """``crm_event_types``: the tracked events the CRM's lists can filter on (a stack's
+        ``EngineConfig.crm_event_types``; default all of ``CRM_EVENT_TYPES``), as the DuckDB engines
+        put them in the CRM view's schema, so a rule is refused or kept the same way on both."""
+        from core.engine.views import CRM_EVENT_TYPES
         from synthetic.io import read_config
 
         self.path = Path(path)
@@ -84,6 +89,7 @@ class SparkEngine:
         config = read_config(self.path)
         self.start, self.end = config.start_ts, config.end_ts
         self.identity = identity or IdentityConfig()
+        self.crm_event_types = frozenset(CRM_EVENT_TYPES if crm_event_types is None else crm_event_types)
         # a session of its own: temporary views (identity, helpers, v_events …) are per session, so
         # two engines on one Spark context never read each other's world
         self.spark = (spark or spark_session()).newSession()
@@ -167,16 +173,24 @@ class SparkEngine:
         return self._built[view]
 
     def _schema(self, view: str) -> ViewSchema:
-        from core.engine.views import CRM_EVENT_TYPES, field_type
+        from core.engine.views import field_type
 
         rows = self._sql(f"SELECT DISTINCT field FROM {self._prefix}_{view}_v_fields WHERE field IS NOT NULL").collect()
         names = sorted(r[0] for r in rows)
         b2b = self._sql("SELECT COUNT(*) FROM accounts").collect()[0][0] > 0
-        kw = {"event_types": CRM_EVENT_TYPES} if view == "crm" else {}
+        kw = {"event_types": self.crm_event_types} if view == "crm" else {}
         return ViewSchema(name=view, fields={n: field_type(n) for n in names}, has_events=True, has_accounts=b2b, **kw)
 
     def schema(self, view: str) -> ViewSchema:
         return self._use(view)
+
+    def identity_frame(self, duck_sql: str) -> pd.DataFrame:
+        """A query (DuckDB dialect, no parameters) over the world's ``identity`` table, resolved in
+        Spark on first use, as a pandas frame: the small per-identifier or per-profile answers the
+        driver needs (profiles for activation), never the events."""
+        self._tables()
+        sql, _ = dialect_sql(duck_sql, (), "spark")
+        return self._sql(sql).toPandas()
 
     # ------------------------------------------------------------------ evaluation
     def members(self, rule: Rule | dict | str, view: str, as_of: Any = None,
@@ -218,8 +232,8 @@ class SparkEngine:
         schema = self._use(view)
         points = compile_change_points(rule, schema, start or self.start, end or self.end, registry)
         sql, args = dialect_sql(points.sql, points.params, "spark")
-        at = self.spark.sql(sql, args=args)
-        at.createOrReplaceTempView("v_at")
+        # the change points are read twice (the membership test and the edges): computed once
+        self.spark.sql(sql, args=args).localCheckpoint(eager=True).createOrReplaceTempView("v_at")
         member = compile_pairs(rule, schema, "v_at", registry, form="exists")
         out = self._frame(intervals_sql(member.sql), member.params, ["subject_id", "person_id", "enter", "exit"])
         for col in ("enter", "exit"):

@@ -134,3 +134,15 @@ def test_latent_timeline_is_the_two_latent_fields_merged(setup):
         ["t", "person_id"], kind="mergesort").reset_index(drop=True)
     pd.testing.assert_frame_equal(tl.astype({"code": float}), expected, check_exact=True)
     assert tl.equals(latent_timeline(engine.world.intent))
+
+def test_a_world_without_latent_state_has_an_empty_timeline():
+    """An imported world has no intent rows: its timeline is empty, with the columns and types the
+    campaign's as-of join reads, and nobody is in market."""
+    from core.engine.views import latent_timeline
+
+    empty = pd.DataFrame({"person_id": pd.Series(dtype="int64"), "start": pd.Series(dtype="datetime64[ns, UTC]"),
+                          "end": pd.Series(dtype="datetime64[ns, UTC]"), "strength": pd.Series(dtype=float),
+                          "state": pd.Series(dtype=object)})
+    tl = latent_timeline(empty)
+    assert len(tl) == 0 and list(tl.columns) == ["person_id", "t", "code", "strength"]
+    assert tl["t"].dtype == np.dtype("datetime64[ns]")

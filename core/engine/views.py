@@ -411,7 +411,8 @@ def latent_timeline(intent: pd.DataFrame) -> pd.DataFrame:
         FROM changed"""
     out = _run({"intent": intent[["person_id", "start", "end", "strength", "state"]]},
                f"SELECT person_id, t, code, strength FROM ({sql}) AS tl WHERE kept ORDER BY t, person_id")
-    out["t"] = out["t"].dt.tz_convert(None).astype("datetime64[ns]") if len(out) else out["t"].astype("datetime64[ns]")
+    t = out["t"]
+    out["t"] = (t.dt.tz_convert(None) if isinstance(t.dtype, pd.DatetimeTZDtype) else t).astype("datetime64[ns]")
     return out
 
 

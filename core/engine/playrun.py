@@ -120,14 +120,22 @@ def with_need(run: PlayRun, need: str) -> PlayRun:
 
 
 def need_intervals(engine: Engine, play: Play, need: str) -> pd.DataFrame:
-    """The need's intervals on ground truth. 'both-rules' is the intersection of the two rules'
-    intervals (:mod:`core.engine.intervalset`, exact), which the engine already keeps from the
-    yardstick panel, rather than the combined rule evaluated again; a rule kept as a static list
-    or frozen at a time is evaluated as written."""
-    if need == "both-rules" and _plain(play.crm) and _plain(play.cdp):
-        return intersect_intervals(engine.intervals(need_rule(play, "crm-rule"), "truth"),
-                                   engine.intervals(need_rule(play, "cdp-rule"), "truth"))
+    """The need's intervals on ground truth; 'both-rules' through :func:`_both_hold`."""
+    if need == "both-rules":
+        return _both_hold(engine, (play.crm, need_rule(play, "crm-rule")), (play.cdp, need_rule(play, "cdp-rule")),
+                          need_rule(play, need))
     return engine.intervals(need_rule(play, need), "truth")
+
+
+def _both_hold(engine: Engine, first: tuple, second: tuple, combined: Rule) -> pd.DataFrame:
+    """When two rules hold at once on ground truth (each given as its source and its parsed rule):
+    the intersection of their intervals (:mod:`core.engine.intervalset`, exact), which the engine
+    already keeps from the yardstick panel, rather than ``combined`` evaluated again over the log;
+    a rule kept as a static list or frozen at a time is not its condition, so then ``combined`` runs."""
+    (a_source, a_rule), (b_source, b_rule) = first, second
+    if _plain(a_source) and _plain(b_source):
+        return intersect_intervals(engine.intervals(a_rule, "truth"), engine.intervals(b_rule, "truth"))
+    return engine.intervals(combined, "truth")
 
 
 def _plain(rule) -> bool:
@@ -154,12 +162,11 @@ def person_time_jaccard(a: pd.DataFrame, b: pd.DataFrame, both: pd.DataFrame, en
 def need_jaccard(engine: Engine, play: Play, other: str) -> float:
     """Person-time Jaccard between the play's latent need and ``other`` ('crm-rule' | 'cdp-rule')
     on ground truth: how far the need is from being that system's own rule."""
-    latent = engine.intervals(need_rule(play, "latent"), "truth")
-    rule = engine.intervals(need_rule(play, other), "truth")
+    latent_rule, other_rule = need_rule(play, "latent"), need_rule(play, other)
     side = play.crm if other == "crm-rule" else play.cdp
-    plain = _plain(play.truth) and _plain(side)
-    both = intersect_intervals(latent, rule) if plain else engine.intervals(_intersection(play, other), "truth")
-    return person_time_jaccard(latent, rule, both, engine.world.end)
+    both = _both_hold(engine, (play.truth, latent_rule), (side, other_rule), _intersection(play, other))
+    return person_time_jaccard(engine.intervals(latent_rule, "truth"), engine.intervals(other_rule, "truth"),
+                               both, engine.world.end)
 
 
 def _intersection(play: Play, other: str) -> Rule:

@@ -462,8 +462,8 @@ def _check_model(run: PlayRun, model: str) -> None:
 def _effects_and_keys(run: PlayRun, ctx: _Sends, cfg: CampaignConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per send: its effect, its response key (one per person and latent need episode; off-target
     sends share one per two weeks) and whether it landed while the need was open."""
-    e = _effects(run, ctx, cfg)
-    episode = _need_parts(run, ctx)[0]
+    episode, hours, depth = _need_parts(run, ctx)
+    e = _effects(run, ctx, cfg, episode >= 0, hours, depth)
     resp = run.play.response
     week = ((ctx.t - np.datetime64(run.start.tz_convert(None))) / np.timedelta64(1, "D")
             // max(resp.follow_up_days, OFF_TARGET_WINDOW_DAYS)).astype(np.int64)
@@ -471,12 +471,12 @@ def _effects_and_keys(run: PlayRun, ctx: _Sends, cfg: CampaignConfig) -> tuple[n
     return e, key_code, episode >= 0
 
 
-def _effects(run: PlayRun, ctx: _Sends, cfg: CampaignConfig) -> np.ndarray:
-    """Each send's effect on its person's chance to convert: need-matched (decayed by lateness,
-    deeper needs more) while the latent need is open, Hillstrom's off-target effect otherwise."""
+def _effects(run: PlayRun, ctx: _Sends, cfg: CampaignConfig, relevant: np.ndarray, hours: np.ndarray,
+             depth: np.ndarray) -> np.ndarray:
+    """Each send's effect on its person's chance to convert: need-matched (decayed by the ``hours``
+    since the need opened, deeper needs more) while the latent need is open (``relevant``),
+    Hillstrom's off-target effect otherwise."""
     resp = run.play.response
-    episode, hours, depth = _need_parts(run, ctx)
-    relevant = episode >= 0
     decay = np.where(relevant, 0.5 ** (np.nan_to_num(hours) / resp.half_life_hours), 0.0)
     off = off_target_effect(ctx.rho, cfg.off_target_scale * resp.off_target_rel)
     # lateness scales the bounded effect: the half-life halves it on any base (plays.Response.half_life_hours)
